@@ -1,0 +1,144 @@
+//! Access tokens: sign with the ring's current key, verify against the ring and the policy.
+//!
+//! A token is `{"alg":…,"typ":"at+jwt","kid":…}` . claims . signature, with claims
+//! `iss sub aud exp nbf iat jti sid dv` plus the app's own (RFC 9068 §2).
+//!
+//! Verification order (each step refuses before the next runs): length; compact shape;
+//! strict header (allow-list, no `crit`, no key-carrying members); `typ` is `at+jwt`;
+//! `kid` names a key of the ring that verifies now (else `KEY_UNKNOWN`; nothing else is
+//! consulted: no file, URL or store); the header's `alg` is that key's; the signature;
+//! strict claims; `iss` exact; `aud` contains ours; `exp`, `nbf`, `iat` against the clock
+//! with the leeway. Valid iff `now < exp + leeway`, `nbf - leeway <= now`, `iat - leeway <= now`.
+//!
+//! Not checked here: whether the session was revoked. That is the engine's in-memory
+//! revocation set, consulted by the caller.
+
+use serde_json::{Map, Value};
+
+use crate::clock::UnixMillis;
+use crate::encoding;
+use crate::error::{err, ErrorKind, Result};
+use crate::jwt::claims::{Claims, NewClaims};
+use crate::jwt::header::ACCESS_TOKEN_TYP;
+use crate::jwt::jws;
+use crate::jwt::policy::Policy;
+use crate::keys::KeyRing;
+use crate::random;
+
+/// Who a new access token is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+  /// The user id (`sub`).
+  pub user_id: &'a str,
+  /// The session handle (`sid`).
+  pub session: &'a str,
+  /// The session data version (`dv`).
+  pub data_version: u64,
+  /// App claims; none may use a reserved name.
+  pub claims: &'a Map<String, Value>,
+}
+
+/// A freshly signed access token.
+#[derive(Debug, Clone)]
+pub struct Issued {
+  /// The compact JWT.
+  pub token: String,
+  /// Its `jti`.
+  pub jti: String,
+  /// Its `exp`, seconds.
+  pub exp: i64,
+}
+
+/// What a verified access token says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessClaims {
+  /// User id.
+  pub sub: String,
+  /// Session handle.
+  pub sid: String,
+  /// Token id.
+  pub jti: String,
+  /// Issued at, seconds.
+  pub iat: f64,
+  /// Expiry, seconds.
+  pub exp: f64,
+  /// Session data version.
+  pub dv: u64,
+  /// The key that signed it.
+  pub kid: String,
+  /// App claims.
+  pub claims: Map<String, Value>,
+}
+
+/// Sign an access token for `subject` with the ring's current key, valid from `now` for
+/// `policy.ttl_secs`.
+///
+/// # Errors
+/// `CLAIM_RESERVED`, `TOKEN_MALFORMED` (claims too large), `RANDOM_UNAVAILABLE`.
+pub fn sign(ring: &KeyRing, policy: &Policy, now: UnixMillis, subject: &Subject<'_>) -> Result<Issued> {
+  let key = ring.current();
+  let jti = encoding::encode(&random::bytes::<16>()?);
+  let iat = now.secs();
+  let exp = iat + policy.ttl_secs;
+  let payload = NewClaims {
+    iss: &policy.issuer,
+    sub: subject.user_id,
+    aud: &policy.audience,
+    exp,
+    nbf: iat,
+    iat,
+    jti: &jti,
+    sid: subject.session,
+    dv: subject.data_version,
+    extra: subject.claims,
+  }
+  .to_json()?;
+  let header = format!(r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{}"}}"#, key.alg().name(), key.kid());
+  let token = jws::sign(header.as_bytes(), &payload, &key.encoding, key.alg())?;
+  Ok(Issued { token, jti, exp })
+}
+
+/// Verify an access token.
+///
+/// # Errors
+/// `TOKEN_MALFORMED`, `TOKEN_INVALID`, `KEY_UNKNOWN`, `TOKEN_EXPIRED`,
+/// `TOKEN_NOT_YET_VALID`; see the module documentation for the order.
+pub fn verify(ring: &KeyRing, policy: &Policy, now: UnixMillis, token: &[u8]) -> Result<AccessClaims> {
+  let v = jws::verify(token, policy.max_token_len, |h| {
+    if !h.is_access_token() {
+      return Err(err(ErrorKind::TokenInvalid, "typ is not at+jwt"));
+    }
+    let kid = h.kid.as_deref().ok_or_else(|| err(ErrorKind::TokenInvalid, "no kid"))?;
+    ring.verifier(kid, now).ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))
+  })?;
+  let c = Claims::parse(&v.payload)?;
+  let missing = || err(ErrorKind::TokenMalformed, "a required claim is missing");
+  let invalid = |d| err(ErrorKind::TokenInvalid, d);
+  if c.iss.as_deref() != Some(policy.issuer.as_str()) {
+    return Err(invalid("wrong issuer"));
+  }
+  if !c.aud.as_ref().ok_or_else(missing)?.iter().any(|a| *a == policy.audience) {
+    return Err(invalid("wrong audience"));
+  }
+  let exp = c.exp.ok_or_else(missing)?;
+  let iat = c.iat.ok_or_else(missing)?;
+  #[allow(clippy::cast_precision_loss)]
+  let now_s = now.0 as f64 / 1000.0;
+  #[allow(clippy::cast_precision_loss)]
+  let leeway = policy.leeway_secs as f64;
+  if now_s >= exp + leeway {
+    return Err(err(ErrorKind::TokenExpired, "exp has passed"));
+  }
+  if c.nbf.is_some_and(|nbf| nbf - leeway > now_s) || iat - leeway > now_s {
+    return Err(err(ErrorKind::TokenNotYetValid, "nbf or iat is in the future"));
+  }
+  let sub = c.sub.ok_or_else(missing)?;
+  let sid = c.sid.ok_or_else(missing)?;
+  let jti = c.jti.ok_or_else(missing)?;
+  if sub.is_empty() || sid.is_empty() || jti.is_empty() {
+    return Err(invalid("empty sub, sid or jti"));
+  }
+  let dv = c.dv.ok_or_else(missing)?;
+  let kid = v.header.kid.unwrap_or_default();
+  Ok(AccessClaims { sub, sid, jti, iat, exp, dv, kid, claims: c.extra })
+}

@@ -1,0 +1,19 @@
+//! JSON Web Tokens, the way we use them: access tokens only, compact form only.
+//!
+//! - [`compact`]: splitting a token, with size and alphabet limits;
+//! - [`header`] and [`claims`]: strict parsing of the two JSON parts;
+//! - [`jws`]: sign and verify with the `jsonwebtoken` crate's algorithms;
+//! - [`policy`]: issuer, audience, lifetime, leeway;
+//! - [`access`]: access tokens, signed with the key ring and verified against the policy.
+
+pub mod access;
+pub mod algorithm;
+pub mod claims;
+pub mod compact;
+pub mod header;
+pub mod jws;
+pub mod policy;
+
+pub use access::{AccessClaims, Issued, Subject};
+pub use algorithm::Algorithm;
+pub use policy::Policy;
