@@ -39,12 +39,17 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>> {
   let mut found = None;
   for pair in header.split(';') {
     let pair = pair.trim_matches(|c| c == ' ' || c == '\t');
-    let Some((n, v)) = pair.split_once('=') else { continue };
+    let Some((n, v)) = pair.split_once('=') else {
+      continue;
+    };
     if n.trim_end_matches([' ', '\t']) != name {
       continue;
     }
     if found.is_some() {
-      return Err(err(ErrorKind::CredentialsAmbiguous, "the cookie appears more than once"));
+      return Err(err(
+        ErrorKind::CredentialsAmbiguous,
+        "the cookie appears more than once",
+      ));
     }
     found = Some(v.trim_start_matches([' ', '\t']));
   }
@@ -59,20 +64,34 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>> {
 /// token68 (RFC 9110 §11.2): empty, several words, or trailing junk.
 pub fn bearer(header: &str) -> Result<Option<&str>> {
   if header.len() > MAX_HEADER_LEN {
-    return Err(err(ErrorKind::TokenMalformed, "Authorization header too long"));
+    return Err(err(
+      ErrorKind::TokenMalformed,
+      "Authorization header too long",
+    ));
   }
-  let Some(scheme) = header.get(..6) else { return Ok(None) };
+  let Some(scheme) = header.get(..6) else {
+    return Ok(None);
+  };
   if !scheme.eq_ignore_ascii_case("bearer") {
     return Ok(None);
   }
   let rest = &header[6..];
   let token = rest.trim_start_matches(' ');
   if token.len() == rest.len() || token.is_empty() {
-    return Err(err(ErrorKind::TokenMalformed, "Bearer credentials are malformed"));
+    return Err(err(
+      ErrorKind::TokenMalformed,
+      "Bearer credentials are malformed",
+    ));
   }
   let body = token.trim_end_matches('=');
-  if !body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b)) {
-    return Err(err(ErrorKind::TokenMalformed, "Bearer credentials are malformed"));
+  if !body
+    .bytes()
+    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+  {
+    return Err(err(
+      ErrorKind::TokenMalformed,
+      "Bearer credentials are malformed",
+    ));
   }
   Ok(Some(token))
 }
@@ -96,7 +115,10 @@ pub fn access_token<'a>(
     None => None,
   };
   match (from_cookie, from_header) {
-    (Some(c), Some(h)) if c != h => Err(err(ErrorKind::CredentialsAmbiguous, "cookie and Bearer tokens differ")),
+    (Some(c), Some(h)) if c != h => Err(err(
+      ErrorKind::CredentialsAmbiguous,
+      "cookie and Bearer tokens differ",
+    )),
     (_, Some(h)) => Ok(Some((h, Source::Header))),
     (Some(c), None) => Ok(Some((c, Source::Cookie))),
     (None, None) => Ok(None),
@@ -120,7 +142,15 @@ mod tests {
 
   #[test]
   fn look_alike_names_are_other_cookies() -> Result<()> {
-    for h in ["__host-at=x", "__HOST-at=x", "\u{a0}__Host-at=x", "\u{2000}__Host-at=x", "__Host-at\u{3000}=x", "at=x", "__Secure-at=x"] {
+    for h in [
+      "__host-at=x",
+      "__HOST-at=x",
+      "\u{a0}__Host-at=x",
+      "\u{2000}__Host-at=x",
+      "__Host-at\u{3000}=x",
+      "at=x",
+      "__Secure-at=x",
+    ] {
       assert_eq!(cookie(h, N)?, None, "{h:?}");
     }
     Ok(())
@@ -128,9 +158,13 @@ mod tests {
 
   #[test]
   fn a_repeated_cookie_is_ambiguous() {
-    let e = cookie("__Host-at=A; x=1; __Host-at=B", N).err().map(|e| e.kind());
+    let e = cookie("__Host-at=A; x=1; __Host-at=B", N)
+      .err()
+      .map(|e| e.kind());
     assert_eq!(e, Some(ErrorKind::CredentialsAmbiguous));
-    let e = cookie("__Host-at=A; __Host-at=A", N).err().map(|e| e.kind());
+    let e = cookie("__Host-at=A; __Host-at=A", N)
+      .err()
+      .map(|e| e.kind());
     assert_eq!(e, Some(ErrorKind::CredentialsAmbiguous));
   }
 
@@ -153,7 +187,14 @@ mod tests {
     assert_eq!(bearer("Bearer abc.def.ghi")?, Some("abc.def.ghi"));
     assert_eq!(bearer("bearer abc")?, Some("abc"));
     assert_eq!(bearer("Basic dXNlcjpwYXNz")?, None);
-    for bad in ["Bearer", "Bearer ", "Bearer a b", "Bearerabc", "Bearer a\tb", "Bearer a;b"] {
+    for bad in [
+      "Bearer",
+      "Bearer ",
+      "Bearer a b",
+      "Bearerabc",
+      "Bearer a\tb",
+      "Bearer a;b",
+    ] {
       assert!(bearer(bad).is_err(), "{bad:?}");
     }
     Ok(())
@@ -161,8 +202,14 @@ mod tests {
 
   #[test]
   fn cookie_and_header_must_agree() -> Result<()> {
-    assert_eq!(access_token(Some("__Host-at=A"), Some("Bearer A"), N)?, Some(("A", Source::Header)));
-    assert_eq!(access_token(Some("__Host-at=A"), None, N)?, Some(("A", Source::Cookie)));
+    assert_eq!(
+      access_token(Some("__Host-at=A"), Some("Bearer A"), N)?,
+      Some(("A", Source::Header))
+    );
+    assert_eq!(
+      access_token(Some("__Host-at=A"), None, N)?,
+      Some(("A", Source::Cookie))
+    );
     assert!(access_token(Some("__Host-at=A"), Some("Bearer B"), N).is_err());
     assert_eq!(access_token(None, None, N)?, None);
     Ok(())

@@ -68,7 +68,10 @@ mod tests {
   fn rfc4231_case_2() {
     let tag = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
     let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert_eq!(
+      hex,
+      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
   }
 
   #[test]

@@ -36,7 +36,9 @@ pub fn decode_strict(text: &[u8], max_len: usize, kind: ErrorKind) -> Result<Vec
   }
   // URL_SAFE_NO_PAD requires no padding and rejects non-zero trailing bits
   // (`decode_allow_trailing_bits` is false in base64 0.22's general purpose engine).
-  URL_SAFE_NO_PAD.decode(text).map_err(|_| err(kind, "not canonical base64url"))
+  URL_SAFE_NO_PAD
+    .decode(text)
+    .map_err(|_| err(kind, "not canonical base64url"))
 }
 
 /// Decode into exactly `N` bytes.

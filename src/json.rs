@@ -48,7 +48,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
     Ok(Value::Number(v.into()))
   }
   fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-    Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
+    Number::from_f64(v)
+      .map(Value::Number)
+      .ok_or_else(|| E::custom("non-finite number"))
   }
   fn visit_str<E>(self, v: &str) -> Result<Value, E> {
     Ok(Value::String(v.to_owned()))
@@ -234,8 +236,14 @@ mod tests {
 
   #[test]
   fn numeric_date_accepts_numbers_only() {
-    assert_eq!(from_slice::<NumericDate>(b"1300819380").ok(), Some(NumericDate(1300819380.0)));
-    assert_eq!(from_slice::<NumericDate>(b"1.5").ok(), Some(NumericDate(1.5)));
+    assert_eq!(
+      from_slice::<NumericDate>(b"1300819380").ok(),
+      Some(NumericDate(1300819380.0))
+    );
+    assert_eq!(
+      from_slice::<NumericDate>(b"1.5").ok(),
+      Some(NumericDate(1.5))
+    );
     for bad in ["\"9999999999\"", "null", "true", "{}", "[]", "1e400"] {
       assert!(from_slice::<NumericDate>(bad.as_bytes()).is_err(), "{bad}");
     }

@@ -13,8 +13,12 @@ use crate::error::{err, ErrorKind, Result};
 /// `RANDOM_UNAVAILABLE` when the OS generator fails.
 pub fn bytes<const N: usize>() -> Result<[u8; N]> {
   let mut out = [0u8; N];
-  getrandom::getrandom(&mut out)
-    .map_err(|_| err(ErrorKind::RandomUnavailable, "the OS random generator failed"))?;
+  getrandom::getrandom(&mut out).map_err(|_| {
+    err(
+      ErrorKind::RandomUnavailable,
+      "the OS random generator failed",
+    )
+  })?;
   Ok(out)
 }
 

@@ -68,7 +68,12 @@ impl DerivedKeys {
       refresh_successor: [0; 32],
       csrf: [0; 32],
     };
-    for p in [Purpose::KeyRingSeal, Purpose::RefreshMac, Purpose::RefreshSuccessor, Purpose::Csrf] {
+    for p in [
+      Purpose::KeyRingSeal,
+      Purpose::RefreshMac,
+      Purpose::RefreshSuccessor,
+      Purpose::Csrf,
+    ] {
       let slot = match p {
         Purpose::KeyRingSeal => &mut out.keyring_seal,
         Purpose::RefreshMac => &mut out.refresh_mac,
@@ -121,13 +126,27 @@ impl Secrets {
     }
     for (i, s) in secrets.iter().enumerate() {
       if s.as_ref().len() < MIN_SECRET_LEN {
-        return Err(err(ErrorKind::ConfigInvalid, "secret must be at least 32 bytes long"));
+        return Err(err(
+          ErrorKind::ConfigInvalid,
+          "secret must be at least 32 bytes long",
+        ));
       }
-      if secrets[..i].iter().any(|t| crate::digest::ct_eq(t.as_ref(), s.as_ref())) {
-        return Err(err(ErrorKind::ConfigInvalid, "secret: the same secret is given twice"));
+      if secrets[..i]
+        .iter()
+        .any(|t| crate::digest::ct_eq(t.as_ref(), s.as_ref()))
+      {
+        return Err(err(
+          ErrorKind::ConfigInvalid,
+          "secret: the same secret is given twice",
+        ));
       }
     }
-    Ok(Self { keys: secrets.iter().map(|s| DerivedKeys::derive(s.as_ref())).collect() })
+    Ok(Self {
+      keys: secrets
+        .iter()
+        .map(|s| DerivedKeys::derive(s.as_ref()))
+        .collect(),
+    })
   }
 
   /// Keys of the first secret: the ones that sign and seal.
@@ -168,7 +187,10 @@ mod tests {
     let s = Secrets::new(&[S1, S2])?;
     let a = s.current();
     assert_ne!(a.get(Purpose::Csrf), a.get(Purpose::RefreshMac));
-    assert_ne!(a.get(Purpose::KeyRingSeal), a.get(Purpose::RefreshSuccessor));
+    assert_ne!(
+      a.get(Purpose::KeyRingSeal),
+      a.get(Purpose::RefreshSuccessor)
+    );
     assert_ne!(s.all()[0].get(Purpose::Csrf), s.all()[1].get(Purpose::Csrf));
     Ok(())
   }

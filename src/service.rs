@@ -44,14 +44,27 @@ impl TokenService {
   ///
   /// # Errors
   /// `CONFIG_INVALID` (secrets, policy, rotation policy), `RANDOM_UNAVAILABLE`.
-  pub fn new(secrets: Secrets, config: Config, ring: Option<KeyRing>, clock: Arc<dyn Clock>) -> Result<Self> {
+  pub fn new(
+    secrets: Secrets,
+    config: Config,
+    ring: Option<KeyRing>,
+    clock: Arc<dyn Clock>,
+  ) -> Result<Self> {
     config.policy.validate()?;
-    config.rotation.validate(config.policy.ttl_secs * 1000, config.policy.leeway_secs * 1000)?;
+    config.rotation.validate(
+      config.policy.ttl_secs * 1000,
+      config.policy.leeway_secs * 1000,
+    )?;
     let ring = match ring {
       Some(r) => r,
       None => KeyRing::generate(config.algorithm, clock.now(), &config.rotation)?,
     };
-    Ok(Self { secrets, config, ring: RwLock::new(Arc::new(ring)), clock })
+    Ok(Self {
+      secrets,
+      config,
+      ring: RwLock::new(Arc::new(ring)),
+      clock,
+    })
   }
 
   /// Now, by the service's clock.
@@ -134,7 +147,10 @@ impl TokenService {
   pub fn open_ring(&self, text: &str) -> Result<bool> {
     let ring = sealed::open(text, &self.secrets)?;
     if ring.alg() != self.config.algorithm {
-      return Err(err(ErrorKind::ConfigInvalid, "the stored key ring uses another algorithm"));
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "the stored key ring uses another algorithm",
+      ));
     }
     Ok(self.install_ring(ring))
   }
@@ -215,6 +231,9 @@ impl TokenService {
 
 impl std::fmt::Debug for TokenService {
   fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-    f.debug_struct("TokenService").field("config", &self.config).field("secrets", &self.secrets).finish()
+    f.debug_struct("TokenService")
+      .field("config", &self.config)
+      .field("secrets", &self.secrets)
+      .finish()
   }
 }

@@ -75,7 +75,12 @@ pub struct AccessClaims {
 ///
 /// # Errors
 /// `CLAIM_RESERVED`, `TOKEN_MALFORMED` (claims too large), `RANDOM_UNAVAILABLE`.
-pub fn sign(ring: &KeyRing, policy: &Policy, now: UnixMillis, subject: &Subject<'_>) -> Result<Issued> {
+pub fn sign(
+  ring: &KeyRing,
+  policy: &Policy,
+  now: UnixMillis,
+  subject: &Subject<'_>,
+) -> Result<Issued> {
   let key = ring.current();
   let jti = encoding::encode(&random::bytes::<16>()?);
   let iat = now.secs();
@@ -93,7 +98,11 @@ pub fn sign(ring: &KeyRing, policy: &Policy, now: UnixMillis, subject: &Subject<
     extra: subject.claims,
   }
   .to_json()?;
-  let header = format!(r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{}"}}"#, key.alg().name(), key.kid());
+  let header = format!(
+    r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{}"}}"#,
+    key.alg().name(),
+    key.kid()
+  );
   let token = jws::sign(header.as_bytes(), &payload, &key.encoding, key.alg())?;
   Ok(Issued { token, jti, exp })
 }
@@ -103,13 +112,23 @@ pub fn sign(ring: &KeyRing, policy: &Policy, now: UnixMillis, subject: &Subject<
 /// # Errors
 /// `TOKEN_MALFORMED`, `TOKEN_INVALID`, `KEY_UNKNOWN`, `TOKEN_EXPIRED`,
 /// `TOKEN_NOT_YET_VALID`; see the module documentation for the order.
-pub fn verify(ring: &KeyRing, policy: &Policy, now: UnixMillis, token: &[u8]) -> Result<AccessClaims> {
+pub fn verify(
+  ring: &KeyRing,
+  policy: &Policy,
+  now: UnixMillis,
+  token: &[u8],
+) -> Result<AccessClaims> {
   let v = jws::verify(token, policy.max_token_len, |h| {
     if !h.is_access_token() {
       return Err(err(ErrorKind::TokenInvalid, "typ is not at+jwt"));
     }
-    let kid = h.kid.as_deref().ok_or_else(|| err(ErrorKind::TokenInvalid, "no kid"))?;
-    ring.verifier(kid, now).ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))
+    let kid = h
+      .kid
+      .as_deref()
+      .ok_or_else(|| err(ErrorKind::TokenInvalid, "no kid"))?;
+    ring
+      .verifier(kid, now)
+      .ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))
   })?;
   let c = Claims::parse(&v.payload)?;
   let missing = || err(ErrorKind::TokenMalformed, "a required claim is missing");
@@ -117,7 +136,13 @@ pub fn verify(ring: &KeyRing, policy: &Policy, now: UnixMillis, token: &[u8]) ->
   if c.iss.as_deref() != Some(policy.issuer.as_str()) {
     return Err(invalid("wrong issuer"));
   }
-  if !c.aud.as_ref().ok_or_else(missing)?.iter().any(|a| *a == policy.audience) {
+  if !c
+    .aud
+    .as_ref()
+    .ok_or_else(missing)?
+    .iter()
+    .any(|a| *a == policy.audience)
+  {
     return Err(invalid("wrong audience"));
   }
   let exp = c.exp.ok_or_else(missing)?;
@@ -130,7 +155,10 @@ pub fn verify(ring: &KeyRing, policy: &Policy, now: UnixMillis, token: &[u8]) ->
     return Err(err(ErrorKind::TokenExpired, "exp has passed"));
   }
   if c.nbf.is_some_and(|nbf| nbf - leeway > now_s) || iat - leeway > now_s {
-    return Err(err(ErrorKind::TokenNotYetValid, "nbf or iat is in the future"));
+    return Err(err(
+      ErrorKind::TokenNotYetValid,
+      "nbf or iat is in the future",
+    ));
   }
   let sub = c.sub.ok_or_else(missing)?;
   let sid = c.sid.ok_or_else(missing)?;
@@ -140,5 +168,14 @@ pub fn verify(ring: &KeyRing, policy: &Policy, now: UnixMillis, token: &[u8]) ->
   }
   let dv = c.dv.ok_or_else(missing)?;
   let kid = v.header.kid.unwrap_or_default();
-  Ok(AccessClaims { sub, sid, jti, iat, exp, dv, kid, claims: c.extra })
+  Ok(AccessClaims {
+    sub,
+    sid,
+    jti,
+    iat,
+    exp,
+    dv,
+    kid,
+    claims: c.extra,
+  })
 }

@@ -59,7 +59,9 @@ mod tests {
   fn allow_list_is_exact() {
     assert_eq!(Algorithm::from_name("HS256"), Some(Algorithm::Hs256));
     assert_eq!(Algorithm::from_name("EdDSA"), Some(Algorithm::EdDsa));
-    for bad in ["none", "None", "NONE", "nOnE", "hs256", "HS256 ", "HS256\0", "HS512", "RS256", ""] {
+    for bad in [
+      "none", "None", "NONE", "nOnE", "hs256", "HS256 ", "HS256\0", "HS512", "RS256", "",
+    ] {
       assert_eq!(Algorithm::from_name(bad), None, "{bad:?}");
     }
   }

@@ -65,7 +65,12 @@ impl Claims {
     if bytes.len() > MAX_PAYLOAD_LEN {
       return Err(err(ErrorKind::TokenMalformed, "payload too long"));
     }
-    json::from_slice(bytes).map_err(|_| err(ErrorKind::TokenMalformed, "payload is not a valid claims set"))
+    json::from_slice(bytes).map_err(|_| {
+      err(
+        ErrorKind::TokenMalformed,
+        "payload is not a valid claims set",
+      )
+    })
   }
 }
 
@@ -131,7 +136,10 @@ impl<'de> Deserialize<'de> for Audience {
       Raw::One(s) => vec![s],
       Raw::Many(v) => v,
     };
-    if list.is_empty() || list.len() > MAX_AUDIENCES || list.iter().any(|a| a.len() > MAX_CLAIM_STRING) {
+    if list.is_empty()
+      || list.len() > MAX_AUDIENCES
+      || list.iter().any(|a| a.len() > MAX_CLAIM_STRING)
+    {
       return Err(de::Error::custom("bad aud"));
     }
     Ok(Self(list))
@@ -172,16 +180,23 @@ impl NewClaims<'_> {
   /// string is too long or the payload would exceed [`MAX_PAYLOAD_LEN`].
   pub fn to_json(&self) -> Result<Vec<u8>> {
     if self.extra.keys().any(|k| RESERVED.contains(&k.as_str())) {
-      return Err(err(ErrorKind::ClaimReserved, "an app claim uses a reserved claim name"));
+      return Err(err(
+        ErrorKind::ClaimReserved,
+        "an app claim uses a reserved claim name",
+      ));
     }
     for s in [self.iss, self.sub, self.aud, self.jti, self.sid] {
       if s.len() > MAX_CLAIM_STRING {
         return Err(err(ErrorKind::TokenMalformed, "a claim string is too long"));
       }
     }
-    let out = serde_json::to_vec(self).map_err(|_| err(ErrorKind::Internal, "claims serialisation failed"))?;
+    let out = serde_json::to_vec(self)
+      .map_err(|_| err(ErrorKind::Internal, "claims serialisation failed"))?;
     if out.len() > MAX_PAYLOAD_LEN {
-      return Err(err(ErrorKind::TokenMalformed, "claims too large for a token"));
+      return Err(err(
+        ErrorKind::TokenMalformed,
+        "claims too large for a token",
+      ));
     }
     Ok(out)
   }
@@ -208,9 +223,19 @@ mod tests {
   #[test]
   fn mistyped_registered_claims_are_errors_not_absent() {
     for bad in [
-      r#"{"exp":"9999999999"}"#, r#"{"exp":null}"#, r#"{"exp":true}"#, r#"{"exp":1e400}"#,
-      r#"{"nbf":"1"}"#, r#"{"iat":[]}"#, r#"{"sub":1}"#, r#"{"sub":null}"#, r#"{"dv":-1}"#,
-      r#"{"aud":[]}"#, r#"{"aud":[123]}"#, r#"{"aud":{"a":1}}"#, r#"{"aud":""}"#,
+      r#"{"exp":"9999999999"}"#,
+      r#"{"exp":null}"#,
+      r#"{"exp":true}"#,
+      r#"{"exp":1e400}"#,
+      r#"{"nbf":"1"}"#,
+      r#"{"iat":[]}"#,
+      r#"{"sub":1}"#,
+      r#"{"sub":null}"#,
+      r#"{"dv":-1}"#,
+      r#"{"aud":[]}"#,
+      r#"{"aud":[123]}"#,
+      r#"{"aud":{"a":1}}"#,
+      r#"{"aud":""}"#,
     ] {
       // `"aud":""` is a valid single (empty) audience; the policy rejects it later.
       if bad == r#"{"aud":""}"# {
@@ -241,7 +266,21 @@ mod tests {
   fn app_claims_cannot_use_reserved_names() {
     let mut extra = Map::new();
     extra.insert("sub".into(), Value::from("admin"));
-    let n = NewClaims { iss: "i", sub: "u", aud: "a", exp: 2, nbf: 1, iat: 1, jti: "j", sid: "s", dv: 0, extra: &extra };
-    assert_eq!(n.to_json().err().map(|e| e.kind()), Some(ErrorKind::ClaimReserved));
+    let n = NewClaims {
+      iss: "i",
+      sub: "u",
+      aud: "a",
+      exp: 2,
+      nbf: 1,
+      iat: 1,
+      jti: "j",
+      sid: "s",
+      dv: 0,
+      extra: &extra,
+    };
+    assert_eq!(
+      n.to_json().err().map(|e| e.kind()),
+      Some(ErrorKind::ClaimReserved)
+    );
   }
 }

@@ -69,14 +69,30 @@ mod tests {
   #[test]
   fn splits_three_segments() -> Result<()> {
     let c = split(b"aa.bb.cc", 100)?;
-    assert_eq!((c.header, c.payload, c.signature, c.signing_input), (&b"aa"[..], &b"bb"[..], &b"cc"[..], &b"aa.bb"[..]));
+    assert_eq!(
+      (c.header, c.payload, c.signature, c.signing_input),
+      (&b"aa"[..], &b"bb"[..], &b"cc"[..], &b"aa.bb"[..])
+    );
     Ok(())
   }
 
   #[test]
   fn refuses_bad_shapes() {
     let dots = ".".repeat(100_000);
-    for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.d.e", ".a.b", "a.b.", "a..b", "a.b.c ", "a.b.c=", "{\"a\":1}", &dots] {
+    for bad in [
+      "",
+      "a",
+      "a.b",
+      "a.b.c.d",
+      "a.b.c.d.e",
+      ".a.b",
+      "a.b.",
+      "a..b",
+      "a.b.c ",
+      "a.b.c=",
+      "{\"a\":1}",
+      &dots,
+    ] {
       assert!(split(bad.as_bytes(), 200_000).is_err(), "{bad:?}");
     }
     assert!(split(b"aa.bb.cc", 7).is_err());

@@ -42,7 +42,9 @@ impl Header {
   /// without `/` means `application/…` (RFC 7515 §4.1.9), so `at+jwt`, `AT+JWT` and
   /// `application/at+jwt` match, and `JWT` does not (RFC 8725 §3.11).
   pub fn is_access_token(&self) -> bool {
-    let Some(t) = self.typ.as_deref() else { return false };
+    let Some(t) = self.typ.as_deref() else {
+      return false;
+    };
     let t = match t.get(..12) {
       Some(p) if p.eq_ignore_ascii_case("application/") => &t[12..],
       _ => t,
@@ -59,20 +61,31 @@ impl Header {
     if bytes.len() > MAX_HEADER_LEN {
       return Err(err(ErrorKind::TokenMalformed, "header too long"));
     }
-    let raw: RawHeader = json::from_slice(bytes)
-      .map_err(|_| err(ErrorKind::TokenMalformed, "header is not a valid JOSE header"))?;
+    let raw: RawHeader = json::from_slice(bytes).map_err(|_| {
+      err(
+        ErrorKind::TokenMalformed,
+        "header is not a valid JOSE header",
+      )
+    })?;
     if raw.refused {
       return Err(err(ErrorKind::TokenInvalid, "header member not allowed"));
     }
-    let alg = raw.alg.ok_or_else(|| err(ErrorKind::TokenMalformed, "header has no alg"))?;
+    let alg = raw
+      .alg
+      .ok_or_else(|| err(ErrorKind::TokenMalformed, "header has no alg"))?;
     let alg = Algorithm::from_name(&alg)
       .ok_or_else(|| err(ErrorKind::TokenInvalid, "algorithm not allowed"))?;
-    Ok(Self { alg, kid: raw.kid, typ: raw.typ })
+    Ok(Self {
+      alg,
+      kid: raw.kid,
+      typ: raw.typ,
+    })
   }
 }
 
-const NAMES: [&str; 12] =
-  ["alg", "kid", "typ", "crit", "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "cty", "b64"];
+const NAMES: [&str; 12] = [
+  "alg", "kid", "typ", "crit", "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "cty", "b64",
+];
 const MORE_REFUSED: [&str; 2] = ["enc", "zip"];
 
 struct RawHeader {
@@ -99,7 +112,12 @@ impl<'de> Visitor<'de> for HeaderVisitor {
   }
 
   fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<RawHeader, A::Error> {
-    let mut h = RawHeader { alg: None, kid: None, typ: None, refused: false };
+    let mut h = RawHeader {
+      alg: None,
+      kid: None,
+      typ: None,
+      refused: false,
+    };
     let mut seen = SeenNames::default();
     while let Some(name) = map.next_key_seed(NameSeed(&NAMES))? {
       seen.insert::<A::Error, 12>(&name)?;
@@ -147,7 +165,14 @@ mod tests {
 
   #[test]
   fn typ_matching_follows_media_type_rules() -> Result<()> {
-    for (typ, ok) in [("at+jwt", true), ("AT+JWT", true), ("application/at+jwt", true), ("JWT", false), ("dpop+jwt", false), ("application/jwt", false)] {
+    for (typ, ok) in [
+      ("at+jwt", true),
+      ("AT+JWT", true),
+      ("application/at+jwt", true),
+      ("JWT", false),
+      ("dpop+jwt", false),
+      ("application/jwt", false),
+    ] {
       let h = Header::parse(format!(r#"{{"alg":"HS256","typ":"{typ}"}}"#).as_bytes())?;
       assert_eq!(h.is_access_token(), ok, "{typ}");
     }
@@ -156,42 +181,93 @@ mod tests {
 
   #[test]
   fn refuses_algorithms_off_the_list() {
-    for alg in ["\"none\"", "\"None\"", "\"NONE\"", "\"nOnE\"", "\"hs256\"", "\"HS256 \"", "\"HS512\"", "\"RS256\"", "\"\""] {
-      assert_eq!(kind(&format!(r#"{{"alg":{alg}}}"#)), Some(ErrorKind::TokenInvalid), "{alg}");
+    for alg in [
+      "\"none\"",
+      "\"None\"",
+      "\"NONE\"",
+      "\"nOnE\"",
+      "\"hs256\"",
+      "\"HS256 \"",
+      "\"HS512\"",
+      "\"RS256\"",
+      "\"\"",
+    ] {
+      assert_eq!(
+        kind(&format!(r#"{{"alg":{alg}}}"#)),
+        Some(ErrorKind::TokenInvalid),
+        "{alg}"
+      );
     }
     for alg in ["null", "123", "[\"HS256\"]", "true"] {
-      assert_eq!(kind(&format!(r#"{{"alg":{alg}}}"#)), Some(ErrorKind::TokenMalformed), "{alg}");
+      assert_eq!(
+        kind(&format!(r#"{{"alg":{alg}}}"#)),
+        Some(ErrorKind::TokenMalformed),
+        "{alg}"
+      );
     }
     assert_eq!(kind(r#"{"typ":"at+jwt"}"#), Some(ErrorKind::TokenMalformed));
   }
 
   #[test]
   fn refuses_duplicates_including_escaped_ones() {
-    assert_eq!(kind(r#"{"alg":"HS256","alg":"none"}"#), Some(ErrorKind::TokenMalformed));
-    assert_eq!(kind(r#"{"alg":"HS256","\u0061lg":"HS256"}"#), Some(ErrorKind::TokenMalformed));
-    assert_eq!(kind(r#"{"alg":"HS256","foo":1,"foo":2}"#), Some(ErrorKind::TokenMalformed));
+    assert_eq!(
+      kind(r#"{"alg":"HS256","alg":"none"}"#),
+      Some(ErrorKind::TokenMalformed)
+    );
+    assert_eq!(
+      kind(r#"{"alg":"HS256","\u0061lg":"HS256"}"#),
+      Some(ErrorKind::TokenMalformed)
+    );
+    assert_eq!(
+      kind(r#"{"alg":"HS256","foo":1,"foo":2}"#),
+      Some(ErrorKind::TokenMalformed)
+    );
   }
 
   #[test]
   fn refuses_crit_in_every_form() {
-    for crit in [r#"[]"#, r#"["alg"]"#, r#""x""#, r#"["exp"]"#, r#"["http://example.com/UNDEFINED"]"#, r#"["b64"]"#] {
-      assert_eq!(kind(&format!(r#"{{"alg":"HS256","crit":{crit}}}"#)), Some(ErrorKind::TokenInvalid), "{crit}");
+    for crit in [
+      r#"[]"#,
+      r#"["alg"]"#,
+      r#""x""#,
+      r#"["exp"]"#,
+      r#"["http://example.com/UNDEFINED"]"#,
+      r#"["b64"]"#,
+    ] {
+      assert_eq!(
+        kind(&format!(r#"{{"alg":"HS256","crit":{crit}}}"#)),
+        Some(ErrorKind::TokenInvalid),
+        "{crit}"
+      );
     }
   }
 
   #[test]
   fn refuses_key_carrying_and_structure_members() {
-    for m in ["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "cty", "b64", "enc", "zip"] {
-      assert_eq!(kind(&format!(r#"{{"alg":"HS256","{m}":"x"}}"#)), Some(ErrorKind::TokenInvalid), "{m}");
+    for m in [
+      "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256", "cty", "b64", "enc", "zip",
+    ] {
+      assert_eq!(
+        kind(&format!(r#"{{"alg":"HS256","{m}":"x"}}"#)),
+        Some(ErrorKind::TokenInvalid),
+        "{m}"
+      );
     }
   }
 
   #[test]
   fn refuses_odd_kids() {
     let long = "k".repeat(65);
-    assert_eq!(kind(&format!(r#"{{"alg":"HS256","kid":"{long}"}}"#)), Some(ErrorKind::TokenMalformed));
+    assert_eq!(
+      kind(&format!(r#"{{"alg":"HS256","kid":"{long}"}}"#)),
+      Some(ErrorKind::TokenMalformed)
+    );
     for kid in ["1", "{}", "[]", "null"] {
-      assert_eq!(kind(&format!(r#"{{"alg":"HS256","kid":{kid}}}"#)), Some(ErrorKind::TokenMalformed), "{kid}");
+      assert_eq!(
+        kind(&format!(r#"{{"alg":"HS256","kid":{kid}}}"#)),
+        Some(ErrorKind::TokenMalformed),
+        "{kid}"
+      );
     }
   }
 }

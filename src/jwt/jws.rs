@@ -65,25 +65,37 @@ pub fn verify<'k, K: VerifyKey + 'k>(
   resolve: impl FnOnce(&Header) -> Result<&'k K>,
 ) -> Result<Verified> {
   let parts = compact::split(token, max_len)?;
-  let header_bytes = encoding::decode_strict(parts.header, MAX_HEADER_LEN, ErrorKind::TokenMalformed)?;
+  let header_bytes =
+    encoding::decode_strict(parts.header, MAX_HEADER_LEN, ErrorKind::TokenMalformed)?;
   let header = Header::parse(&header_bytes)?;
   let key = resolve(&header)?;
   if key.alg() != header.alg {
-    return Err(err(ErrorKind::TokenInvalid, "alg is not the key's algorithm"));
+    return Err(err(
+      ErrorKind::TokenInvalid,
+      "alg is not the key's algorithm",
+    ));
   }
   let sig_len = match header.alg {
     Algorithm::Hs256 => 32,
     Algorithm::EdDsa => 64,
   };
   if parts.signature.len() != encoding::encoded_len(sig_len) {
-    return Err(err(ErrorKind::TokenInvalid, "signature has the wrong length"));
+    return Err(err(
+      ErrorKind::TokenInvalid,
+      "signature has the wrong length",
+    ));
   }
   // Canonical spelling first: jsonwebtoken's decoder is strict too, but we do not rely on it.
   encoding::decode_strict(parts.signature, sig_len, ErrorKind::TokenMalformed)?;
   let sig_text = std::str::from_utf8(parts.signature)
     .map_err(|_| err(ErrorKind::TokenMalformed, "signature is not ASCII"))?;
-  let ok = jsonwebtoken::crypto::verify(sig_text, parts.signing_input, key.decoding(), header.alg.to_jwt())
-    .map_err(|_| err(ErrorKind::TokenInvalid, "signature does not verify"))?;
+  let ok = jsonwebtoken::crypto::verify(
+    sig_text,
+    parts.signing_input,
+    key.decoding(),
+    header.alg.to_jwt(),
+  )
+  .map_err(|_| err(ErrorKind::TokenInvalid, "signature does not verify"))?;
   if !ok {
     return Err(err(ErrorKind::TokenInvalid, "signature does not verify"));
   }

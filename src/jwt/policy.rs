@@ -71,8 +71,23 @@ mod tests {
   #[test]
   fn defaults_are_valid_and_ranges_enforced() {
     assert!(Policy::default().validate().is_ok());
-    assert!(Policy { leeway_secs: 301, ..Policy::default() }.validate().is_err());
-    assert!(Policy { ttl_secs: 0, ..Policy::default() }.validate().is_err());
-    assert!(Policy { issuer: String::new(), ..Policy::default() }.validate().is_err());
+    assert!(Policy {
+      leeway_secs: 301,
+      ..Policy::default()
+    }
+    .validate()
+    .is_err());
+    assert!(Policy {
+      ttl_secs: 0,
+      ..Policy::default()
+    }
+    .validate()
+    .is_err());
+    assert!(Policy {
+      issuer: String::new(),
+      ..Policy::default()
+    }
+    .validate()
+    .is_err());
   }
 }

@@ -48,7 +48,10 @@ mod tests {
     let keys = set["keys"].as_array().cloned().unwrap_or_default();
     assert_eq!(keys.len(), 2);
     for k in keys {
-      let mut names: Vec<_> = k.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+      let mut names: Vec<_> = k
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
       names.sort();
       assert_eq!(names, ["alg", "crv", "kid", "kty", "use", "x"]);
     }

@@ -75,24 +75,49 @@ impl Key {
     activates_at: UnixMillis,
   ) -> Result<Self> {
     if kid.len() != 16 || !kid.bytes().all(encoding::is_b64url_byte) {
-      return Err(err(ErrorKind::KeyMaterialInvalid, "kid must be 16 base64url characters"));
+      return Err(err(
+        ErrorKind::KeyMaterialInvalid,
+        "kid must be 16 base64url characters",
+      ));
     }
-    let seed: [u8; 32] = material
-      .as_slice()
-      .try_into()
-      .map_err(|_| err(ErrorKind::KeyMaterialInvalid, "key material must be 32 bytes"))?;
+    let seed: [u8; 32] = material.as_slice().try_into().map_err(|_| {
+      err(
+        ErrorKind::KeyMaterialInvalid,
+        "key material must be 32 bytes",
+      )
+    })?;
     let (encoding, decoding, public) = match alg {
-      Algorithm::Hs256 => (EncodingKey::from_secret(&seed), DecodingKey::from_secret(&seed), vec![]),
+      Algorithm::Hs256 => (
+        EncodingKey::from_secret(&seed),
+        DecodingKey::from_secret(&seed),
+        vec![],
+      ),
       Algorithm::EdDsa => {
         let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
-        let der = sk
-          .to_pkcs8_der()
-          .map_err(|_| err(ErrorKind::KeyMaterialInvalid, "Ed25519 key could not be encoded"))?;
+        let der = sk.to_pkcs8_der().map_err(|_| {
+          err(
+            ErrorKind::KeyMaterialInvalid,
+            "Ed25519 key could not be encoded",
+          )
+        })?;
         let public = sk.verifying_key().to_bytes().to_vec();
-        (EncodingKey::from_ed_der(der.as_bytes()), DecodingKey::from_ed_der(&public), public)
+        (
+          EncodingKey::from_ed_der(der.as_bytes()),
+          DecodingKey::from_ed_der(&public),
+          public,
+        )
       }
     };
-    Ok(Self { kid, alg, material, state, activates_at, encoding, decoding, public })
+    Ok(Self {
+      kid,
+      alg,
+      material,
+      state,
+      activates_at,
+      encoding,
+      decoding,
+      public,
+    })
   }
 
   /// The key id.
@@ -156,10 +181,31 @@ mod tests {
   #[test]
   fn rejects_bad_parts() {
     let m = || Zeroizing::new(vec![1u8; 32]);
-    assert!(Key::from_parts("short".into(), Algorithm::Hs256, m(), KeyState::Current, UnixMillis(0)).is_err());
-    assert!(Key::from_parts("../../etc/passwd".into(), Algorithm::Hs256, m(), KeyState::Current, UnixMillis(0)).is_err());
+    assert!(Key::from_parts(
+      "short".into(),
+      Algorithm::Hs256,
+      m(),
+      KeyState::Current,
+      UnixMillis(0)
+    )
+    .is_err());
+    assert!(Key::from_parts(
+      "../../etc/passwd".into(),
+      Algorithm::Hs256,
+      m(),
+      KeyState::Current,
+      UnixMillis(0)
+    )
+    .is_err());
     let short = Zeroizing::new(vec![1u8; 16]);
-    assert!(Key::from_parts("AAAAAAAAAAAAAAAA".into(), Algorithm::Hs256, short, KeyState::Current, UnixMillis(0)).is_err());
+    assert!(Key::from_parts(
+      "AAAAAAAAAAAAAAAA".into(),
+      Algorithm::Hs256,
+      short,
+      KeyState::Current,
+      UnixMillis(0)
+    )
+    .is_err());
   }
 
   #[test]

@@ -35,7 +35,10 @@ pub struct RotationPolicy {
 
 impl Default for RotationPolicy {
   fn default() -> Self {
-    Self { interval_ms: 7 * 24 * 3_600_000, overlap_ms: 3_600_000 }
+    Self {
+      interval_ms: 7 * 24 * 3_600_000,
+      overlap_ms: 3_600_000,
+    }
   }
 }
 
@@ -47,7 +50,10 @@ impl RotationPolicy {
   /// than `access_ttl_ms + leeway_ms`.
   pub fn validate(&self, access_ttl_ms: i64, leeway_ms: i64) -> Result<()> {
     if self.interval_ms < 60_000 {
-      return Err(err(ErrorKind::ConfigInvalid, "keyRotationInterval must be at least 1 minute"));
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "keyRotationInterval must be at least 1 minute",
+      ));
     }
     if self.overlap_ms < access_ttl_ms.saturating_add(leeway_ms) {
       return Err(err(
@@ -94,7 +100,11 @@ impl KeyRing {
   pub fn generate(alg: Algorithm, now: UnixMillis, policy: &RotationPolicy) -> Result<Self> {
     let current = Key::generate(alg, KeyState::Current, now)?;
     let next = Key::generate(alg, KeyState::Next, now.plus_ms(policy.interval_ms))?;
-    Ok(Self { version: 1, alg, keys: vec![current, next] })
+    Ok(Self {
+      version: 1,
+      alg,
+      keys: vec![current, next],
+    })
   }
 
   /// Rebuild a ring from stored keys.
@@ -151,7 +161,10 @@ impl KeyRing {
   /// The key named `kid` if it verifies at `now`. An exact string match; nothing else is
   /// consulted (RFC 8725 §3.10).
   pub fn verifier(&self, kid: &str, now: UnixMillis) -> Option<&Key> {
-    self.keys.iter().find(|k| k.kid == kid && k.verifies_at(now))
+    self
+      .keys
+      .iter()
+      .find(|k| k.kid == kid && k.verifies_at(now))
   }
 
   /// What rotation wants done at `now`: pure.
@@ -165,7 +178,11 @@ impl KeyRing {
       .filter(|k| matches!(k.state, KeyState::Retired { verify_until } if now >= verify_until))
       .map(|k| k.kid.clone())
       .collect();
-    RotationPlan { promote, announce, prune }
+    RotationPlan {
+      promote,
+      announce,
+      prune,
+    }
   }
 
   /// Carry out `plan` at `now`, returning the new ring (version + 1). `fresh` makes a new
@@ -180,11 +197,20 @@ impl KeyRing {
     policy: &RotationPolicy,
     mut fresh: impl FnMut(Algorithm, KeyState, UnixMillis) -> Result<Key>,
   ) -> Result<Self> {
-    let mut keys: Vec<Key> = self.keys.iter().filter(|k| !plan.prune.contains(&k.kid)).cloned().collect();
+    let mut keys: Vec<Key> = self
+      .keys
+      .iter()
+      .filter(|k| !plan.prune.contains(&k.kid))
+      .cloned()
+      .collect();
     if plan.promote {
       for k in &mut keys {
         match k.state {
-          KeyState::Current => k.state = KeyState::Retired { verify_until: now.plus_ms(policy.overlap_ms) },
+          KeyState::Current => {
+            k.state = KeyState::Retired {
+              verify_until: now.plus_ms(policy.overlap_ms),
+            }
+          }
           KeyState::Next => {
             k.state = KeyState::Current;
             k.activates_at = now;
@@ -194,13 +220,19 @@ impl KeyRing {
       }
     }
     if plan.announce {
-      let base = keys.iter().find(|k| k.state == KeyState::Current).map_or(now, |k| k.activates_at);
+      let base = keys
+        .iter()
+        .find(|k| k.state == KeyState::Current)
+        .map_or(now, |k| k.activates_at);
       let at = base.plus_ms(policy.interval_ms).max(now);
       keys.push(fresh(self.alg, KeyState::Next, at)?);
     }
     // Keep the newest keys if an unusual history grew the ring past its bound.
     while keys.len() > MAX_KEYS {
-      if let Some(i) = keys.iter().position(|k| matches!(k.state, KeyState::Retired { .. })) {
+      if let Some(i) = keys
+        .iter()
+        .position(|k| matches!(k.state, KeyState::Retired { .. }))
+      {
         keys.remove(i);
       } else {
         break;
@@ -239,10 +271,18 @@ impl KeyRing {
         } else {
           keys.push(Key::generate(self.alg, KeyState::Current, now)?);
         }
-        keys.push(Key::generate(self.alg, KeyState::Next, now.plus_ms(policy.interval_ms))?);
+        keys.push(Key::generate(
+          self.alg,
+          KeyState::Next,
+          now.plus_ms(policy.interval_ms),
+        )?);
       }
       KeyState::Next => {
-        keys.push(Key::generate(self.alg, KeyState::Next, now.plus_ms(policy.interval_ms))?);
+        keys.push(Key::generate(
+          self.alg,
+          KeyState::Next,
+          now.plus_ms(policy.interval_ms),
+        )?);
       }
       KeyState::Retired { .. } => {}
     }
@@ -257,7 +297,10 @@ mod tests {
   const DAY: i64 = 24 * 3_600_000;
 
   fn policy() -> RotationPolicy {
-    RotationPolicy { interval_ms: 7 * DAY, overlap_ms: 3_600_000 }
+    RotationPolicy {
+      interval_ms: 7 * DAY,
+      overlap_ms: 3_600_000,
+    }
   }
 
   #[test]
@@ -274,7 +317,11 @@ mod tests {
     let p = policy();
     let r = KeyRing::generate(Algorithm::Hs256, UnixMillis(0), &p)?;
     let old = r.current().kid().to_owned();
-    let next = r.keys().iter().find(|k| k.state() == KeyState::Next).map(|k| k.kid().to_owned());
+    let next = r
+      .keys()
+      .iter()
+      .find(|k| k.state() == KeyState::Next)
+      .map(|k| k.kid().to_owned());
     let now = UnixMillis(7 * DAY);
     let plan = r.plan(now, &p);
     assert!(plan.promote && plan.announce && plan.prune.is_empty());
@@ -309,14 +356,23 @@ mod tests {
     let r2 = r.revoke(&cur, UnixMillis(1000), &p)?;
     assert!(r2.verifier(&cur, UnixMillis(1000)).is_none());
     assert_ne!(r2.current().kid(), cur);
-    assert_eq!(r2.keys().iter().filter(|k| k.state() == KeyState::Next).count(), 1);
+    assert_eq!(
+      r2.keys()
+        .iter()
+        .filter(|k| k.state() == KeyState::Next)
+        .count(),
+      1
+    );
     assert!(r2.revoke("AAAAAAAAAAAAAAAA", UnixMillis(1000), &p).is_err());
     Ok(())
   }
 
   #[test]
   fn policy_overlap_must_cover_an_access_token() {
-    let p = RotationPolicy { interval_ms: DAY, overlap_ms: 60_000 };
+    let p = RotationPolicy {
+      interval_ms: DAY,
+      overlap_ms: 60_000,
+    };
     assert!(p.validate(15 * 60_000, 5_000).is_err());
     assert!(policy().validate(15 * 60_000, 5_000).is_ok());
   }

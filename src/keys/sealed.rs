@@ -77,7 +77,8 @@ pub fn seal(ring: &KeyRing, secrets: &Secrets) -> Result<String> {
       .collect(),
   };
   let plain = Zeroizing::new(
-    serde_json::to_vec(&stored).map_err(|_| err(ErrorKind::Internal, "key ring serialisation failed"))?,
+    serde_json::to_vec(&stored)
+      .map_err(|_| err(ErrorKind::Internal, "key ring serialisation failed"))?,
   );
   let mut stored = stored;
   for k in &mut stored.keys {
@@ -86,7 +87,13 @@ pub fn seal(ring: &KeyRing, secrets: &Secrets) -> Result<String> {
   let cipher = XChaCha20Poly1305::new(secrets.current().get(Purpose::KeyRingSeal).into());
   let nonce = random::bytes::<24>()?;
   let ct = cipher
-    .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: AAD })
+    .encrypt(
+      XNonce::from_slice(&nonce),
+      Payload {
+        msg: &plain,
+        aad: AAD,
+      },
+    )
     .map_err(|_| err(ErrorKind::Internal, "key ring sealing failed"))?;
   let mut out = Vec::with_capacity(4 + 24 + ct.len());
   out.extend_from_slice(MAGIC);
@@ -101,11 +108,20 @@ pub fn seal(ring: &KeyRing, secrets: &Secrets) -> Result<String> {
 /// `KEYRING_UNREADABLE` when it is malformed, tampered with, or sealed under a secret
 /// that is not among `secrets`; `KEY_MATERIAL_INVALID` when its content is inconsistent.
 pub fn open(sealed: &str, secrets: &Secrets) -> Result<KeyRing> {
-  let unreadable = || err(ErrorKind::KeyRingUnreadable, "the sealed key ring cannot be opened");
+  let unreadable = || {
+    err(
+      ErrorKind::KeyRingUnreadable,
+      "the sealed key ring cannot be opened",
+    )
+  };
   if sealed.len() > MAX_SEALED_LEN {
     return Err(unreadable());
   }
-  let raw = encoding::decode_strict(sealed.as_bytes(), MAX_SEALED_LEN, ErrorKind::KeyRingUnreadable)?;
+  let raw = encoding::decode_strict(
+    sealed.as_bytes(),
+    MAX_SEALED_LEN,
+    ErrorKind::KeyRingUnreadable,
+  )?;
   if raw.len() < 4 + 24 + 16 || &raw[..4] != MAGIC {
     return Err(unreadable());
   }
@@ -127,12 +143,24 @@ pub fn open(sealed: &str, secrets: &Secrets) -> Result<KeyRing> {
     let state = match (sk.state.as_str(), sk.verify_until) {
       ("current", None) => KeyState::Current,
       ("next", None) => KeyState::Next,
-      ("retired", Some(t)) => KeyState::Retired { verify_until: UnixMillis(t) },
+      ("retired", Some(t)) => KeyState::Retired {
+        verify_until: UnixMillis(t),
+      },
       _ => return Err(unreadable()),
     };
-    let material = Zeroizing::new(encoding::decode_strict(sk.k.as_bytes(), 32, ErrorKind::KeyRingUnreadable)?);
+    let material = Zeroizing::new(encoding::decode_strict(
+      sk.k.as_bytes(),
+      32,
+      ErrorKind::KeyRingUnreadable,
+    )?);
     zeroize::Zeroize::zeroize(&mut sk.k);
-    keys.push(Key::from_parts(sk.kid, alg, material, state, UnixMillis(sk.activates_at))?);
+    keys.push(Key::from_parts(
+      sk.kid,
+      alg,
+      material,
+      state,
+      UnixMillis(sk.activates_at),
+    )?);
   }
   KeyRing::from_parts(stored.version, alg, keys)
 }

@@ -27,7 +27,10 @@ pub const CSRF_TEXT_LEN: usize = encoding::encoded_len(32);
 /// `RANDOM_UNAVAILABLE`.
 pub fn issue(handle: &Handle, secrets: &Secrets) -> Result<String> {
   let nonce = random::bytes::<16>()?;
-  let tag = digest::hmac_sha256(secrets.current().get(Purpose::Csrf), &[LABEL, &handle.0, &nonce]);
+  let tag = digest::hmac_sha256(
+    secrets.current().get(Purpose::Csrf),
+    &[LABEL, &handle.0, &nonce],
+  );
   let mut raw = [0u8; 32];
   raw[..16].copy_from_slice(&nonce);
   raw[16..].copy_from_slice(&tag[..16]);
@@ -40,14 +43,20 @@ pub fn issue(handle: &Handle, secrets: &Secrets) -> Result<String> {
 /// `CSRF_INVALID` when it is malformed, altered, or bound to another session.
 pub fn verify(token: &[u8], handle: &Handle, secrets: &Secrets) -> Result<()> {
   let raw = encoding::decode_exact::<32>(token, ErrorKind::CsrfInvalid)?;
-  let ok = secrets
-    .all()
-    .iter()
-    .any(|k| digest::hmac_sha256_verify(k.get(Purpose::Csrf), &[LABEL, &handle.0, &raw[..16]], &raw[16..]));
+  let ok = secrets.all().iter().any(|k| {
+    digest::hmac_sha256_verify(
+      k.get(Purpose::Csrf),
+      &[LABEL, &handle.0, &raw[..16]],
+      &raw[16..],
+    )
+  });
   if ok {
     Ok(())
   } else {
-    Err(err(ErrorKind::CsrfInvalid, "CSRF token does not match the session"))
+    Err(err(
+      ErrorKind::CsrfInvalid,
+      "CSRF token does not match the session",
+    ))
   }
 }
 

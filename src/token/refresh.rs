@@ -51,7 +51,11 @@ impl RefreshToken {
   /// # Errors
   /// `RANDOM_UNAVAILABLE`.
   pub fn issue(handle: Handle) -> Result<Self> {
-    Ok(Self { handle, generation: 0, secret: Zeroizing::new(random::bytes()?) })
+    Ok(Self {
+      handle,
+      generation: 0,
+      secret: Zeroizing::new(random::bytes()?),
+    })
   }
 
   /// The token that replaces this one: generation + 1, with a secret derived from this
@@ -67,9 +71,19 @@ impl RefreshToken {
       .ok_or_else(|| err(ErrorKind::TokenInvalid, "refresh generation exhausted"))?;
     let secret = digest::hmac_sha256(
       secrets.current().get(Purpose::RefreshSuccessor),
-      &[NEXT_LABEL, &self.handle.0, &generation.to_be_bytes(), self.secret.as_ref(), salt],
+      &[
+        NEXT_LABEL,
+        &self.handle.0,
+        &generation.to_be_bytes(),
+        self.secret.as_ref(),
+        salt,
+      ],
     );
-    Ok(Self { handle: self.handle, generation, secret: Zeroizing::new(secret) })
+    Ok(Self {
+      handle: self.handle,
+      generation,
+      secret: Zeroizing::new(secret),
+    })
   }
 
   /// The session handle.
@@ -99,7 +113,10 @@ impl RefreshToken {
     raw[1..17].copy_from_slice(&self.handle.0);
     raw[17..21].copy_from_slice(&self.generation.to_be_bytes());
     raw[21..53].copy_from_slice(self.secret.as_ref());
-    let tag = digest::hmac_sha256(secrets.current().get(Purpose::RefreshMac), &[MAC_LABEL, &raw[..53]]);
+    let tag = digest::hmac_sha256(
+      secrets.current().get(Purpose::RefreshMac),
+      &[MAC_LABEL, &raw[..53]],
+    );
     raw[53..].copy_from_slice(&tag[..16]);
     encoding::encode(raw.as_ref())
   }
@@ -110,16 +127,28 @@ impl RefreshToken {
   /// `REFRESH_MALFORMED` when it is not our format (length, alphabet, version);
   /// `REFRESH_FORGED` when its tag verifies under none of the app's secrets.
   pub fn parse(text: &[u8], secrets: &Secrets) -> Result<Self> {
-    let raw = Zeroizing::new(encoding::decode_exact::<RAW_LEN>(text, ErrorKind::RefreshMalformed)?);
+    let raw = Zeroizing::new(encoding::decode_exact::<RAW_LEN>(
+      text,
+      ErrorKind::RefreshMalformed,
+    )?);
     if raw[0] != VERSION {
-      return Err(err(ErrorKind::RefreshMalformed, "unknown refresh token version"));
+      return Err(err(
+        ErrorKind::RefreshMalformed,
+        "unknown refresh token version",
+      ));
     }
-    let genuine = secrets
-      .all()
-      .iter()
-      .any(|k| digest::hmac_sha256_verify(k.get(Purpose::RefreshMac), &[MAC_LABEL, &raw[..53]], &raw[53..]));
+    let genuine = secrets.all().iter().any(|k| {
+      digest::hmac_sha256_verify(
+        k.get(Purpose::RefreshMac),
+        &[MAC_LABEL, &raw[..53]],
+        &raw[53..],
+      )
+    });
     if !genuine {
-      return Err(err(ErrorKind::RefreshForged, "refresh token was not issued here"));
+      return Err(err(
+        ErrorKind::RefreshForged,
+        "refresh token was not issued here",
+      ));
     }
     let mut handle = [0u8; HANDLE_LEN];
     handle.copy_from_slice(&raw[1..17]);
@@ -127,7 +156,11 @@ impl RefreshToken {
     gen.copy_from_slice(&raw[17..21]);
     let mut secret = Zeroizing::new([0u8; 32]);
     secret.copy_from_slice(&raw[21..53]);
-    Ok(Self { handle: Handle(handle), generation: u32::from_be_bytes(gen), secret })
+    Ok(Self {
+      handle: Handle(handle),
+      generation: u32::from_be_bytes(gen),
+      secret,
+    })
   }
 }
 
@@ -178,7 +211,9 @@ mod tests {
     let t = RefreshToken::issue(Handle::generate()?)?;
     let mut raw = encoding::decode_strict(t.encode(&s).as_bytes(), 100, ErrorKind::Internal)?;
     raw[30] ^= 0x40; // change one bit of the secret, keep handle and generation
-    let e = RefreshToken::parse(encoding::encode(&raw).as_bytes(), &s).err().map(|e| e.kind());
+    let e = RefreshToken::parse(encoding::encode(&raw).as_bytes(), &s)
+      .err()
+      .map(|e| e.kind());
     assert_eq!(e, Some(ErrorKind::RefreshForged));
     Ok(())
   }
@@ -187,11 +222,19 @@ mod tests {
   fn malformed_inputs_are_malformed() -> Result<()> {
     let s = Secrets::new(&[S1])?;
     let good = RefreshToken::issue(Handle::generate()?)?.encode(&s);
-    for bad in [String::new(), "x".repeat(43), good[..91].to_string(), format!("{good}A"), good.replace('A', "+")] {
+    for bad in [
+      String::new(),
+      "x".repeat(43),
+      good[..91].to_string(),
+      format!("{good}A"),
+      good.replace('A', "+"),
+    ] {
       if bad == good {
         continue;
       }
-      let k = RefreshToken::parse(bad.as_bytes(), &s).err().map(|e| e.kind());
+      let k = RefreshToken::parse(bad.as_bytes(), &s)
+        .err()
+        .map(|e| e.kind());
       assert_eq!(k, Some(ErrorKind::RefreshMalformed), "{bad}");
     }
     Ok(())

@@ -1,0 +1,395 @@
+//! `TokenCore`: the class JavaScript holds. Every method is synchronous (µs work; an async
+//! hop would cost more than the work) and maps 1:1 onto `service::TokenService`.
+//!
+//! The hot path is `verifyRequest(cookieHeader, authorization)`: one call per request, no
+//! I/O, and an expected negative (no token, expired, forged) is a *value* with a `code`,
+//! not an exception. The other methods throw errors whose `code` is the core's code.
+
+use std::sync::Arc;
+
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
+use crate::credentials::Source;
+use crate::encoding;
+use crate::error::ErrorKind;
+use crate::jwt::{AccessClaims, Subject};
+use crate::keys::KeyState;
+use crate::napi::error::{bad_option, to_js, Code};
+use crate::napi::options::{normalize, NapiTokenOptions};
+use crate::secret::Secrets;
+use crate::service::TokenService;
+use crate::token::{Handle, RefreshToken};
+use napi::Result;
+
+/// The claims of a verified access token.
+#[napi(object)]
+pub struct NapiAccessClaims {
+  /// User id.
+  pub sub: String,
+  /// Session handle.
+  pub sid: String,
+  /// Token id.
+  pub jti: String,
+  /// Issued at, seconds since the epoch.
+  pub iat: f64,
+  /// Expiry, seconds since the epoch.
+  pub exp: f64,
+  /// Session data version.
+  pub dv: f64,
+  /// Key id that signed it.
+  pub kid: String,
+  /// App claims, when the token carries any.
+  pub claims: Option<Value>,
+}
+
+/// The outcome of `verifyRequest`: `ok` with claims, or a `code` (`NO_TOKEN` when the
+/// request carries none).
+#[napi(object)]
+pub struct NapiVerifyResult {
+  /// Whether a valid access token was found.
+  pub ok: bool,
+  /// Why not, when `ok` is false: `NO_TOKEN`, `TOKEN_EXPIRED`, `TOKEN_INVALID`, …
+  pub code: Option<String>,
+  /// `"cookie"` or `"header"`: where the token came from.
+  pub source: Option<String>,
+  /// The claims, when `ok`.
+  pub claims: Option<NapiAccessClaims>,
+}
+
+/// Who a new access token is for.
+#[napi(object, object_to_js = false)]
+pub struct NapiSubject {
+  /// User id (`sub`).
+  pub user_id: String,
+  /// Session handle (`sid`).
+  pub session: String,
+  /// Session data version (`dv`). Defaults to 0.
+  pub data_version: Option<f64>,
+  /// App claims; names of registered claims are refused with `CLAIM_RESERVED`.
+  pub claims: Option<Map<String, Value>>,
+}
+
+/// A signed access token.
+#[napi(object)]
+pub struct NapiIssuedAccess {
+  /// The compact JWT.
+  pub token: String,
+  /// Its `jti`.
+  pub jti: String,
+  /// Its `exp`, seconds since the epoch.
+  pub exp: f64,
+}
+
+/// A refresh token and what a store keeps of it.
+#[napi(object)]
+pub struct NapiRefreshToken {
+  /// The token text (give it to the client; never store it).
+  pub token: String,
+  /// Session handle.
+  pub handle: String,
+  /// Generation: 0 at login, +1 per rotation.
+  pub generation: u32,
+  /// base64url SHA-256 of its secret: the only thing a store keeps.
+  pub digest: String,
+}
+
+/// A presented refresh token, authenticated.
+#[napi(object)]
+pub struct NapiParsedRefresh {
+  /// Session handle.
+  pub handle: String,
+  /// Generation.
+  pub generation: u32,
+  /// base64url SHA-256 of its secret, to compare with the stored digest.
+  pub digest: String,
+}
+
+/// One key of the ring, without its material.
+#[napi(object)]
+pub struct NapiKeyInfo {
+  /// Key id.
+  pub kid: String,
+  /// `"current"`, `"next"` or `"retired"`.
+  pub state: String,
+  /// When it became (or becomes) current, ms since the epoch.
+  pub activates_at: f64,
+  /// For a retired key: when it stops verifying, ms since the epoch.
+  pub verify_until: Option<f64>,
+}
+
+/// The ring's public description.
+#[napi(object)]
+pub struct NapiKeyRingInfo {
+  /// Version; every change increments it.
+  pub version: f64,
+  /// `"HS256"` or `"EdDSA"`.
+  pub algorithm: String,
+  /// Its keys.
+  pub keys: Vec<NapiKeyInfo>,
+}
+
+/// Secrets, key ring and access-token policy; see the module documentation.
+#[napi(js_name = "TokenCore")]
+pub struct NapiTokenCore {
+  service: TokenService,
+  cookie_name: String,
+  fixed: Option<Arc<FixedClock>>,
+}
+
+#[napi]
+impl NapiTokenCore {
+  /// Create a core with a new random key ring.
+  #[napi(constructor)]
+  pub fn new(options: NapiTokenOptions) -> Result<Self, Code> {
+    let n = normalize(&options)?;
+    let secrets = Secrets::new(&options.secret).map_err(to_js)?;
+    let fixed = n.fixed_now.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
+    let clock: Arc<dyn Clock> = match &fixed {
+      Some(f) => Arc::clone(f) as Arc<dyn Clock>,
+      None => Arc::new(SystemClock),
+    };
+    let service = TokenService::new(secrets, n.config, None, clock).map_err(to_js)?;
+    Ok(Self {
+      service,
+      cookie_name: n.cookie_name,
+      fixed,
+    })
+  }
+
+  /// Verify the access token of a request (cookie or Bearer header). Never throws for a
+  /// bad or missing token: the result carries a `code`.
+  #[napi(catch_unwind)]
+  pub fn verify_request(
+    &self,
+    cookie_header: Option<String>,
+    authorization: Option<String>,
+  ) -> NapiVerifyResult {
+    match self.service.verify_request(
+      cookie_header.as_deref(),
+      authorization.as_deref(),
+      &self.cookie_name,
+    ) {
+      Ok(Some((claims, source))) => NapiVerifyResult {
+        ok: true,
+        code: None,
+        source: Some(match source {
+          Source::Cookie => "cookie".into(),
+          Source::Header => "header".into(),
+        }),
+        claims: Some(claims_to_js(claims)),
+      },
+      Ok(None) => NapiVerifyResult {
+        ok: false,
+        code: Some("NO_TOKEN".into()),
+        source: None,
+        claims: None,
+      },
+      Err(e) => NapiVerifyResult {
+        ok: false,
+        code: Some(e.code().into()),
+        source: None,
+        claims: None,
+      },
+    }
+  }
+
+  /// Verify one access token; throws with `err.code` when it is not valid.
+  #[napi(catch_unwind)]
+  pub fn verify_access_token(&self, token: String) -> Result<NapiAccessClaims, Code> {
+    self
+      .service
+      .verify_access(token.as_bytes())
+      .map(claims_to_js)
+      .map_err(to_js)
+  }
+
+  /// Sign an access token with the current key.
+  #[napi(catch_unwind)]
+  pub fn sign_access_token(&self, subject: NapiSubject) -> Result<NapiIssuedAccess, Code> {
+    let dv = match subject.data_version {
+      None => 0,
+      Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.0e15 => v as u64,
+      Some(_) => return Err(bad_option("dataVersion must be a non-negative integer")),
+    };
+    let empty = Map::new();
+    let claims = subject.claims.as_ref().unwrap_or(&empty);
+    let s = Subject {
+      user_id: &subject.user_id,
+      session: &subject.session,
+      data_version: dv,
+      claims,
+    };
+    let issued = self.service.sign_access(&s).map_err(to_js)?;
+    Ok(NapiIssuedAccess {
+      token: issued.token,
+      jti: issued.jti,
+      exp: issued.exp as f64,
+    })
+  }
+
+  /// A new random session handle (128 bits).
+  #[napi]
+  pub fn new_session_handle(&self) -> Result<String, Code> {
+    Handle::generate().map(|h| h.to_text()).map_err(to_js)
+  }
+
+  /// The first refresh token of the session `handle`.
+  #[napi(catch_unwind)]
+  pub fn issue_refresh_token(&self, handle: String) -> Result<NapiRefreshToken, Code> {
+    let h = Handle::parse(&handle, ErrorKind::ConfigInvalid).map_err(to_js)?;
+    let t = self.service.issue_refresh(h).map_err(to_js)?;
+    Ok(self.refresh_to_js(&t))
+  }
+
+  /// Parse and authenticate a presented refresh token (`REFRESH_MALFORMED`,
+  /// `REFRESH_FORGED`).
+  #[napi(catch_unwind)]
+  pub fn parse_refresh_token(&self, token: String) -> Result<NapiParsedRefresh, Code> {
+    let t = self
+      .service
+      .parse_refresh(token.as_bytes())
+      .map_err(to_js)?;
+    Ok(NapiParsedRefresh {
+      handle: t.handle().to_text(),
+      generation: t.generation(),
+      digest: encoding::encode(&t.digest()),
+    })
+  }
+
+  /// The deterministic successor of a presented refresh token, with a 16-byte salt given
+  /// as 22 base64url characters.
+  #[napi(catch_unwind)]
+  pub fn refresh_successor(&self, token: String, salt: String) -> Result<NapiRefreshToken, Code> {
+    let t = self
+      .service
+      .parse_refresh(token.as_bytes())
+      .map_err(to_js)?;
+    let salt =
+      encoding::decode_exact::<16>(salt.as_bytes(), ErrorKind::ConfigInvalid).map_err(to_js)?;
+    let next = t.successor(self.service.secrets(), &salt).map_err(to_js)?;
+    Ok(self.refresh_to_js(&next))
+  }
+
+  /// A CSRF token bound to the session `handle`.
+  #[napi(catch_unwind)]
+  pub fn csrf_token(&self, handle: String) -> Result<String, Code> {
+    let h = Handle::parse(&handle, ErrorKind::ConfigInvalid).map_err(to_js)?;
+    self.service.csrf_token(&h).map_err(to_js)
+  }
+
+  /// Whether `token` is a CSRF token of the session `handle`. A mismatch is `false`.
+  #[napi(catch_unwind)]
+  pub fn verify_csrf_token(&self, token: String, handle: String) -> bool {
+    match Handle::parse(&handle, ErrorKind::CsrfInvalid) {
+      Ok(h) => self.service.verify_csrf(token.as_bytes(), &h).is_ok(),
+      Err(_) => false,
+    }
+  }
+
+  /// The key ring sealed for storage (encrypted with the app's secret).
+  #[napi]
+  pub fn seal_key_ring(&self) -> Result<String, Code> {
+    self.service.seal_ring().map_err(to_js)
+  }
+
+  /// Open a sealed ring and use it if it is newer; returns whether it was installed.
+  #[napi(catch_unwind)]
+  pub fn open_key_ring(&self, sealed: String) -> Result<bool, Code> {
+    self.service.open_ring(&sealed).map_err(to_js)
+  }
+
+  /// Rotate the signing keys if due; returns whether the ring changed.
+  #[napi]
+  pub fn rotate_keys_if_due(&self) -> Result<bool, Code> {
+    self
+      .service
+      .rotate_if_due()
+      .map(|r| r.is_some())
+      .map_err(to_js)
+  }
+
+  /// Emergency: stop using and accepting key `kid` now.
+  #[napi(catch_unwind)]
+  pub fn revoke_key(&self, kid: String) -> Result<(), Code> {
+    self.service.revoke_key(&kid).map(|_| ()).map_err(to_js)
+  }
+
+  /// The ring's public description (no key material).
+  #[napi]
+  pub fn key_ring_info(&self) -> NapiKeyRingInfo {
+    let ring = self.service.ring();
+    NapiKeyRingInfo {
+      version: ring.version() as f64,
+      algorithm: ring.alg().name().to_owned(),
+      keys: ring
+        .keys()
+        .iter()
+        .map(|k| {
+          let (state, until) = match k.state() {
+            KeyState::Current => ("current", None),
+            KeyState::Next => ("next", None),
+            KeyState::Retired { verify_until } => ("retired", Some(verify_until.0 as f64)),
+          };
+          NapiKeyInfo {
+            kid: k.kid().to_owned(),
+            state: state.to_owned(),
+            activates_at: k.activates_at().0 as f64,
+            verify_until: until,
+          }
+        })
+        .collect(),
+    }
+  }
+
+  /// The public JWK Set (`{keys: []}` for HS256).
+  #[napi]
+  pub fn jwks(&self) -> Value {
+    self.service.jwks()
+  }
+
+  /// Test only: move the fixed clock (requires the `fixedNow` option).
+  #[napi]
+  pub fn set_now(&self, ms: f64) -> Result<(), Code> {
+    match &self.fixed {
+      Some(c) if ms.is_finite() => {
+        c.set(UnixMillis(ms as i64));
+        Ok(())
+      }
+      _ => Err(bad_option(
+        "setNow needs the fixedNow option and a finite time",
+      )),
+    }
+  }
+
+  /// Now, by the core's clock (ms since the epoch).
+  #[napi]
+  pub fn now(&self) -> f64 {
+    self.service.now().0 as f64
+  }
+}
+
+impl NapiTokenCore {
+  fn refresh_to_js(&self, t: &RefreshToken) -> NapiRefreshToken {
+    NapiRefreshToken {
+      token: t.encode(self.service.secrets()),
+      handle: t.handle().to_text(),
+      generation: t.generation(),
+      digest: encoding::encode(&t.digest()),
+    }
+  }
+}
+
+fn claims_to_js(c: AccessClaims) -> NapiAccessClaims {
+  NapiAccessClaims {
+    sub: c.sub,
+    sid: c.sid,
+    jti: c.jti,
+    iat: c.iat,
+    exp: c.exp,
+    dv: c.dv as f64,
+    kid: c.kid,
+    claims: (!c.claims.is_empty()).then(|| Value::Object(c.claims)),
+  }
+}

@@ -1,0 +1,12 @@
+//! The napi binding: the only Rust code that knows about Node (feature `napi`).
+//!
+//! - [`error`]: core errors to JS errors with a stable `err.code`;
+//! - [`options`]: the JS-facing options object and its conversion to core settings;
+//! - [`core`]: the `TokenCore` class that JS holds, one synchronous call per operation.
+//!
+//! Entry points that see untrusted input catch panics (`catch_unwind`), so a bug becomes
+//! an `INTERNAL` error, never an aborted process or an "authenticated" result.
+
+mod core;
+mod error;
+mod options;
