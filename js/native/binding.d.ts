@@ -54,6 +54,14 @@ export declare class TokenCore {
   jwks(): any
   /** Test only: move the fixed clock (requires the `fixedNow` option). */
   setNow(ms: number): void
+  /**
+   * Test only: sign exact header and payload JSON text with the current key, so tests can
+   * build hostile tokens (duplicate members, odd types) that carry a valid signature. It
+   * grants nothing `signAccessToken` does not already grant to code running in the app.
+   */
+  dangerousSignRaw(headerJson: string, payloadJson: string): string
+  /** The current signing key's id. */
+  currentKid(): string
   /** Now, by the core's clock (ms since the epoch). */
   now(): number
 }

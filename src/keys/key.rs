@@ -148,6 +148,11 @@ impl Key {
     }
   }
 
+  /// The `jsonwebtoken` signing key (crate-internal users only: the napi test hook).
+  pub(crate) fn encoding_key(&self) -> &EncodingKey {
+    &self.encoding
+  }
+
   /// The Ed25519 public key (32 bytes), or `None` for an HMAC key.
   pub fn public_key(&self) -> Option<&[u8]> {
     (self.alg == Algorithm::EdDsa).then_some(self.public.as_slice())

@@ -363,6 +363,32 @@ impl NapiTokenCore {
     }
   }
 
+  /// Test only: sign exact header and payload JSON text with the current key, so tests can
+  /// build hostile tokens (duplicate members, odd types) that carry a valid signature. It
+  /// grants nothing `signAccessToken` does not already grant to code running in the app.
+  #[napi(catch_unwind)]
+  pub fn dangerous_sign_raw(
+    &self,
+    header_json: String,
+    payload_json: String,
+  ) -> Result<String, Code> {
+    let ring = self.service.ring();
+    let key = ring.current();
+    crate::jwt::jws::sign(
+      header_json.as_bytes(),
+      payload_json.as_bytes(),
+      key.encoding_key(),
+      key.alg(),
+    )
+    .map_err(to_js)
+  }
+
+  /// The current signing key's id.
+  #[napi]
+  pub fn current_kid(&self) -> String {
+    self.service.ring().current().kid().to_owned()
+  }
+
   /// Now, by the core's clock (ms since the epoch).
   #[napi]
   pub fn now(&self) -> f64 {
