@@ -39,6 +39,8 @@ pub enum ErrorKind {
   ClaimReserved,
   /// A configuration value is out of range (the message names the option).
   ConfigInvalid,
+  /// An argument of a call is not acceptable (an empty user id, a malformed handle).
+  InvalidArgument,
   /// Key material of the wrong length or shape.
   KeyMaterialInvalid,
   /// A sealed key ring could not be opened with any of the secrets (or was tampered with).
@@ -64,6 +66,7 @@ impl ErrorKind {
       Self::CredentialsAmbiguous => "CREDENTIALS_AMBIGUOUS",
       Self::ClaimReserved => "CLAIM_RESERVED",
       Self::ConfigInvalid => "CONFIG_INVALID",
+      Self::InvalidArgument => "INVALID_ARGUMENT",
       Self::KeyMaterialInvalid => "KEY_MATERIAL_INVALID",
       Self::KeyRingUnreadable => "KEYRING_UNREADABLE",
       Self::RandomUnavailable => "RANDOM_UNAVAILABLE",

@@ -6,6 +6,9 @@
 //!   the last one; we refuse, so Rust and JS can never disagree about a claim);
 //! - numbers outside f64 (`1e400`), `NaN`, comments, trailing commas, single quotes, a
 //!   BOM, invalid UTF-8 and lone surrogates are errors (serde_json's strict grammar);
+//! - a member named `__proto__` is an error at every depth: JavaScript would read it as the
+//!   object's prototype, not as data, so Rust and JS would disagree about the claims;
+//! - numbers keep their exact value (serde_json's `float_roundtrip`);
 //! - nesting deeper than serde_json's recursion limit (128) is an error, not a stack
 //!   overflow; objects and arrays hold at most [`MAX_MEMBERS`] entries each.
 //!
@@ -16,6 +19,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
+
+/// The one member name refused everywhere (see the module documentation).
+pub const PROTO: &str = "__proto__";
 
 /// Most members of one object, or items of one array, that a token may carry.
 pub const MAX_MEMBERS: usize = 256;
@@ -80,6 +86,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
       if out.contains_key(&key) {
         return Err(de::Error::custom("duplicate member name"));
       }
+      if key == PROTO {
+        return Err(de::Error::custom("__proto__ member"));
+      }
       let StrictValue(v) = map.next_value()?;
       out.insert(key, v);
     }
@@ -139,6 +148,9 @@ impl SeenNames {
         self.known |= bit;
       }
       Name::Other(s) => {
+        if s == PROTO {
+          return Err(E::custom("__proto__ member"));
+        }
         if self.other.len() >= MAX_MEMBERS {
           return Err(E::custom("too many object members"));
         }
@@ -226,6 +238,23 @@ mod tests {
       assert!(!strict(bad), "{bad:?}");
     }
     assert!(from_slice::<StrictValue>(b"{\"a\":\"\xc0\xaf\"}").is_err());
+  }
+
+  #[test]
+  fn proto_members_are_refused_at_any_depth() {
+    assert!(!strict(r#"{"__proto__":{"isAdmin":true}}"#));
+    assert!(!strict(r#"{"a":[{"__proto__":1}]}"#));
+    assert!(!strict(r#"{"\u005f_proto__":1}"#));
+    assert!(strict(r#"{"proto":1,"constructor":2}"#));
+  }
+
+  #[test]
+  fn large_integers_and_floats_keep_their_exact_value() -> serde_json::Result<()> {
+    let v: StrictValue = from_slice(b"[3780219819394602.0,0.22056839559196462,9007199254740991]")?;
+    assert_eq!(v.0[0].as_f64(), Some(3780219819394602.0));
+    assert_eq!(v.0[1].as_f64(), Some(0.22056839559196462));
+    assert_eq!(v.0[2].as_u64(), Some(9007199254740991));
+    Ok(())
   }
 
   #[test]

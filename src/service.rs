@@ -90,19 +90,25 @@ impl TokenService {
     }
   }
 
-  /// Install `ring` if its version is higher than the current one's. Returns whether it
-  /// was installed.
-  pub fn install_ring(&self, ring: KeyRing) -> bool {
+  /// Install `ring` if its version is higher than the current one's, or in any case when
+  /// `replace` is set. Returns whether it was installed.
+  pub fn install_ring_with(&self, ring: KeyRing, replace: bool) -> bool {
     let mut g = match self.ring.write() {
       Ok(g) => g,
       Err(p) => p.into_inner(),
     };
-    if ring.version() > g.version() {
+    if replace || ring.version() > g.version() {
       *g = Arc::new(ring);
       true
     } else {
       false
     }
+  }
+
+  /// Install `ring` if its version is higher than the current one's. Returns whether it
+  /// was installed.
+  pub fn install_ring(&self, ring: KeyRing) -> bool {
+    self.install_ring_with(ring, false)
   }
 
   /// Rotate the ring if due (see `keys::ring`); returns the new ring when it changed, for
@@ -139,12 +145,13 @@ impl TokenService {
     sealed::seal(&self.ring(), &self.secrets)
   }
 
-  /// Open a sealed ring and install it if newer. Returns whether it was installed.
+  /// Open a sealed ring and install it if newer, or in any case when `replace` is set
+  /// (a process adopting the ring a store holds). Returns whether it was installed.
   ///
   /// # Errors
   /// `KEYRING_UNREADABLE`, `KEY_MATERIAL_INVALID`; `CONFIG_INVALID` when its algorithm is
   /// not the configured one.
-  pub fn open_ring(&self, text: &str) -> Result<bool> {
+  pub fn open_ring(&self, text: &str, replace: bool) -> Result<bool> {
     let ring = sealed::open(text, &self.secrets)?;
     if ring.alg() != self.config.algorithm {
       return Err(err(
@@ -152,7 +159,7 @@ impl TokenService {
         "the stored key ring uses another algorithm",
       ));
     }
-    Ok(self.install_ring(ring))
+    Ok(self.install_ring_with(ring, replace))
   }
 
   /// The public JWK Set (empty for HS256).

@@ -42,8 +42,12 @@ export declare class TokenCore {
   verifyCsrfToken(token: string, handle: string): boolean
   /** The key ring sealed for storage (encrypted with the app's secret). */
   sealKeyRing(): string
-  /** Open a sealed ring and use it if it is newer; returns whether it was installed. */
-  openKeyRing(sealed: string): boolean
+  /**
+   * Open a sealed ring (from the store) and use it: if it is newer than the current
+   * ring, or always when `replace` is true (a process adopting the shared ring at start).
+   * Returns whether it was installed.
+   */
+  openKeyRing(sealed: string, replace?: boolean | undefined | null): boolean
   /** Rotate the signing keys if due; returns whether the ring changed. */
   rotateKeysIfDue(): boolean
   /** Emergency: stop using and accepting key `kid` now. */

@@ -185,6 +185,22 @@ impl NewClaims<'_> {
         "an app claim uses a reserved claim name",
       ));
     }
+    if self
+      .extra
+      .iter()
+      .any(|(k, v)| k == json::PROTO || has_proto(v))
+    {
+      return Err(err(
+        ErrorKind::ClaimReserved,
+        "an app claim uses the name __proto__",
+      ));
+    }
+    if self.sub.is_empty() || self.sid.is_empty() {
+      return Err(err(
+        ErrorKind::InvalidArgument,
+        "user id and session must not be empty",
+      ));
+    }
     for s in [self.iss, self.sub, self.aud, self.jti, self.sid] {
       if s.len() > MAX_CLAIM_STRING {
         return Err(err(ErrorKind::TokenMalformed, "a claim string is too long"));
@@ -199,6 +215,15 @@ impl NewClaims<'_> {
       ));
     }
     Ok(out)
+  }
+}
+
+/// Does `v` hold a member named `__proto__` at any depth?
+fn has_proto(v: &Value) -> bool {
+  match v {
+    Value::Object(m) => m.iter().any(|(k, v)| k == json::PROTO || has_proto(v)),
+    Value::Array(a) => a.iter().any(has_proto),
+    _ => false,
   }
 }
 
@@ -260,6 +285,56 @@ mod tests {
     assert_eq!(c.exp, None);
     assert_eq!(c.extra.len(), 4);
     Ok(())
+  }
+
+  #[test]
+  fn proto_is_refused_when_signing_and_when_parsing() {
+    let mut extra = Map::new();
+    extra.insert(
+      "a".into(),
+      serde_json::json!({"b": [{"__proto__": {"isAdmin": true}}]}),
+    );
+    let n = NewClaims {
+      iss: "i",
+      sub: "u",
+      aud: "a",
+      exp: 2,
+      nbf: 1,
+      iat: 1,
+      jti: "j",
+      sid: "s",
+      dv: 0,
+      extra: &extra,
+    };
+    assert_eq!(
+      n.to_json().err().map(|e| e.kind()),
+      Some(ErrorKind::ClaimReserved)
+    );
+    assert_eq!(
+      kind(r#"{"__proto__":{"isAdmin":true}}"#),
+      Some(ErrorKind::TokenMalformed)
+    );
+  }
+
+  #[test]
+  fn empty_subject_or_session_is_refused_when_signing() {
+    let extra = Map::new();
+    let n = NewClaims {
+      iss: "i",
+      sub: "",
+      aud: "a",
+      exp: 2,
+      nbf: 1,
+      iat: 1,
+      jti: "j",
+      sid: "s",
+      dv: 0,
+      extra: &extra,
+    };
+    assert_eq!(
+      n.to_json().err().map(|e| e.kind()),
+      Some(ErrorKind::InvalidArgument)
+    );
   }
 
   #[test]

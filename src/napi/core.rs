@@ -213,8 +213,11 @@ impl NapiTokenCore {
       Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9.0e15 => v as u64,
       Some(_) => return Err(bad_option("dataVersion must be a non-negative integer")),
     };
-    let empty = Map::new();
-    let claims = subject.claims.as_ref().unwrap_or(&empty);
+    let claims = subject
+      .claims
+      .map(whole_numbers_as_integers)
+      .unwrap_or_default();
+    let claims = &claims;
     let s = Subject {
       user_id: &subject.user_id,
       session: &subject.session,
@@ -238,7 +241,7 @@ impl NapiTokenCore {
   /// The first refresh token of the session `handle`.
   #[napi(catch_unwind)]
   pub fn issue_refresh_token(&self, handle: String) -> Result<NapiRefreshToken, Code> {
-    let h = Handle::parse(&handle, ErrorKind::ConfigInvalid).map_err(to_js)?;
+    let h = Handle::parse(&handle, ErrorKind::InvalidArgument).map_err(to_js)?;
     let t = self.service.issue_refresh(h).map_err(to_js)?;
     Ok(self.refresh_to_js(&t))
   }
@@ -267,7 +270,7 @@ impl NapiTokenCore {
       .parse_refresh(token.as_bytes())
       .map_err(to_js)?;
     let salt =
-      encoding::decode_exact::<16>(salt.as_bytes(), ErrorKind::ConfigInvalid).map_err(to_js)?;
+      encoding::decode_exact::<16>(salt.as_bytes(), ErrorKind::InvalidArgument).map_err(to_js)?;
     let next = t.successor(self.service.secrets(), &salt).map_err(to_js)?;
     Ok(self.refresh_to_js(&next))
   }
@@ -275,7 +278,7 @@ impl NapiTokenCore {
   /// A CSRF token bound to the session `handle`.
   #[napi(catch_unwind)]
   pub fn csrf_token(&self, handle: String) -> Result<String, Code> {
-    let h = Handle::parse(&handle, ErrorKind::ConfigInvalid).map_err(to_js)?;
+    let h = Handle::parse(&handle, ErrorKind::InvalidArgument).map_err(to_js)?;
     self.service.csrf_token(&h).map_err(to_js)
   }
 
@@ -294,10 +297,15 @@ impl NapiTokenCore {
     self.service.seal_ring().map_err(to_js)
   }
 
-  /// Open a sealed ring and use it if it is newer; returns whether it was installed.
+  /// Open a sealed ring (from the store) and use it: if it is newer than the current
+  /// ring, or always when `replace` is true (a process adopting the shared ring at start).
+  /// Returns whether it was installed.
   #[napi(catch_unwind)]
-  pub fn open_key_ring(&self, sealed: String) -> Result<bool, Code> {
-    self.service.open_ring(&sealed).map_err(to_js)
+  pub fn open_key_ring(&self, sealed: String, replace: Option<bool>) -> Result<bool, Code> {
+    self
+      .service
+      .open_ring(&sealed, replace.unwrap_or(false))
+      .map_err(to_js)
   }
 
   /// Rotate the signing keys if due; returns whether the ring changed.
@@ -405,6 +413,26 @@ impl NapiTokenCore {
       digest: encoding::encode(&t.digest()),
     }
   }
+}
+
+/// JS has one number type; napi hands numbers outside the 32-bit range to Rust as floats,
+/// which would be written `3780219819394602.0`. Write whole numbers that are exact in an
+/// f64 (|n| ≤ 2^53) as JSON integers, so a claim reads back exactly as it was given.
+fn whole_numbers_as_integers(m: Map<String, Value>) -> Map<String, Value> {
+  fn fix(v: Value) -> Value {
+    match v {
+      Value::Number(n) => match n.as_f64() {
+        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+          Value::from(f as i64)
+        }
+        _ => Value::Number(n),
+      },
+      Value::Array(a) => Value::Array(a.into_iter().map(fix).collect()),
+      Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, fix(v))).collect()),
+      other => other,
+    }
+  }
+  m.into_iter().map(|(k, v)| (k, fix(v))).collect()
 }
 
 fn claims_to_js(c: AccessClaims) -> NapiAccessClaims {

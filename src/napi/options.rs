@@ -30,7 +30,7 @@ pub struct NapiTokenOptions {
   /// access-token lifetime + leeway.
   pub retired_key_ttl: Option<f64>,
   /// Longest accepted token, bytes. Defaults to 8192.
-  pub max_token_length: Option<u32>,
+  pub max_token_length: Option<f64>,
   /// Name of the access-token cookie that `verifyRequest` reads. Defaults to `"__Host-at"`.
   pub access_cookie_name: Option<String>,
   /// Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it.
@@ -44,14 +44,21 @@ pub struct Normalized {
   pub fixed_now: Option<i64>,
 }
 
-fn ms(v: Option<f64>, default: i64, name: &str) -> napi::Result<i64, Code> {
+/// A non-negative whole number (at most 9e15), or `default` when absent.
+fn whole(v: Option<f64>, default: i64, message: &str) -> napi::Result<i64, Code> {
   match v {
     None => Ok(default),
-    Some(x) if x.is_finite() && x >= 0.0 && x <= 9.0e15 && x.fract() == 0.0 => Ok(x as i64),
-    Some(_) => Err(bad_option(&format!(
-      "{name} must be a whole number of milliseconds"
-    ))),
+    Some(x) if x.is_finite() && (0.0..=9.0e15).contains(&x) && x.fract() == 0.0 => Ok(x as i64),
+    Some(_) => Err(bad_option(message)),
   }
+}
+
+fn ms(v: Option<f64>, default: i64, name: &str) -> napi::Result<i64, Code> {
+  whole(
+    v,
+    default,
+    &format!("{name} must be a whole number of milliseconds"),
+  )
 }
 
 /// Validate and convert.
@@ -74,9 +81,11 @@ pub fn normalize(o: &NapiTokenOptions) -> napi::Result<Normalized, Code> {
     audience: o.audience.clone().unwrap_or(defaults.audience),
     ttl_secs: ttl_ms / 1000,
     leeway_secs: leeway_ms / 1000,
-    max_token_len: o
-      .max_token_length
-      .map_or(defaults.max_token_len, |n| n as usize),
+    max_token_len: whole(
+      o.max_token_length,
+      defaults.max_token_len as i64,
+      "maxTokenLength must be a whole number of bytes",
+    )? as usize,
   };
   let rotation = RotationPolicy {
     interval_ms: ms(
