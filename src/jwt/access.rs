@@ -74,7 +74,9 @@ pub struct AccessClaims {
 /// `policy.ttl_secs`.
 ///
 /// # Errors
-/// `CLAIM_RESERVED`, `TOKEN_MALFORMED` (claims too large), `RANDOM_UNAVAILABLE`.
+/// `CLAIM_RESERVED`, `INVALID_ARGUMENT` (empty user id or session), `TOKEN_MALFORMED`
+/// (claims too large, or a token longer than `policy.max_token_len`, which [`verify`] would
+/// refuse), `RANDOM_UNAVAILABLE`.
 pub fn sign(
   ring: &KeyRing,
   policy: &Policy,
@@ -104,6 +106,12 @@ pub fn sign(
     key.kid()
   );
   let token = jws::sign(header.as_bytes(), &payload, &key.encoding, key.alg())?;
+  if token.len() > policy.max_token_len {
+    return Err(err(
+      ErrorKind::TokenMalformed,
+      "claims too large for a token",
+    ));
+  }
   Ok(Issued { token, jti, exp })
 }
 
@@ -133,15 +141,14 @@ pub fn verify(
   let c = Claims::parse(&v.payload)?;
   let missing = || err(ErrorKind::TokenMalformed, "a required claim is missing");
   let invalid = |d| err(ErrorKind::TokenInvalid, d);
-  if c.iss.as_deref() != Some(policy.issuer.as_str()) {
+  if *c.iss.as_ref().ok_or_else(missing)? != policy.issuer {
     return Err(invalid("wrong issuer"));
   }
   if !c
     .aud
     .as_ref()
     .ok_or_else(missing)?
-    .iter()
-    .any(|a| *a == policy.audience)
+    .contains(&policy.audience)
   {
     return Err(invalid("wrong audience"));
   }

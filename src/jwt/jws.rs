@@ -104,6 +104,11 @@ pub fn verify<'k, K: VerifyKey + 'k>(
 }
 
 /// A bare key, for the low-level API and known-answer tests.
+///
+/// Caution: `jsonwebtoken` verifies Ed25519 with ed25519-dalek's non-strict `verify`, which
+/// accepts forgeries under a small-order *public key*. Ring keys are derived from random
+/// seeds and are never small-order; a `RawKey` built from a foreign public key is not
+/// checked for that, so never feed one an untrusted key.
 pub struct RawKey {
   /// Its algorithm.
   pub alg: Algorithm,

@@ -149,6 +149,7 @@ impl Key {
   }
 
   /// The `jsonwebtoken` signing key (crate-internal users only: the napi test hook).
+  #[cfg(feature = "napi")]
   pub(crate) fn encoding_key(&self) -> &EncodingKey {
     &self.encoding
   }
