@@ -13,8 +13,20 @@ use crate::error::{err, ErrorKind, Result};
 /// Is `b` in the base64url alphabet (`A–Z a–z 0–9 - _`)?
 #[inline]
 pub const fn is_b64url_byte(b: u8) -> bool {
-  b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+  B64URL[b as usize]
 }
+
+/// `B64URL[b]`: is byte `b` in the base64url alphabet? A table, for one branch per byte.
+pub static B64URL: [bool; 256] = {
+  let mut t = [false; 256];
+  let mut i = 0;
+  while i < 256 {
+    let b = i as u8;
+    t[i] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    i += 1;
+  }
+  t
+};
 
 /// Encode without padding.
 pub fn encode(bytes: &[u8]) -> String {
@@ -31,13 +43,26 @@ pub fn decode_strict(text: &[u8], max_len: usize, kind: ErrorKind) -> Result<Vec
   if decoded_len(text.len()) > max_len {
     return Err(err(kind, "base64url segment too long"));
   }
-  if !text.iter().all(|&b| is_b64url_byte(b)) {
-    return Err(err(kind, "not base64url"));
-  }
-  // URL_SAFE_NO_PAD requires no padding and rejects non-zero trailing bits
-  // (`decode_allow_trailing_bits` is false in base64 0.22's general purpose engine).
+  // URL_SAFE_NO_PAD rejects every byte outside the URL-safe alphabet (so `+`, `/`,
+  // whitespace and junk), requires no padding, refuses a length of 1 mod 4, and rejects
+  // non-zero trailing bits (`decode_allow_trailing_bits` is false in base64 0.22's
+  // general-purpose engine). The tests below pin each of these.
   URL_SAFE_NO_PAD
     .decode(text)
+    .map_err(|_| err(kind, "not canonical base64url"))
+}
+
+/// Decode into `out` (which must be large enough), returning the decoded length. Same
+/// strictness as [`decode_strict`], without allocating.
+///
+/// # Errors
+/// `kind` on any non-canonical input, or when `out` is too small.
+pub fn decode_into(text: &[u8], out: &mut [u8], kind: ErrorKind) -> Result<usize> {
+  if decoded_len(text.len()) > out.len() {
+    return Err(err(kind, "base64url segment too long"));
+  }
+  URL_SAFE_NO_PAD
+    .decode_slice(text, out)
     .map_err(|_| err(kind, "not canonical base64url"))
 }
 

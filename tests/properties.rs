@@ -91,7 +91,7 @@ proptest! {
   #[test]
   fn sign_then_verify_round_trips_any_subject_and_app_claims(
     user_id in "\\PC{1,64}",
-    session in "[A-Za-z0-9_-]{1,40}|\\PC{1,40}",
+    session in "[A-Za-z0-9_-]{1,64}",
     data_version in any::<u64>(),
     claims in app_claims(),
   ) {
@@ -258,7 +258,7 @@ proptest! {
     let mut text = encoding::encode(&data).into_bytes();
     text.insert(at.index(text.len() + 1), byte);
     let e = encoding::decode_strict(&text, 1000, ErrorKind::RefreshMalformed).err();
-    prop_assert_eq!(e.map(|e| (e.kind(), e.detail())), Some((ErrorKind::RefreshMalformed, "not base64url")));
+    prop_assert_eq!(e.map(|e| e.kind()), Some(ErrorKind::RefreshMalformed));
   }
 
   #[test]
@@ -320,21 +320,26 @@ fn every_token_sign_issues_verifies_right_up_to_the_size_limit() -> Result<()> {
 
 #[test]
 fn sign_refuses_subjects_that_verify_would_refuse() -> Result<()> {
-  // RFC-27: an empty user id or session handle (INVALID_ARGUMENT), or one over 256 bytes
-  // (TOKEN_MALFORMED), is refused at signing; 256 bytes is fine.
+  // RFC-27: an empty user id (INVALID_ARGUMENT) or one over 256 bytes (TOKEN_MALFORMED),
+  // and a session that is not 1 to 64 base64url characters (INVALID_ARGUMENT), are refused
+  // at signing; a 256-byte user id and a 64-character session are fine.
   let ring = ring(Algorithm::Hs256, 3)?;
   let policy = Policy::default();
   let claims = Map::new();
   let long = "u".repeat(256);
   let too_long = "u".repeat(257);
+  let sid64 = "s".repeat(64);
+  let sid65 = "s".repeat(65);
   for (user_id, session, refused) in [
     ("alice", "sid-1", None),
-    (long.as_str(), long.as_str(), None),
+    (long.as_str(), sid64.as_str(), None),
     ("", "sid-1", Some(ErrorKind::InvalidArgument)),
     ("alice", "", Some(ErrorKind::InvalidArgument)),
     ("", "", Some(ErrorKind::InvalidArgument)),
     (too_long.as_str(), "sid-1", Some(ErrorKind::TokenMalformed)),
-    ("alice", too_long.as_str(), Some(ErrorKind::TokenMalformed)),
+    ("alice", sid65.as_str(), Some(ErrorKind::InvalidArgument)),
+    ("alice", "sid 1", Some(ErrorKind::InvalidArgument)),
+    ("alice", "sid\u{0}1", Some(ErrorKind::InvalidArgument)),
   ] {
     let subject = Subject {
       user_id,

@@ -22,6 +22,7 @@ use crate::jwt::claims::{Claims, NewClaims};
 use crate::jwt::header::ACCESS_TOKEN_TYP;
 use crate::jwt::jws;
 use crate::jwt::policy::Policy;
+use crate::jwt::Algorithm;
 use crate::keys::KeyRing;
 use crate::random;
 
@@ -70,19 +71,42 @@ pub struct AccessClaims {
   pub claims: Map<String, Value>,
 }
 
+/// The encoded header segment of the access tokens `kid` signs:
+/// `b64({"alg":…,"typ":"at+jwt","kid":…})`. Computed once per key (see `keys::Key`).
+pub fn header_segment(alg: Algorithm, kid: &str) -> String {
+  encoding::encode(
+    format!(
+      r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{kid}"}}"#,
+      alg.name()
+    )
+    .as_bytes(),
+  )
+}
+
+/// Is `s` an opaque id of ours (`sid`, `jti`): 1 to 64 base64url characters?
+fn is_opaque_id(s: &str) -> bool {
+  (1..=64).contains(&s.len()) && s.bytes().all(encoding::is_b64url_byte)
+}
+
 /// Sign an access token for `subject` with the ring's current key, valid from `now` for
 /// `policy.ttl_secs`.
 ///
 /// # Errors
-/// `CLAIM_RESERVED`, `INVALID_ARGUMENT` (empty user id or session), `TOKEN_MALFORMED`
-/// (claims too large, or a token longer than `policy.max_token_len`, which [`verify`] would
-/// refuse), `RANDOM_UNAVAILABLE`.
+/// `CLAIM_RESERVED`; `INVALID_ARGUMENT` (empty user id, or a session that is not 1 to 64
+/// base64url characters); `TOKEN_MALFORMED` (claims too large, or a token longer than
+/// `policy.max_token_len`, which [`verify`] would refuse); `RANDOM_UNAVAILABLE`.
 pub fn sign(
   ring: &KeyRing,
   policy: &Policy,
   now: UnixMillis,
   subject: &Subject<'_>,
 ) -> Result<Issued> {
+  if !is_opaque_id(subject.session) {
+    return Err(err(
+      ErrorKind::InvalidArgument,
+      "session must be 1 to 64 base64url characters",
+    ));
+  }
   let key = ring.current();
   let jti = encoding::encode(&random::bytes::<16>()?);
   let iat = now.secs();
@@ -100,12 +124,7 @@ pub fn sign(
     extra: subject.claims,
   }
   .to_json()?;
-  let header = format!(
-    r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{}"}}"#,
-    key.alg().name(),
-    key.kid()
-  );
-  let token = jws::sign(header.as_bytes(), &payload, &key.encoding, key.alg())?;
+  let token = jws::sign_encoded_header(&key.access_header, &payload, &key.encoding, key.alg())?;
   if token.len() > policy.max_token_len {
     return Err(err(
       ErrorKind::TokenMalformed,
@@ -126,7 +145,12 @@ pub fn verify(
   now: UnixMillis,
   token: &[u8],
 ) -> Result<AccessClaims> {
-  let v = jws::verify(token, policy.max_token_len, |h| {
+  let (payload, key) = jws::verify_segments(token, policy.max_token_len, |segment| {
+    // Fast path: the exact header one of our keys writes. Anything else is parsed strictly.
+    if let Some(key) = ring.by_access_header(segment, now) {
+      return Ok(key);
+    }
+    let h = jws::parse_header_segment(segment)?;
     if !h.is_access_token() {
       return Err(err(ErrorKind::TokenInvalid, "typ is not at+jwt"));
     }
@@ -134,21 +158,29 @@ pub fn verify(
       .kid
       .as_deref()
       .ok_or_else(|| err(ErrorKind::TokenInvalid, "no kid"))?;
-    ring
+    let key = ring
       .verifier(kid, now)
-      .ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))
+      .ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))?;
+    if key.alg() != h.alg {
+      return Err(err(
+        ErrorKind::TokenInvalid,
+        "alg is not the key's algorithm",
+      ));
+    }
+    Ok(key)
   })?;
-  let c = Claims::parse(&v.payload)?;
+  let c = Claims::parse(&payload)?;
   let missing = || err(ErrorKind::TokenMalformed, "a required claim is missing");
   let invalid = |d| err(ErrorKind::TokenInvalid, d);
-  if *c.iss.as_ref().ok_or_else(missing)? != policy.issuer {
+  if *c.iss.as_ref().ok_or_else(missing)? != *policy.issuer {
     return Err(invalid("wrong issuer"));
   }
   if !c
     .aud
     .as_ref()
     .ok_or_else(missing)?
-    .contains(&policy.audience)
+    .iter()
+    .any(|a| *a == *policy.audience)
   {
     return Err(invalid("wrong audience"));
   }
@@ -170,19 +202,21 @@ pub fn verify(
   let sub = c.sub.ok_or_else(missing)?;
   let sid = c.sid.ok_or_else(missing)?;
   let jti = c.jti.ok_or_else(missing)?;
-  if sub.is_empty() || sid.is_empty() || jti.is_empty() {
-    return Err(invalid("empty sub, sid or jti"));
+  if sub.is_empty() {
+    return Err(invalid("empty sub"));
+  }
+  if !is_opaque_id(&sid) || !is_opaque_id(&jti) {
+    return Err(invalid("sid and jti must be 1 to 64 base64url characters"));
   }
   let dv = c.dv.ok_or_else(missing)?;
-  let kid = v.header.kid.unwrap_or_default();
   Ok(AccessClaims {
-    sub,
-    sid,
-    jti,
+    sub: sub.into_owned(),
+    sid: sid.into_owned(),
+    jti: jti.into_owned(),
     iat,
     exp,
     dv,
-    kid,
+    kid: key.kid().to_owned(),
     claims: c.extra,
   })
 }

@@ -10,9 +10,10 @@
 //! `exp\u0000` are app claims, not `exp`); every registered claim has one JSON type, and a
 //! mistyped one is `TOKEN_MALFORMED`, never "absent"; NumericDates are finite numbers.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -29,16 +30,19 @@ pub const MAX_AUDIENCES: usize = 16;
 /// Claim names the access token reserves; app claims may not use them.
 pub const RESERVED: [&str; 9] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "dv"];
 
+/// A claim string, borrowed from the payload bytes when it has no escapes.
+pub type Str<'a> = Cow<'a, str>;
+
 /// The claims of a parsed token. Registered claims are optional here; the access-token
-/// policy decides which are required.
+/// policy decides which are required. Strings borrow from the decoded payload.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Claims {
+pub struct Claims<'a> {
   /// Issuer.
-  pub iss: Option<String>,
+  pub iss: Option<Str<'a>>,
   /// Subject: the user id.
-  pub sub: Option<String>,
+  pub sub: Option<Str<'a>>,
   /// Audiences (a single string is read as one audience).
-  pub aud: Option<Vec<String>>,
+  pub aud: Option<Vec<Str<'a>>>,
   /// Expiry, seconds since the epoch.
   pub exp: Option<f64>,
   /// Not before.
@@ -46,22 +50,22 @@ pub struct Claims {
   /// Issued at.
   pub iat: Option<f64>,
   /// Token id, unique per token.
-  pub jti: Option<String>,
+  pub jti: Option<Str<'a>>,
   /// Session handle.
-  pub sid: Option<String>,
+  pub sid: Option<Str<'a>>,
   /// Session data version.
   pub dv: Option<u64>,
   /// Every other claim, by name.
   pub extra: Map<String, Value>,
 }
 
-impl Claims {
+impl<'a> Claims<'a> {
   /// Parse decoded payload bytes.
   ///
   /// # Errors
   /// `TOKEN_MALFORMED` for bad JSON, a duplicate name, a mistyped registered claim, or
   /// a payload over [`MAX_PAYLOAD_LEN`].
-  pub fn parse(bytes: &[u8]) -> Result<Self> {
+  pub fn parse(bytes: &'a [u8]) -> Result<Self> {
     if bytes.len() > MAX_PAYLOAD_LEN {
       return Err(err(ErrorKind::TokenMalformed, "payload too long"));
     }
@@ -74,7 +78,7 @@ impl Claims {
   }
 }
 
-impl<'de> Deserialize<'de> for Claims {
+impl<'de> Deserialize<'de> for Claims<'de> {
   fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
     d.deserialize_map(ClaimsVisitor)
   }
@@ -83,26 +87,26 @@ impl<'de> Deserialize<'de> for Claims {
 struct ClaimsVisitor;
 
 impl<'de> Visitor<'de> for ClaimsVisitor {
-  type Value = Claims;
+  type Value = Claims<'de>;
 
   fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     f.write_str("a JWT claims set")
   }
 
-  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims, A::Error> {
+  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Claims<'de>, A::Error> {
     let mut c = Claims::default();
     let mut seen = SeenNames::default();
     while let Some(name) = map.next_key_seed(NameSeed(&RESERVED))? {
       seen.insert::<A::Error, 9>(&name)?;
       match name {
-        Name::Known(0) => c.iss = Some(bounded(map.next_value()?)?),
-        Name::Known(1) => c.sub = Some(bounded(map.next_value()?)?),
-        Name::Known(2) => c.aud = Some(map.next_value::<Audience>()?.0),
+        Name::Known(0) => c.iss = Some(map.next_value::<Bounded<'de>>()?.0),
+        Name::Known(1) => c.sub = Some(map.next_value::<Bounded<'de>>()?.0),
+        Name::Known(2) => c.aud = Some(map.next_value::<Audience<'de>>()?.0),
         Name::Known(3) => c.exp = Some(map.next_value::<NumericDate>()?.0),
         Name::Known(4) => c.nbf = Some(map.next_value::<NumericDate>()?.0),
         Name::Known(5) => c.iat = Some(map.next_value::<NumericDate>()?.0),
-        Name::Known(6) => c.jti = Some(bounded(map.next_value()?)?),
-        Name::Known(7) => c.sid = Some(bounded(map.next_value()?)?),
+        Name::Known(6) => c.jti = Some(map.next_value::<Bounded<'de>>()?.0),
+        Name::Known(7) => c.sid = Some(map.next_value::<Bounded<'de>>()?.0),
         Name::Known(_) => c.dv = Some(map.next_value()?),
         Name::Other(n) => {
           let StrictValue(v) = map.next_value()?;
@@ -114,35 +118,77 @@ impl<'de> Visitor<'de> for ClaimsVisitor {
   }
 }
 
-fn bounded<E: de::Error>(s: String) -> std::result::Result<String, E> {
+/// A JSON string of at most [`MAX_CLAIM_STRING`] bytes, borrowed when it has no escapes.
+struct Bounded<'a>(Str<'a>);
+
+impl<'de> Deserialize<'de> for Bounded<'de> {
+  fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+    d.deserialize_str(BoundedVisitor)
+  }
+}
+
+struct BoundedVisitor;
+
+impl<'de> Visitor<'de> for BoundedVisitor {
+  type Value = Bounded<'de>;
+  fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str("a string")
+  }
+  fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Bounded<'de>, E> {
+    check_len(v).map(|()| Bounded(Cow::Borrowed(v)))
+  }
+  fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Bounded<'de>, E> {
+    check_len(v).map(|()| Bounded(Cow::Owned(v.to_owned())))
+  }
+}
+
+fn check_len<E: de::Error>(s: &str) -> std::result::Result<(), E> {
   if s.len() > MAX_CLAIM_STRING {
     return Err(E::custom("claim string too long"));
   }
-  Ok(s)
+  Ok(())
 }
 
-/// `aud`: a string or a non-empty array of strings (RFC 7519 §4.1.3).
-struct Audience(Vec<String>);
+/// `aud`: a string or a non-empty array of at most [`MAX_AUDIENCES`] strings
+/// (RFC 7519 §4.1.3).
+struct Audience<'a>(Vec<Str<'a>>);
 
-impl<'de> Deserialize<'de> for Audience {
+impl<'de> Deserialize<'de> for Audience<'de> {
   fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-      One(String),
-      Many(Vec<String>),
+    d.deserialize_any(AudienceVisitor)
+  }
+}
+
+struct AudienceVisitor;
+
+impl<'de> Visitor<'de> for AudienceVisitor {
+  type Value = Audience<'de>;
+  fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.write_str("a string or an array of strings")
+  }
+  fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Audience<'de>, E> {
+    BoundedVisitor
+      .visit_borrowed_str(v)
+      .map(|b| Audience(vec![b.0]))
+  }
+  fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Audience<'de>, E> {
+    BoundedVisitor.visit_str(v).map(|b| Audience(vec![b.0]))
+  }
+  fn visit_seq<A: SeqAccess<'de>>(
+    self,
+    mut seq: A,
+  ) -> std::result::Result<Audience<'de>, A::Error> {
+    let mut list = Vec::new();
+    while let Some(Bounded(a)) = seq.next_element()? {
+      if list.len() == MAX_AUDIENCES {
+        return Err(de::Error::custom("too many audiences"));
+      }
+      list.push(a);
     }
-    let list = match Raw::deserialize(d)? {
-      Raw::One(s) => vec![s],
-      Raw::Many(v) => v,
-    };
-    if list.is_empty()
-      || list.len() > MAX_AUDIENCES
-      || list.iter().any(|a| a.len() > MAX_CLAIM_STRING)
-    {
-      return Err(de::Error::custom("bad aud"));
+    if list.is_empty() {
+      return Err(de::Error::custom("empty aud"));
     }
-    Ok(Self(list))
+    Ok(Audience(list))
   }
 }
 

@@ -34,23 +34,28 @@ pub fn split(token: &[u8], max_len: usize) -> Result<Compact<'_>> {
   if token.len() > max_len {
     return malformed("token longer than the limit");
   }
-  let mut dots = [0usize; 2];
-  let mut n = 0;
-  for (i, &b) in token.iter().enumerate() {
-    if b == b'.' {
-      if n == 2 {
-        return malformed("a JWT has exactly three segments");
-      }
-      dots[n] = i;
-      n += 1;
-    } else if !is_b64url_byte(b) {
-      return malformed("a JWT holds only base64url and dots");
-    }
-  }
-  if n != 2 {
+  // Find the two dots, then check that every other byte is base64url.
+  let Some(h) = token.iter().position(|&b| b == b'.') else {
     return malformed("a JWT has exactly three segments");
+  };
+  let Some(p) = token[h + 1..]
+    .iter()
+    .position(|&b| b == b'.')
+    .map(|i| i + h + 1)
+  else {
+    return malformed("a JWT has exactly three segments");
+  };
+  let body_ok = |s: &[u8]| s.iter().all(|&b| is_b64url_byte(b));
+  if !body_ok(&token[..h]) || !body_ok(&token[h + 1..p]) {
+    return malformed("a JWT holds only base64url and dots");
   }
-  let (h, p) = (dots[0], dots[1]);
+  if !body_ok(&token[p + 1..]) {
+    return if token[p + 1..].contains(&b'.') {
+      malformed("a JWT has exactly three segments")
+    } else {
+      malformed("a JWT holds only base64url and dots")
+    };
+  }
   if h == 0 || p == h + 1 || p + 1 == token.len() {
     return malformed("a JWT segment is empty");
   }

@@ -1,6 +1,8 @@
 //! The low-level JWS layer (RFC 7515 §5): sign exact header and payload bytes, and verify
 //! a compact token against one key, with the cryptography done by the `jsonwebtoken`
-//! crate (`jsonwebtoken::crypto::{sign, verify}`, RustCrypto backend).
+//! crate (`jsonwebtoken::crypto::sign` and its RustCrypto provider's verifiers). A thread
+//! keeps each ring key's prepared verifier (the keyed HMAC state), so a verify does not
+//! re-key HMAC.
 //!
 //! Guarantees for [`verify`]: the token is split and its header parsed strictly (see
 //! `compact` and `header`) *before* any cryptography; the header's `alg` must equal the
@@ -12,6 +14,10 @@
 //!
 //! Not guaranteed here: anything about claims; that is `access`'s job.
 
+use std::cell::RefCell;
+
+use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+use jsonwebtoken::crypto::JwtVerifier;
 use jsonwebtoken::{DecodingKey, EncodingKey};
 
 use crate::encoding;
@@ -36,6 +42,11 @@ pub trait VerifyKey {
   fn alg(&self) -> Algorithm;
   /// The decoding key.
   fn decoding(&self) -> &DecodingKey;
+  /// An id under which a thread may keep this key's prepared verifier (the keyed HMAC
+  /// state), or `None` to prepare it on every call. Equal ids must mean equal keys.
+  fn cache_id(&self) -> Option<u64> {
+    None
+  }
 }
 
 /// Sign exact header and payload bytes: `b64(header) "." b64(payload) "." b64(sig)`.
@@ -43,8 +54,22 @@ pub trait VerifyKey {
 /// # Errors
 /// `INTERNAL` when the crypto backend refuses the key.
 pub fn sign(header: &[u8], payload: &[u8], key: &EncodingKey, alg: Algorithm) -> Result<String> {
-  let mut token = String::with_capacity(encoding::encoded_len(header.len() + payload.len()) + 100);
-  token.push_str(&encoding::encode(header));
+  sign_encoded_header(&encoding::encode(header), payload, key, alg)
+}
+
+/// [`sign`] with the header segment already encoded.
+///
+/// # Errors
+/// `INTERNAL` when the crypto backend refuses the key.
+pub fn sign_encoded_header(
+  header_b64: &str,
+  payload: &[u8],
+  key: &EncodingKey,
+  alg: Algorithm,
+) -> Result<String> {
+  let mut token =
+    String::with_capacity(header_b64.len() + encoding::encoded_len(payload.len()) + 90);
+  token.push_str(header_b64);
   token.push('.');
   token.push_str(&encoding::encode(payload));
   let sig = jsonwebtoken::crypto::sign(token.as_bytes(), key, alg.to_jwt())
@@ -64,18 +89,53 @@ pub fn verify<'k, K: VerifyKey + 'k>(
   max_len: usize,
   resolve: impl FnOnce(&Header) -> Result<&'k K>,
 ) -> Result<Verified> {
+  let mut parsed = None;
+  let (payload, _) = verify_segments(token, max_len, |segment| {
+    let header = parse_header_segment(segment)?;
+    let key = resolve(&header)?;
+    if key.alg() != header.alg {
+      return Err(err(
+        ErrorKind::TokenInvalid,
+        "alg is not the key's algorithm",
+      ));
+    }
+    parsed = Some(header);
+    Ok(key)
+  })?;
+  let header = parsed.ok_or_else(|| err(ErrorKind::Internal, "header not kept"))?;
+  Ok(Verified { header, payload })
+}
+
+/// Decode and strictly parse an encoded header segment.
+///
+/// # Errors
+/// `TOKEN_MALFORMED`, `TOKEN_INVALID`, as [`Header::parse`].
+pub fn parse_header_segment(segment: &[u8]) -> Result<Header> {
+  let mut buf = [0u8; MAX_HEADER_LEN];
+  let n = encoding::decode_into(segment, &mut buf, ErrorKind::TokenMalformed)?;
+  Header::parse(&buf[..n])
+}
+
+/// The verification steps below the header: split, let `resolve` turn the *encoded* header
+/// segment into a key (it must parse or recognise the header and check that its `alg` is
+/// the key's), check the signature, decode the payload. Returns the payload and the key.
+///
+/// # Errors
+/// `TOKEN_MALFORMED`, `TOKEN_INVALID`, or what `resolve` returns.
+pub fn verify_segments<'k, K: VerifyKey + 'k>(
+  token: &[u8],
+  max_len: usize,
+  resolve: impl FnOnce(&[u8]) -> Result<&'k K>,
+) -> Result<(Vec<u8>, &'k K)> {
   let parts = compact::split(token, max_len)?;
-  let header_bytes =
-    encoding::decode_strict(parts.header, MAX_HEADER_LEN, ErrorKind::TokenMalformed)?;
-  let header = Header::parse(&header_bytes)?;
-  let key = resolve(&header)?;
-  if key.alg() != header.alg {
-    return Err(err(
-      ErrorKind::TokenInvalid,
-      "alg is not the key's algorithm",
-    ));
-  }
-  let sig_len = match header.alg {
+  let key = resolve(parts.header)?;
+  check_signature(&parts, key)?;
+  let payload = encoding::decode_strict(parts.payload, MAX_PAYLOAD_LEN, ErrorKind::TokenMalformed)?;
+  Ok((payload, key))
+}
+
+fn check_signature<K: VerifyKey>(parts: &compact::Compact<'_>, key: &K) -> Result<()> {
+  let sig_len = match key.alg() {
     Algorithm::Hs256 => 32,
     Algorithm::EdDsa => 64,
   };
@@ -85,22 +145,57 @@ pub fn verify<'k, K: VerifyKey + 'k>(
       "signature has the wrong length",
     ));
   }
-  // Canonical spelling first: jsonwebtoken's decoder is strict too, but we do not rely on it.
-  encoding::decode_strict(parts.signature, sig_len, ErrorKind::TokenMalformed)?;
-  let sig_text = std::str::from_utf8(parts.signature)
-    .map_err(|_| err(ErrorKind::TokenMalformed, "signature is not ASCII"))?;
-  let ok = jsonwebtoken::crypto::verify(
-    sig_text,
-    parts.signing_input,
-    key.decoding(),
-    header.alg.to_jwt(),
-  )
-  .map_err(|_| err(ErrorKind::TokenInvalid, "signature does not verify"))?;
-  if !ok {
-    return Err(err(ErrorKind::TokenInvalid, "signature does not verify"));
+  let mut buf = [0u8; 64];
+  encoding::decode_into(
+    parts.signature,
+    &mut buf[..sig_len],
+    ErrorKind::TokenMalformed,
+  )?;
+  let sig = buf[..sig_len].to_vec();
+  let ok = with_verifier(key, |v| v.verify(parts.signing_input, &sig).is_ok())?;
+  if ok {
+    Ok(())
+  } else {
+    Err(err(ErrorKind::TokenInvalid, "signature does not verify"))
   }
-  let payload = encoding::decode_strict(parts.payload, MAX_PAYLOAD_LEN, ErrorKind::TokenMalformed)?;
-  Ok(Verified { header, payload })
+}
+
+/// Most prepared verifiers a thread keeps.
+const VERIFIER_CACHE: usize = 16;
+
+thread_local! {
+  /// Prepared `jsonwebtoken` verifiers (for HMAC: the keyed state), by key cache id.
+  static VERIFIERS: RefCell<Vec<(u64, Box<dyn JwtVerifier>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Run `f` with the `jsonwebtoken` verifier of `key`, prepared once per thread and key.
+fn with_verifier<K: VerifyKey, R>(key: &K, f: impl FnOnce(&dyn JwtVerifier) -> R) -> Result<R> {
+  let make = || {
+    (DEFAULT_PROVIDER.verifier_factory)(&key.alg().to_jwt(), key.decoding()).map_err(|_| {
+      err(
+        ErrorKind::TokenInvalid,
+        "the key cannot verify this algorithm",
+      )
+    })
+  };
+  let Some(id) = key.cache_id() else {
+    return Ok(f(&*make()?));
+  };
+  VERIFIERS.with(|cell| {
+    let Ok(mut cache) = cell.try_borrow_mut() else {
+      return Ok(f(&*make()?));
+    };
+    if let Some((_, v)) = cache.iter().find(|(i, _)| *i == id) {
+      return Ok(f(&**v));
+    }
+    let v = make()?;
+    let r = f(&*v);
+    if cache.len() >= VERIFIER_CACHE {
+      cache.remove(0);
+    }
+    cache.push((id, v));
+    Ok(r)
+  })
 }
 
 /// A bare key, for the low-level API and known-answer tests.
@@ -131,5 +226,8 @@ impl VerifyKey for crate::keys::Key {
   }
   fn decoding(&self) -> &DecodingKey {
     &self.decoding
+  }
+  fn cache_id(&self) -> Option<u64> {
+    Some(self.uid)
   }
 }

@@ -10,6 +10,8 @@ use std::fmt;
 
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use zeroize::Zeroizing;
 
 use crate::clock::UnixMillis;
@@ -49,7 +51,15 @@ pub struct Key {
   pub(crate) decoding: DecodingKey,
   /// The Ed25519 public key; empty for HS256.
   pub(crate) public: Vec<u8>,
+  /// Process-unique id of this key's material (clones share it): the key of the
+  /// per-thread verifier cache in `jwt::jws`.
+  pub(crate) uid: u64,
+  /// The encoded header segment of access tokens this key signs (see `jwt::access`).
+  pub(crate) access_header: String,
 }
+
+/// Source of [`Key::uid`]s.
+static NEXT_UID: AtomicU64 = AtomicU64::new(1);
 
 impl Key {
   /// A fresh random key.
@@ -108,6 +118,8 @@ impl Key {
         )
       }
     };
+    let access_header = crate::jwt::access::header_segment(alg, &kid);
+    let uid = NEXT_UID.fetch_add(1, Ordering::Relaxed);
     Ok(Self {
       kid,
       alg,
@@ -117,6 +129,8 @@ impl Key {
       encoding,
       decoding,
       public,
+      uid,
+      access_header,
     })
   }
 

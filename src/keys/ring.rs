@@ -167,6 +167,16 @@ impl KeyRing {
       .find(|k| k.kid == kid && k.verifies_at(now))
   }
 
+  /// The key whose access-token header segment is exactly `segment`, if it verifies at
+  /// `now`: the fast path for tokens we issued (no decoding, no parsing; the header was
+  /// made by `jwt::access::header_segment` and is known to be valid).
+  pub fn by_access_header(&self, segment: &[u8], now: UnixMillis) -> Option<&Key> {
+    self
+      .keys
+      .iter()
+      .find(|k| k.access_header.as_bytes() == segment && k.verifies_at(now))
+  }
+
   /// What rotation wants done at `now`: pure.
   pub fn plan(&self, now: UnixMillis, _policy: &RotationPolicy) -> RotationPlan {
     let next = self.keys.iter().find(|k| k.state == KeyState::Next);
