@@ -9,6 +9,6 @@
  * @public
  */
 
-const { TokenCore } = require('./native.js')
+const { TokenCore } = require('./token-core.js')
 
 module.exports = { TokenCore }

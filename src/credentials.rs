@@ -27,22 +27,44 @@ pub enum Source {
   Header,
 }
 
-/// The value of the cookie `name` in a `Cookie` header, if present exactly once.
+/// Is `b` optional whitespace (SP or HTAB)?
+const fn is_ows(b: u8) -> bool {
+  b == b' ' || b == b'\t'
+}
+
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+  while let [first, rest @ ..] = s {
+    if !is_ows(*first) {
+      break;
+    }
+    s = rest;
+  }
+  while let [rest @ .., last] = s {
+    if !is_ows(*last) {
+      break;
+    }
+    s = rest;
+  }
+  s
+}
+
+/// The value of the cookie `name` in a `Cookie` header, if present exactly once. The
+/// header is bytes: Node hands header values over as latin1 text.
 ///
 /// # Errors
 /// `TOKEN_MALFORMED` when the header is too long; `CREDENTIALS_AMBIGUOUS` when the name
 /// appears more than once.
-pub fn cookie<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>> {
+pub fn cookie<'a>(header: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
   if header.len() > MAX_HEADER_LEN {
     return Err(err(ErrorKind::TokenMalformed, "Cookie header too long"));
   }
   let mut found = None;
-  for pair in header.split(';') {
-    let pair = pair.trim_matches(|c| c == ' ' || c == '\t');
-    let Some((n, v)) = pair.split_once('=') else {
+  for pair in header.split(|&b| b == b';') {
+    let pair = trim_ows(pair);
+    let Some(eq) = pair.iter().position(|&b| b == b'=') else {
       continue;
     };
-    if n.trim_end_matches([' ', '\t']) != name {
+    if trim_ows(&pair[..eq]) != name.as_bytes() {
       continue;
     }
     if found.is_some() {
@@ -51,7 +73,7 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>> {
         "the cookie appears more than once",
       ));
     }
-    found = Some(v.trim_start_matches([' ', '\t']));
+    found = Some(trim_ows(&pair[eq + 1..]));
   }
   Ok(found)
 }
@@ -62,7 +84,7 @@ pub fn cookie<'a>(header: &'a str, name: &str) -> Result<Option<&'a str>> {
 /// # Errors
 /// `TOKEN_MALFORMED` when the header is too long, or the Bearer credentials are not one
 /// token68 (RFC 9110 §11.2): empty, several words, or trailing junk.
-pub fn bearer(header: &str) -> Result<Option<&str>> {
+pub fn bearer(header: &[u8]) -> Result<Option<&[u8]>> {
   if header.len() > MAX_HEADER_LEN {
     return Err(err(
       ErrorKind::TokenMalformed,
@@ -72,21 +94,22 @@ pub fn bearer(header: &str) -> Result<Option<&str>> {
   let Some(scheme) = header.get(..6) else {
     return Ok(None);
   };
-  if !scheme.eq_ignore_ascii_case("bearer") {
+  if !scheme.eq_ignore_ascii_case(b"bearer") {
     return Ok(None);
   }
   let rest = &header[6..];
-  let token = rest.trim_start_matches(' ');
-  if token.len() == rest.len() || token.is_empty() {
+  let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
+  let token = &rest[start..];
+  if start == 0 || token.is_empty() {
     return Err(err(
       ErrorKind::TokenMalformed,
       "Bearer credentials are malformed",
     ));
   }
-  let body = token.trim_end_matches('=');
-  if !body
-    .bytes()
-    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+  let body_end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+  if !token[..body_end]
+    .iter()
+    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b))
   {
     return Err(err(
       ErrorKind::TokenMalformed,
@@ -102,10 +125,10 @@ pub fn bearer(header: &str) -> Result<Option<&str>> {
 /// As [`cookie`] and [`bearer`]; `CREDENTIALS_AMBIGUOUS` when both carry a token and the
 /// tokens differ.
 pub fn access_token<'a>(
-  cookie_header: Option<&'a str>,
-  authorization: Option<&'a str>,
+  cookie_header: Option<&'a [u8]>,
+  authorization: Option<&'a [u8]>,
   cookie_name: &str,
-) -> Result<Option<(&'a str, Source)>> {
+) -> Result<Option<(&'a [u8], Source)>> {
   let from_cookie = match cookie_header {
     Some(h) if !cookie_name.is_empty() => cookie(h, cookie_name)?,
     _ => None,
@@ -133,10 +156,10 @@ mod tests {
 
   #[test]
   fn finds_the_cookie_among_others() -> Result<()> {
-    assert_eq!(cookie("a=1; __Host-at=tok; b=2", N)?, Some("tok"));
-    assert_eq!(cookie("a=1;__Host-at=tok", N)?, Some("tok"));
-    assert_eq!(cookie("a=1", N)?, None);
-    assert_eq!(cookie("", N)?, None);
+    assert_eq!(cookie(b"a=1; __Host-at=tok; b=2", N)?, Some(&b"tok"[..]));
+    assert_eq!(cookie(b"a=1;__Host-at=tok", N)?, Some(&b"tok"[..]));
+    assert_eq!(cookie(b"a=1", N)?, None);
+    assert_eq!(cookie(b"", N)?, None);
     Ok(())
   }
 
@@ -151,18 +174,18 @@ mod tests {
       "at=x",
       "__Secure-at=x",
     ] {
-      assert_eq!(cookie(h, N)?, None, "{h:?}");
+      assert_eq!(cookie(h.as_bytes(), N)?, None, "{h:?}");
     }
     Ok(())
   }
 
   #[test]
   fn a_repeated_cookie_is_ambiguous() {
-    let e = cookie("__Host-at=A; x=1; __Host-at=B", N)
+    let e = cookie(b"__Host-at=A; x=1; __Host-at=B", N)
       .err()
       .map(|e| e.kind());
     assert_eq!(e, Some(ErrorKind::CredentialsAmbiguous));
-    let e = cookie("__Host-at=A; __Host-at=A", N)
+    let e = cookie(b"__Host-at=A; __Host-at=A", N)
       .err()
       .map(|e| e.kind());
     assert_eq!(e, Some(ErrorKind::CredentialsAmbiguous));
@@ -170,23 +193,23 @@ mod tests {
 
   #[test]
   fn values_are_taken_as_they_are() -> Result<()> {
-    assert_eq!(cookie("__Host-at=%41%42", N)?, Some("%41%42"));
-    assert_eq!(cookie("__Host-at=\"q\"", N)?, Some("\"q\""));
+    assert_eq!(cookie(b"__Host-at=%41%42", N)?, Some(&b"%41%42"[..]));
+    assert_eq!(cookie(b"__Host-at=\"q\"", N)?, Some(&b"\"q\""[..]));
     Ok(())
   }
 
   #[test]
   fn oversized_headers_are_refused() {
     let big = "a=b; ".repeat(10_000);
-    assert!(cookie(&big, N).is_err());
-    assert!(bearer(&format!("Bearer {}", "a".repeat(MAX_HEADER_LEN))).is_err());
+    assert!(cookie(big.as_bytes(), N).is_err());
+    assert!(bearer(format!("Bearer {}", "a".repeat(MAX_HEADER_LEN)).as_bytes()).is_err());
   }
 
   #[test]
   fn bearer_rules() -> Result<()> {
-    assert_eq!(bearer("Bearer abc.def.ghi")?, Some("abc.def.ghi"));
-    assert_eq!(bearer("bearer abc")?, Some("abc"));
-    assert_eq!(bearer("Basic dXNlcjpwYXNz")?, None);
+    assert_eq!(bearer(b"Bearer abc.def.ghi")?, Some(&b"abc.def.ghi"[..]));
+    assert_eq!(bearer(b"bearer abc")?, Some(&b"abc"[..]));
+    assert_eq!(bearer(b"Basic dXNlcjpwYXNz")?, None);
     for bad in [
       "Bearer",
       "Bearer ",
@@ -195,7 +218,7 @@ mod tests {
       "Bearer a\tb",
       "Bearer a;b",
     ] {
-      assert!(bearer(bad).is_err(), "{bad:?}");
+      assert!(bearer(bad.as_bytes()).is_err(), "{bad:?}");
     }
     Ok(())
   }
@@ -203,14 +226,14 @@ mod tests {
   #[test]
   fn cookie_and_header_must_agree() -> Result<()> {
     assert_eq!(
-      access_token(Some("__Host-at=A"), Some("Bearer A"), N)?,
-      Some(("A", Source::Header))
+      access_token(Some(b"__Host-at=A"), Some(b"Bearer A"), N)?,
+      Some((&b"A"[..], Source::Header))
     );
     assert_eq!(
-      access_token(Some("__Host-at=A"), None, N)?,
-      Some(("A", Source::Cookie))
+      access_token(Some(b"__Host-at=A"), None, N)?,
+      Some((&b"A"[..], Source::Cookie))
     );
-    assert!(access_token(Some("__Host-at=A"), Some("Bearer B"), N).is_err());
+    assert!(access_token(Some(b"__Host-at=A"), Some(b"Bearer B"), N).is_err());
     assert_eq!(access_token(None, None, N)?, None);
     Ok(())
   }

@@ -193,12 +193,12 @@ impl TokenService {
   /// As `credentials::access_token` and [`access::verify`].
   pub fn verify_request(
     &self,
-    cookie_header: Option<&str>,
-    authorization: Option<&str>,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
     cookie_name: &str,
   ) -> Result<Option<(AccessClaims, Source)>> {
     match credentials::access_token(cookie_header, authorization, cookie_name)? {
-      Some((token, source)) => Ok(Some((self.verify_access(token.as_bytes())?, source))),
+      Some((token, source)) => Ok(Some((self.verify_access(token)?, source))),
       None => Ok(None),
     }
   }

@@ -13,13 +13,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class TokenCore {
   /** Create a core with a new random key ring. */
   constructor(options: NapiTokenOptions)
-  /**
-   * Verify the access token of a request (cookie or Bearer header). Never throws for a
-   * bad or missing token: the result carries a `code`.
-   */
-  verifyRequest(cookieHeader?: string | undefined | null, authorization?: string | undefined | null): NapiVerifyResult
-  /** Verify one access token; throws with `err.code` when it is not valid. */
-  verifyAccessToken(token: string): NapiAccessClaims
+  /** This core's number, for the hot-path functions (`verifyRequestPacked`, …). */
+  get id(): number
   /** Sign an access token with the current key. */
   signAccessToken(subject: NapiSubject): NapiIssuedAccess
   /** A new random session handle (128 bits). */
@@ -70,26 +65,6 @@ export declare class TokenCore {
   now(): number
 }
 export type NapiTokenCore = TokenCore
-
-/** The claims of a verified access token. */
-export interface NapiAccessClaims {
-  /** User id. */
-  sub: string
-  /** Session handle. */
-  sid: string
-  /** Token id. */
-  jti: string
-  /** Issued at, seconds since the epoch. */
-  iat: number
-  /** Expiry, seconds since the epoch. */
-  exp: number
-  /** Session data version. */
-  dv: number
-  /** Key id that signed it. */
-  kid: string
-  /** App claims, when the token carries any. */
-  claims?: any
-}
 
 /** A signed access token. */
 export interface NapiIssuedAccess {
@@ -186,17 +161,8 @@ export interface NapiTokenOptions {
   fixedNow?: number
 }
 
-/**
- * The outcome of `verifyRequest`: `ok` with claims, or a `code` (`NO_TOKEN` when the
- * request carries none).
- */
-export interface NapiVerifyResult {
-  /** Whether a valid access token was found. */
-  ok: boolean
-  /** Why not, when `ok` is false: `NO_TOKEN`, `TOKEN_EXPIRED`, `TOKEN_INVALID`, … */
-  code?: string
-  /** `"cookie"` or `"header"`: where the token came from. */
-  source?: string
-  /** The claims, when `ok`. */
-  claims?: NapiAccessClaims
-}
+/** Verify one access token, packed (`source` is `h`). */
+export declare function verifyAccessTokenPacked(core: number, token: string): string
+
+/** Verify the access token of a request (its Cookie and Authorization headers), packed. */
+export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null): string

@@ -837,3 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
+module.exports.verifyAccessTokenPacked = nativeBinding.verifyAccessTokenPacked
+module.exports.verifyRequestPacked = nativeBinding.verifyRequestPacked

@@ -1,9 +1,9 @@
 //! `TokenCore`: the class JavaScript holds. Every method is synchronous (µs work; an async
 //! hop would cost more than the work) and maps 1:1 onto `service::TokenService`.
 //!
-//! The hot path is `verifyRequest(cookieHeader, authorization)`: one call per request, no
-//! I/O, and an expected negative (no token, expired, forged) is a *value* with a `code`,
-//! not an exception. The other methods throw errors whose `code` is the core's code.
+//! The per-request verify is not a method here but a plain function (`hot.rs`) that names
+//! the core by its `id`; `js/token-core.js` puts both behind one JS class. The methods
+//! throw errors whose `code` is the core's code.
 
 use std::sync::Arc;
 
@@ -11,52 +11,17 @@ use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
-use crate::credentials::Source;
 use crate::encoding;
 use crate::error::ErrorKind;
-use crate::jwt::{AccessClaims, Subject};
+use crate::jwt::Subject;
 use crate::keys::KeyState;
 use crate::napi::error::{bad_option, to_js, Code};
 use crate::napi::options::{normalize, NapiTokenOptions};
+use crate::napi::registry;
 use crate::secret::Secrets;
 use crate::service::TokenService;
 use crate::token::{Handle, RefreshToken};
 use napi::Result;
-
-/// The claims of a verified access token.
-#[napi(object)]
-pub struct NapiAccessClaims {
-  /// User id.
-  pub sub: String,
-  /// Session handle.
-  pub sid: String,
-  /// Token id.
-  pub jti: String,
-  /// Issued at, seconds since the epoch.
-  pub iat: f64,
-  /// Expiry, seconds since the epoch.
-  pub exp: f64,
-  /// Session data version.
-  pub dv: f64,
-  /// Key id that signed it.
-  pub kid: String,
-  /// App claims, when the token carries any.
-  pub claims: Option<Value>,
-}
-
-/// The outcome of `verifyRequest`: `ok` with claims, or a `code` (`NO_TOKEN` when the
-/// request carries none).
-#[napi(object)]
-pub struct NapiVerifyResult {
-  /// Whether a valid access token was found.
-  pub ok: bool,
-  /// Why not, when `ok` is false: `NO_TOKEN`, `TOKEN_EXPIRED`, `TOKEN_INVALID`, …
-  pub code: Option<String>,
-  /// `"cookie"` or `"header"`: where the token came from.
-  pub source: Option<String>,
-  /// The claims, when `ok`.
-  pub claims: Option<NapiAccessClaims>,
-}
 
 /// Who a new access token is for.
 #[napi(object, object_to_js = false)]
@@ -133,9 +98,15 @@ pub struct NapiKeyRingInfo {
 /// Secrets, key ring and access-token policy; see the module documentation.
 #[napi(js_name = "TokenCore")]
 pub struct NapiTokenCore {
-  service: TokenService,
-  cookie_name: String,
+  service: Arc<TokenService>,
+  id: u32,
   fixed: Option<Arc<FixedClock>>,
+}
+
+impl Drop for NapiTokenCore {
+  fn drop(&mut self) {
+    registry::unregister(self.id);
+  }
 }
 
 #[napi]
@@ -150,59 +121,18 @@ impl NapiTokenCore {
       Some(f) => Arc::clone(f) as Arc<dyn Clock>,
       None => Arc::new(SystemClock),
     };
-    let service = TokenService::new(secrets, n.config, None, clock).map_err(to_js)?;
-    Ok(Self {
-      service,
+    let service = Arc::new(TokenService::new(secrets, n.config, None, clock).map_err(to_js)?);
+    let id = registry::register(registry::Registered {
+      service: Arc::clone(&service),
       cookie_name: n.cookie_name,
-      fixed,
-    })
+    });
+    Ok(Self { service, id, fixed })
   }
 
-  /// Verify the access token of a request (cookie or Bearer header). Never throws for a
-  /// bad or missing token: the result carries a `code`.
-  #[napi(catch_unwind)]
-  pub fn verify_request(
-    &self,
-    cookie_header: Option<String>,
-    authorization: Option<String>,
-  ) -> NapiVerifyResult {
-    match self.service.verify_request(
-      cookie_header.as_deref(),
-      authorization.as_deref(),
-      &self.cookie_name,
-    ) {
-      Ok(Some((claims, source))) => NapiVerifyResult {
-        ok: true,
-        code: None,
-        source: Some(match source {
-          Source::Cookie => "cookie".into(),
-          Source::Header => "header".into(),
-        }),
-        claims: Some(claims_to_js(claims)),
-      },
-      Ok(None) => NapiVerifyResult {
-        ok: false,
-        code: Some("NO_TOKEN".into()),
-        source: None,
-        claims: None,
-      },
-      Err(e) => NapiVerifyResult {
-        ok: false,
-        code: Some(e.code().into()),
-        source: None,
-        claims: None,
-      },
-    }
-  }
-
-  /// Verify one access token; throws with `err.code` when it is not valid.
-  #[napi(catch_unwind)]
-  pub fn verify_access_token(&self, token: String) -> Result<NapiAccessClaims, Code> {
-    self
-      .service
-      .verify_access(token.as_bytes())
-      .map(claims_to_js)
-      .map_err(to_js)
+  /// This core's number, for the hot-path functions (`verifyRequestPacked`, …).
+  #[napi(getter)]
+  pub fn id(&self) -> u32 {
+    self.id
   }
 
   /// Sign an access token with the current key.
@@ -433,17 +363,4 @@ fn whole_numbers_as_integers(m: Map<String, Value>) -> Map<String, Value> {
     }
   }
   m.into_iter().map(|(k, v)| (k, fix(v))).collect()
-}
-
-fn claims_to_js(c: AccessClaims) -> NapiAccessClaims {
-  NapiAccessClaims {
-    sub: c.sub,
-    sid: c.sid,
-    jti: c.jti,
-    iat: c.iat,
-    exp: c.exp,
-    dv: c.dv as f64,
-    kid: c.kid,
-    claims: (!c.claims.is_empty()).then(|| Value::Object(c.claims)),
-  }
 }
