@@ -1411,11 +1411,19 @@ fn a_hundred_thousand_dots_are_refused_without_splitting_them() -> Result<()> {
   let bearer = format!("Bearer {dots}");
   let cookie = format!("__Host-at={dots}");
   assert_eq!(
-    kind(credentials::access_token(None, Some(&bearer), "__Host-at")),
+    kind(credentials::access_token(
+      None,
+      Some(bearer.as_bytes()),
+      "__Host-at"
+    )),
     Some(ErrorKind::TokenMalformed)
   );
   assert_eq!(
-    kind(credentials::access_token(Some(&cookie), None, "__Host-at")),
+    kind(credentials::access_token(
+      Some(cookie.as_bytes()),
+      None,
+      "__Host-at"
+    )),
     Some(ErrorKind::TokenMalformed)
   );
   Ok(())

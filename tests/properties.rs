@@ -365,3 +365,28 @@ fn sign_refuses_subjects_that_verify_would_refuse() -> Result<()> {
   }
   Ok(())
 }
+
+proptest! {
+  #![proptest_config(ProptestConfig::with_cases(256))]
+
+  #[test]
+  fn the_canonical_fast_path_and_the_strict_parser_agree_on_whatever_we_sign(
+    user_id in "\\PC{1,60}",
+    iss in "[a-z\"\\\\ -]{1,20}",
+    exp in -1_000_000i64..=4_000_000_000,
+    dv in any::<u64>(),
+    claims in app_claims(),
+  ) {
+    // Whatever `NewClaims` writes (escapes, negative times, huge dv, app claims), the fast
+    // path either declines or yields exactly what the general strict parser yields.
+    let bytes = tandem_session::jwt::claims::NewClaims {
+      iss: &iss, sub: &user_id, aud: "aud", exp, nbf: exp - 1, iat: exp - 1,
+      jti: "j", sid: "s", dv, extra: &claims,
+    }.to_json().map_err(fail)?;
+    let strict = tandem_session::jwt::claims::Claims::parse_strict(&bytes).map_err(fail)?;
+    if let Some(fast) = tandem_session::jwt::canonical::parse(&bytes).map_err(fail)? {
+      prop_assert_eq!(&fast, &strict);
+    }
+    prop_assert_eq!(tandem_session::jwt::claims::Claims::parse(&bytes).map_err(fail)?, strict);
+  }
+}

@@ -162,7 +162,7 @@ export interface NapiTokenOptions {
 }
 
 /** Verify one access token, packed (`source` is `h`). */
-export declare function verifyAccessTokenPacked(core: number, token: string): string
+export declare function verifyAccessTokenPacked(core: number, token: string): Packed
 
 /** Verify the access token of a request (its Cookie and Authorization headers), packed. */
-export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null): string
+export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null): Packed

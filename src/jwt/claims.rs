@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{err, ErrorKind, Result};
 use crate::json::{self, Name, NameSeed, NumericDate, SeenNames, StrictValue};
+use crate::jwt::canonical;
 
 /// Largest decoded payload accepted, in bytes.
 pub const MAX_PAYLOAD_LEN: usize = 6 * 1024;
@@ -66,6 +67,21 @@ impl<'a> Claims<'a> {
   /// `TOKEN_MALFORMED` for bad JSON, a duplicate name, a mistyped registered claim, or
   /// a payload over [`MAX_PAYLOAD_LEN`].
   pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+    if bytes.len() > MAX_PAYLOAD_LEN {
+      return Err(err(ErrorKind::TokenMalformed, "payload too long"));
+    }
+    match canonical::parse(bytes)? {
+      Some(c) => Ok(c),
+      None => Self::parse_strict(bytes),
+    }
+  }
+
+  /// [`Claims::parse`] without the fast path for our own canonical shape: the general
+  /// strict parser, for any JSON.
+  ///
+  /// # Errors
+  /// As [`Claims::parse`].
+  pub fn parse_strict(bytes: &'a [u8]) -> Result<Self> {
     if bytes.len() > MAX_PAYLOAD_LEN {
       return Err(err(ErrorKind::TokenMalformed, "payload too long"));
     }

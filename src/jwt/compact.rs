@@ -5,7 +5,7 @@
 //! non-empty segments (so JWE's five segments, JSON serialization, 100,000 dots, leading,
 //! trailing or doubled dots are all `TOKEN_MALFORMED`, in time linear in the limit).
 
-use crate::encoding::is_b64url_byte;
+use crate::encoding::all_b64url;
 use crate::error::{err, ErrorKind, Result};
 
 /// Longest token accepted, in bytes, by default (ATK-32: a cookie holds about 4 KiB).
@@ -35,26 +35,15 @@ pub fn split(token: &[u8], max_len: usize) -> Result<Compact<'_>> {
     return malformed("token longer than the limit");
   }
   // Find the two dots, then check that every other byte is base64url.
-  let Some(h) = token.iter().position(|&b| b == b'.') else {
+  let mut dots = memchr::memchr_iter(b'.', token);
+  let (Some(h), Some(p)) = (dots.next(), dots.next()) else {
     return malformed("a JWT has exactly three segments");
   };
-  let Some(p) = token[h + 1..]
-    .iter()
-    .position(|&b| b == b'.')
-    .map(|i| i + h + 1)
-  else {
+  if dots.next().is_some() {
     return malformed("a JWT has exactly three segments");
-  };
-  let body_ok = |s: &[u8]| s.iter().all(|&b| is_b64url_byte(b));
-  if !body_ok(&token[..h]) || !body_ok(&token[h + 1..p]) {
-    return malformed("a JWT holds only base64url and dots");
   }
-  if !body_ok(&token[p + 1..]) {
-    return if token[p + 1..].contains(&b'.') {
-      malformed("a JWT has exactly three segments")
-    } else {
-      malformed("a JWT holds only base64url and dots")
-    };
+  if !all_b64url(&token[..h]) || !all_b64url(&token[h + 1..p]) || !all_b64url(&token[p + 1..]) {
+    return malformed("a JWT holds only base64url and dots");
   }
   if h == 0 || p == h + 1 || p + 1 == token.len() {
     return malformed("a JWT segment is empty");

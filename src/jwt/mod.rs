@@ -1,13 +1,15 @@
 //! JSON Web Tokens, the way we use them: access tokens only, compact form only.
 //!
 //! - [`compact`]: splitting a token, with size and alphabet limits;
-//! - [`header`] and [`claims`]: strict parsing of the two JSON parts;
+//! - [`header`] and [`claims`]: strict parsing of the two JSON parts, and [`canonical`],
+//!   the fast path for the claims we write ourselves;
 //! - [`jws`]: sign and verify with the `jsonwebtoken` crate's algorithms;
 //! - [`policy`]: issuer, audience, lifetime, leeway;
 //! - [`access`]: access tokens, signed with the key ring and verified against the policy.
 
 pub mod access;
 pub mod algorithm;
+pub mod canonical;
 pub mod claims;
 pub mod compact;
 pub mod header;

@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use napi::bindgen_prelude::Utf16String;
+use napi::bindgen_prelude::{Either, Latin1String, Utf16String};
 use napi_derive::napi;
 
 use crate::credentials::Source;
@@ -31,7 +31,7 @@ pub fn verify_request_packed(
   core: u32,
   cookie_header: Option<Utf16String>,
   authorization: Option<Utf16String>,
-) -> String {
+) -> Packed {
   let cookie = cookie_header.as_deref().map(narrow);
   let auth = authorization.as_deref().map(narrow);
   registry::with(core, |r| {
@@ -44,18 +44,30 @@ pub fn verify_request_packed(
       Err(e) => pack_error(&e),
     }
   })
-  .unwrap_or_else(|| "-INTERNAL,no such core".to_owned())
+  .map_or_else(|| finish("-INTERNAL,no such core".to_owned()), finish)
 }
 
 /// Verify one access token, packed (`source` is `h`).
 #[napi(catch_unwind)]
-pub fn verify_access_token_packed(core: u32, token: Utf16String) -> String {
+pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Packed {
   let token = narrow(&token);
   registry::with(core, |r| match r.service.verify_access(&token) {
     Ok(claims) => pack(&claims, Source::Header),
     Err(e) => pack_error(&e),
   })
-  .unwrap_or_else(|| "-INTERNAL,no such core".to_owned())
+  .map_or_else(|| finish("-INTERNAL,no such core".to_owned()), finish)
+}
+
+/// The packed result: a one-byte (latin1) JS string when it is ASCII, which V8 creates
+/// with a copy, else a UTF-8 one.
+pub type Packed = Either<Latin1String, String>;
+
+fn finish(s: String) -> Packed {
+  if s.is_ascii() {
+    Either::A(Latin1String::from(s))
+  } else {
+    Either::B(s)
+  }
 }
 
 fn narrow(units: &[u16]) -> Vec<u8> {
@@ -72,19 +84,53 @@ fn pack(c: &AccessClaims, source: Source) -> String {
     Source::Cookie => 'c',
     Source::Header => 'h',
   });
-  let sub_units = c.sub.encode_utf16().count();
-  // Writing into a String cannot fail.
-  let _ = write!(
-    out,
-    "{},{},{},{},{},{},{},{}",
-    c.exp, c.iat, c.dv, c.sid, c.jti, c.kid, sub_units, c.sub
-  );
+  push_number(&mut out, c.exp);
+  out.push(',');
+  push_number(&mut out, c.iat);
+  out.push(',');
+  push_u64(&mut out, c.dv);
+  for field in [&c.sid, &c.jti, &c.kid] {
+    out.push(',');
+    out.push_str(field);
+  }
+  out.push(',');
+  push_u64(&mut out, c.sub.encode_utf16().count() as u64);
+  out.push(',');
+  out.push_str(&c.sub);
   if !c.claims.is_empty() {
     if let Ok(json) = serde_json::to_string(&c.claims) {
       out.push_str(&json);
     }
   }
   out
+}
+
+/// A NumericDate as JS reads it back with `+text`: whole seconds as integers (the usual
+/// case, and cheaper to format), anything else in Rust's shortest round-trip form.
+fn push_number(out: &mut String, v: f64) {
+  if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 {
+    if v < 0.0 {
+      out.push('-');
+    }
+    push_u64(out, v.abs() as u64);
+  } else {
+    // Writing into a String cannot fail.
+    let _ = write!(out, "{v}");
+  }
+}
+
+fn push_u64(out: &mut String, mut n: u64) {
+  let mut buf = [0u8; 20];
+  let mut i = buf.len();
+  loop {
+    i -= 1;
+    buf[i] = b'0' + (n % 10) as u8;
+    n /= 10;
+    if n == 0 {
+      break;
+    }
+  }
+  out.extend(buf[i..].iter().map(|&d| char::from(d)));
 }
 
 fn pack_error(e: &Error) -> String {
