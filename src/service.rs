@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::clock::{Clock, UnixMillis};
 use crate::credentials::{self, Source};
 use crate::error::{err, ErrorKind, Result};
+use crate::jwt::access::ClaimsView;
 use crate::jwt::{access, AccessClaims, Algorithm, Issued, Policy, Subject};
 use crate::keys::{jwks, sealed, KeyRing, RotationPolicy};
 use crate::secret::Secrets;
@@ -180,11 +181,23 @@ impl TokenService {
   /// # Errors
   /// As [`access::verify`].
   pub fn verify_access(&self, token: &[u8]) -> Result<AccessClaims> {
+    self.verify_access_with(token, |v| v.to_owned())
+  }
+
+  /// Verify an access token and hand its claims, borrowed, to `f`.
+  ///
+  /// # Errors
+  /// As [`access::verify`].
+  pub fn verify_access_with<R>(
+    &self,
+    token: &[u8],
+    f: impl FnOnce(ClaimsView<'_>) -> R,
+  ) -> Result<R> {
     let ring = match self.ring.read() {
       Ok(g) => Arc::clone(&g),
       Err(p) => Arc::clone(&p.into_inner()),
     };
-    access::verify(&ring, &self.config.policy, self.now(), token)
+    access::verify_with(&ring, &self.config.policy, self.now(), token, f)
   }
 
   /// Find and verify the access token of a request; `None` when it carries none.
@@ -197,8 +210,24 @@ impl TokenService {
     authorization: Option<&[u8]>,
     cookie_name: &str,
   ) -> Result<Option<(AccessClaims, Source)>> {
+    self.verify_request_with(cookie_header, authorization, cookie_name, |v, source| {
+      (v.to_owned(), source)
+    })
+  }
+
+  /// [`TokenService::verify_request`], handing the claims, borrowed, to `f`.
+  ///
+  /// # Errors
+  /// As [`TokenService::verify_request`].
+  pub fn verify_request_with<R>(
+    &self,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
+    cookie_name: &str,
+    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
+  ) -> Result<Option<R>> {
     match credentials::access_token(cookie_header, authorization, cookie_name)? {
-      Some((token, source)) => Ok(Some((self.verify_access(token)?, source))),
+      Some((token, source)) => self.verify_access_with(token, |v| f(v, source)).map(Some),
       None => Ok(None),
     }
   }

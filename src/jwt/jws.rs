@@ -90,7 +90,8 @@ pub fn verify<'k, K: VerifyKey + 'k>(
   resolve: impl FnOnce(&Header) -> Result<&'k K>,
 ) -> Result<Verified> {
   let mut parsed = None;
-  let (payload, _) = verify_segments(token, max_len, |segment| {
+  let mut buf = vec![0u8; MAX_PAYLOAD_LEN];
+  let (payload, _) = verify_segments(token, max_len, &mut buf, |segment| {
     let header = parse_header_segment(segment)?;
     let key = resolve(&header)?;
     if key.alg() != header.alg {
@@ -103,6 +104,7 @@ pub fn verify<'k, K: VerifyKey + 'k>(
     Ok(key)
   })?;
   let header = parsed.ok_or_else(|| err(ErrorKind::Internal, "header not kept"))?;
+  let payload = payload.to_vec();
   Ok(Verified { header, payload })
 }
 
@@ -118,20 +120,22 @@ pub fn parse_header_segment(segment: &[u8]) -> Result<Header> {
 
 /// The verification steps below the header: split, let `resolve` turn the *encoded* header
 /// segment into a key (it must parse or recognise the header and check that its `alg` is
-/// the key's), check the signature, decode the payload. Returns the payload and the key.
+/// the key's), check the signature, decode the payload into `buf` (at least
+/// `MAX_PAYLOAD_LEN` bytes). Returns the payload and the key.
 ///
 /// # Errors
 /// `TOKEN_MALFORMED`, `TOKEN_INVALID`, or what `resolve` returns.
-pub fn verify_segments<'k, K: VerifyKey + 'k>(
+pub fn verify_segments<'b, 'k, K: VerifyKey + 'k>(
   token: &[u8],
   max_len: usize,
+  buf: &'b mut [u8],
   resolve: impl FnOnce(&[u8]) -> Result<&'k K>,
-) -> Result<(Vec<u8>, &'k K)> {
+) -> Result<(&'b [u8], &'k K)> {
   let parts = compact::split(token, max_len)?;
   let key = resolve(parts.header)?;
   check_signature(&parts, key)?;
-  let payload = encoding::decode_strict(parts.payload, MAX_PAYLOAD_LEN, ErrorKind::TokenMalformed)?;
-  Ok((payload, key))
+  let n = encoding::decode_into(parts.payload, buf, ErrorKind::TokenMalformed)?;
+  Ok((&buf[..n], key))
 }
 
 fn check_signature<K: VerifyKey>(parts: &compact::Compact<'_>, key: &K) -> Result<()> {

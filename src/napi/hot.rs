@@ -22,7 +22,7 @@ use napi_derive::napi;
 
 use crate::credentials::Source;
 use crate::error::Error;
-use crate::jwt::AccessClaims;
+use crate::jwt::access::ClaimsView;
 use crate::napi::registry;
 
 /// Verify the access token of a request (its Cookie and Authorization headers), packed.
@@ -37,9 +37,9 @@ pub fn verify_request_packed(
   registry::with(core, |r| {
     match r
       .service
-      .verify_request(cookie.as_deref(), auth.as_deref(), &r.cookie_name)
+      .verify_request_with(cookie.as_deref(), auth.as_deref(), &r.cookie_name, pack)
     {
-      Ok(Some((claims, source))) => pack(&claims, source),
+      Ok(Some(packed)) => packed,
       Ok(None) => "-NO_TOKEN,".to_owned(),
       Err(e) => pack_error(&e),
     }
@@ -51,9 +51,14 @@ pub fn verify_request_packed(
 #[napi(catch_unwind)]
 pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Packed {
   let token = narrow(&token);
-  registry::with(core, |r| match r.service.verify_access(&token) {
-    Ok(claims) => pack(&claims, Source::Header),
-    Err(e) => pack_error(&e),
+  registry::with(core, |r| {
+    match r
+      .service
+      .verify_access_with(&token, |v| pack(v, Source::Header))
+    {
+      Ok(packed) => packed,
+      Err(e) => pack_error(&e),
+    }
   })
   .map_or_else(|| finish("-INTERNAL,no such core".to_owned()), finish)
 }
@@ -77,7 +82,7 @@ fn narrow(units: &[u16]) -> Vec<u8> {
     .collect()
 }
 
-fn pack(c: &AccessClaims, source: Source) -> String {
+fn pack(c: ClaimsView<'_>, source: Source) -> String {
   let mut out = String::with_capacity(96 + c.sub.len() + c.sid.len() + c.jti.len());
   out.push('+');
   out.push(match source {
@@ -89,16 +94,16 @@ fn pack(c: &AccessClaims, source: Source) -> String {
   push_number(&mut out, c.iat);
   out.push(',');
   push_u64(&mut out, c.dv);
-  for field in [&c.sid, &c.jti, &c.kid] {
+  for field in [c.sid, c.jti, c.kid] {
     out.push(',');
     out.push_str(field);
   }
   out.push(',');
   push_u64(&mut out, c.sub.encode_utf16().count() as u64);
   out.push(',');
-  out.push_str(&c.sub);
+  out.push_str(c.sub);
   if !c.claims.is_empty() {
-    if let Ok(json) = serde_json::to_string(&c.claims) {
+    if let Ok(json) = serde_json::to_string(c.claims) {
       out.push_str(&json);
     }
   }
@@ -130,7 +135,8 @@ fn push_u64(out: &mut String, mut n: u64) {
       break;
     }
   }
-  out.extend(buf[i..].iter().map(|&d| char::from(d)));
+  // Only ASCII digits were written, so this is always valid UTF-8.
+  out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
 }
 
 fn pack_error(e: &Error) -> String {
