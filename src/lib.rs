@@ -8,7 +8,8 @@
 //! [`keys`]); errors carry stable codes and never secrets (see [`error`]).
 //!
 //! Modules: [`clock`], [`random`], [`encoding`], [`digest`], [`secret`], [`json`], [`jwt`],
-//! [`keys`], [`token`], [`credentials`], [`service`]; and `napi` (feature `napi`), the only
+//! [`keys`], [`token`], [`credentials`], [`service`], [`session`] (records and the rotation
+//! decision); and `napi` (feature `napi`), the only
 //! module that knows about Node.
 
 pub mod clock;
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod random;
 pub mod secret;
 pub mod service;
+pub mod session;
 pub mod token;
 
 #[cfg(feature = "napi")]

@@ -27,7 +27,7 @@ use crate::digest;
 use crate::encoding;
 use crate::error::{err, ErrorKind, Result};
 use crate::random;
-use crate::secret::{Purpose, Secrets};
+use crate::secret::{DerivedKeys, Purpose, Secrets};
 use crate::token::handle::{Handle, HANDLE_LEN};
 
 const VERSION: u8 = 1;
@@ -65,12 +65,21 @@ impl RefreshToken {
   /// # Errors
   /// `TOKEN_INVALID` when the generation counter is exhausted (2³² rotations).
   pub fn successor(&self, secrets: &Secrets, salt: &[u8; 16]) -> Result<Self> {
+    self.successor_with(secrets.current(), salt)
+  }
+
+  /// [`RefreshToken::successor`] under the keys of one particular secret: to recognise a
+  /// successor issued before the app's secret rotated.
+  ///
+  /// # Errors
+  /// As [`RefreshToken::successor`].
+  pub fn successor_with(&self, keys: &DerivedKeys, salt: &[u8; 16]) -> Result<Self> {
     let generation = self
       .generation
       .checked_add(1)
       .ok_or_else(|| err(ErrorKind::TokenInvalid, "refresh generation exhausted"))?;
     let secret = digest::hmac_sha256(
-      secrets.current().get(Purpose::RefreshSuccessor),
+      keys.get(Purpose::RefreshSuccessor),
       &[
         NEXT_LABEL,
         &self.handle.0,
