@@ -54,6 +54,33 @@ function packedError (s) {
   return err
 }
 
+/** Deepest nesting of app claims checked (and accepted) when signing. */
+const MAX_CLAIM_DEPTH = 64
+
+/**
+ * Throw INVALID_ARGUMENT unless every string in `value` (keys included) is well-formed
+ * UTF-16. Crossing into Rust turns a lone surrogate into U+FFFD, so 'a\uD800' and
+ * 'a\uFFFD' would become the same user id: refuse instead.
+ * @private
+ */
+function assertWellFormed (value, name, depth = 0) {
+  if (typeof value === 'string') {
+    if (!value.isWellFormed()) throw invalidArgument(name + ' holds a lone surrogate (not well-formed UTF-16)')
+  } else if (value !== null && typeof value === 'object') {
+    if (depth >= MAX_CLAIM_DEPTH) throw invalidArgument(name + ' is nested too deeply')
+    for (const key of Object.keys(value)) {
+      assertWellFormed(key, name, depth + 1)
+      assertWellFormed(value[key], name, depth + 1)
+    }
+  }
+}
+
+function invalidArgument (message) {
+  const err = new TypeError('INVALID_ARGUMENT: ' + message)
+  err.code = 'INVALID_ARGUMENT'
+  return err
+}
+
 class TokenCore {
   #core
   #id
@@ -91,10 +118,18 @@ class TokenCore {
     throw packedError(s)
   }
 
-  signAccessToken (subject) { return this.#core.signAccessToken(subject) }
+  signAccessToken (subject) {
+    if (subject !== null && typeof subject === 'object') {
+      assertWellFormed(subject.userId, 'userId')
+      assertWellFormed(subject.claims, 'claims')
+    }
+    return this.#core.signAccessToken(subject)
+  }
   newSessionHandle () { return this.#core.newSessionHandle() }
   issueRefreshToken (handle) { return this.#core.issueRefreshToken(handle) }
   parseRefreshToken (token) { return this.#core.parseRefreshToken(token) }
+  /** Whether `token` is genuine and its digest is `digest` (constant time). */
+  refreshMatches (token, digest) { return this.#core.refreshMatches(token, digest) }
   refreshSuccessor (token, salt) { return this.#core.refreshSuccessor(token, salt) }
   csrfToken (handle) { return this.#core.csrfToken(handle) }
   verifyCsrfToken (token, handle) { return this.#core.verifyCsrfToken(token, handle) }

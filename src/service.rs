@@ -91,14 +91,16 @@ impl TokenService {
     }
   }
 
-  /// Install `ring` if its version is higher than the current one's, or in any case when
-  /// `replace` is set. Returns whether it was installed.
+  /// Install `ring` if its version is higher than the current one's, or, when `replace`
+  /// is set, at least as high (a process adopting the stored ring in place of the one it
+  /// generated). Never an older version: an old sealed ring must not bring a revoked key
+  /// back. Returns whether it was installed.
   pub fn install_ring_with(&self, ring: KeyRing, replace: bool) -> bool {
     let mut g = match self.ring.write() {
       Ok(g) => g,
       Err(p) => p.into_inner(),
     };
-    if replace || ring.version() > g.version() {
+    if ring.version() > g.version() || (replace && ring.version() == g.version()) {
       *g = Arc::new(ring);
       true
     } else {
@@ -146,8 +148,9 @@ impl TokenService {
     sealed::seal(&self.ring(), &self.secrets)
   }
 
-  /// Open a sealed ring and install it if newer, or in any case when `replace` is set
-  /// (a process adopting the ring a store holds). Returns whether it was installed.
+  /// Open a sealed ring and install it if newer, or also when of the same version with
+  /// `replace` set (a process adopting the ring a store holds). Returns whether it was
+  /// installed.
   ///
   /// # Errors
   /// `KEYRING_UNREADABLE`, `KEY_MATERIAL_INVALID`; `CONFIG_INVALID` when its algorithm is

@@ -31,6 +31,11 @@ export declare class TokenCore {
    * as 22 base64url characters.
    */
   refreshSuccessor(token: string, salt: string): NapiRefreshToken
+  /**
+   * Whether a presented refresh token is genuine and its secret's digest is `digest`
+   * (base64url, as `issueRefreshToken` returned it). Constant time; any failure is `false`.
+   */
+  refreshMatches(token: string, digest: string): boolean
   /** A CSRF token bound to the session `handle`. */
   csrfToken(handle: string): string
   /** Whether `token` is a CSRF token of the session `handle`. A mismatch is `false`. */
@@ -55,8 +60,9 @@ export declare class TokenCore {
   setNow(ms: number): void
   /**
    * Test only: sign exact header and payload JSON text with the current key, so tests can
-   * build hostile tokens (duplicate members, odd types) that carry a valid signature. It
-   * grants nothing `signAccessToken` does not already grant to code running in the app.
+   * build hostile tokens (duplicate members, odd types) that carry a valid signature.
+   * Refused unless the core runs on the test clock (`fixedNow`): it could mint tokens of
+   * any lifetime.
    */
   dangerousSignRaw(headerJson: string, payloadJson: string): string
   /** The current signing key's id. */

@@ -39,8 +39,8 @@ pub struct Subject<'a> {
   pub claims: &'a Map<String, Value>,
 }
 
-/// A freshly signed access token.
-#[derive(Debug, Clone)]
+/// A freshly signed access token. `Debug` does not print the token.
+#[derive(Clone)]
 pub struct Issued {
   /// The compact JWT.
   pub token: String,
@@ -48,6 +48,16 @@ pub struct Issued {
   pub jti: String,
   /// Its `exp`, seconds.
   pub exp: i64,
+}
+
+impl std::fmt::Debug for Issued {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Issued")
+      .field("token", &"[redacted]")
+      .field("jti", &self.jti)
+      .field("exp", &self.exp)
+      .finish()
+  }
 }
 
 /// What a verified access token says.

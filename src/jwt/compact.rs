@@ -12,7 +12,7 @@ use crate::error::{err, ErrorKind, Result};
 pub const DEFAULT_MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// The three segments of a compact JWS, still encoded.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Compact<'a> {
   /// base64url of the protected header.
   pub header: &'a [u8],
@@ -22,6 +22,17 @@ pub struct Compact<'a> {
   pub signature: &'a [u8],
   /// `header "." payload`: the bytes the signature covers.
   pub signing_input: &'a [u8],
+}
+
+impl std::fmt::Debug for Compact<'_> {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    // The segments together are a live credential: print their lengths only.
+    f.debug_struct("Compact")
+      .field("header_len", &self.header.len())
+      .field("payload_len", &self.payload.len())
+      .field("signature_len", &self.signature.len())
+      .finish()
+  }
 }
 
 /// Split `token` into its three segments.
@@ -67,6 +78,14 @@ mod tests {
       (c.header, c.payload, c.signature, c.signing_input),
       (&b"aa"[..], &b"bb"[..], &b"cc"[..], &b"aa.bb"[..])
     );
+    Ok(())
+  }
+
+  #[test]
+  fn debug_prints_lengths_not_the_credential() -> Result<()> {
+    let c = split(b"aaaa.bbbb.secretsig", 100)?;
+    let s = format!("{c:?}");
+    assert!(!s.contains("secretsig") && !s.contains("bbbb"), "{s}");
     Ok(())
   }
 

@@ -27,13 +27,22 @@ use crate::jwt::compact;
 use crate::jwt::header::{Header, MAX_HEADER_LEN};
 use crate::jwt::Algorithm;
 
-/// A token whose signature verified.
-#[derive(Debug, Clone)]
+/// A token whose signature verified. `Debug` prints the header only.
+#[derive(Clone)]
 pub struct Verified {
   /// Its header.
   pub header: Header,
   /// Its decoded payload bytes (not yet parsed).
   pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Verified {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Verified")
+      .field("header", &self.header)
+      .field("payload", &"[redacted]")
+      .finish()
+  }
 }
 
 /// The key a verification uses: its algorithm and its `jsonwebtoken` decoding key.

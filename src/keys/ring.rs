@@ -263,8 +263,10 @@ impl KeyRing {
     self.apply(&plan, now, policy, Key::generate).map(Some)
   }
 
-  /// Emergency: remove `kid` now. If it was the current key, the next key becomes current
-  /// at once and a new next key is announced. Tokens it signed get `KEY_UNKNOWN`.
+  /// Emergency: remove `kid` now. Tokens it signed get `KEY_UNKNOWN`. If it was the current
+  /// key, the announced next key goes too (it was stored beside the revoked one, so
+  /// whoever leaked one may hold both): a fresh current key signs from now on and a fresh
+  /// next key is announced.
   ///
   /// # Errors
   /// `KEY_UNKNOWN` when the ring has no such key; `RANDOM_UNAVAILABLE`.
@@ -275,12 +277,8 @@ impl KeyRing {
     let mut keys: Vec<Key> = self.keys.iter().filter(|k| k.kid != kid).cloned().collect();
     match victim.state {
       KeyState::Current => {
-        if let Some(next) = keys.iter_mut().find(|k| k.state == KeyState::Next) {
-          next.state = KeyState::Current;
-          next.activates_at = now;
-        } else {
-          keys.push(Key::generate(self.alg, KeyState::Current, now)?);
-        }
+        keys.retain(|k| k.state != KeyState::Next);
+        keys.push(Key::generate(self.alg, KeyState::Current, now)?);
         keys.push(Key::generate(
           self.alg,
           KeyState::Next,
@@ -359,13 +357,21 @@ mod tests {
   }
 
   #[test]
-  fn emergency_revoke_of_current_promotes_next_at_once() -> Result<()> {
+  fn emergency_revoke_of_current_replaces_current_and_next_with_fresh_keys() -> Result<()> {
     let p = policy();
     let r = KeyRing::generate(Algorithm::Hs256, UnixMillis(0), &p)?;
     let cur = r.current().kid().to_owned();
+    let next = r
+      .keys()
+      .iter()
+      .find(|k| k.state() == KeyState::Next)
+      .map(|k| k.kid().to_owned());
     let r2 = r.revoke(&cur, UnixMillis(1000), &p)?;
     assert!(r2.verifier(&cur, UnixMillis(1000)).is_none());
     assert_ne!(r2.current().kid(), cur);
+    // The announced next key was stored beside the revoked one: it is gone too.
+    let next = next.unwrap_or_default();
+    assert!(r2.keys().iter().all(|k| k.kid() != next));
     assert_eq!(
       r2.keys()
         .iter()

@@ -41,8 +41,8 @@ struct StoredRing {
 #[serde(deny_unknown_fields)]
 struct StoredKey {
   kid: String,
-  /// base64url of the 32 bytes of material.
-  k: String,
+  /// base64url of the 32 bytes of material; zeroized on drop, on every path.
+  k: Zeroizing<String>,
   /// "current", "next" or "retired".
   state: String,
   activates_at: i64,
@@ -68,7 +68,7 @@ pub fn seal(ring: &KeyRing, secrets: &Secrets) -> Result<String> {
         };
         StoredKey {
           kid: k.kid.clone(),
-          k: encoding::encode(&k.material),
+          k: Zeroizing::new(encoding::encode(&k.material)),
           state: state.to_owned(),
           activates_at: k.activates_at.0,
           verify_until,
@@ -76,14 +76,12 @@ pub fn seal(ring: &KeyRing, secrets: &Secrets) -> Result<String> {
       })
       .collect(),
   };
-  let plain = Zeroizing::new(
-    serde_json::to_vec(&stored)
-      .map_err(|_| err(ErrorKind::Internal, "key ring serialisation failed"))?,
-  );
-  let mut stored = stored;
-  for k in &mut stored.keys {
-    zeroize::Zeroize::zeroize(&mut k.k);
-  }
+  // Serialise into a buffer large enough from the start, so that no reallocation leaves
+  // an unzeroized copy of the key material behind.
+  let mut plain = Zeroizing::new(Vec::with_capacity(256 + 256 * stored.keys.len()));
+  serde_json::to_writer(&mut *plain, &stored)
+    .map_err(|_| err(ErrorKind::Internal, "key ring serialisation failed"))?;
+  drop(stored);
   let cipher = XChaCha20Poly1305::new(secrets.current().get(Purpose::KeyRingSeal).into());
   let nonce = random::bytes::<24>()?;
   let ct = cipher
@@ -139,7 +137,7 @@ pub fn open(sealed: &str, secrets: &Secrets) -> Result<KeyRing> {
   let stored: StoredRing = serde_json::from_slice(&plain).map_err(|_| unreadable())?;
   let alg = Algorithm::from_name(&stored.alg).ok_or_else(unreadable)?;
   let mut keys = Vec::with_capacity(stored.keys.len());
-  for mut sk in stored.keys {
+  for sk in stored.keys {
     let state = match (sk.state.as_str(), sk.verify_until) {
       ("current", None) => KeyState::Current,
       ("next", None) => KeyState::Next,
@@ -153,7 +151,6 @@ pub fn open(sealed: &str, secrets: &Secrets) -> Result<KeyRing> {
       32,
       ErrorKind::KeyRingUnreadable,
     )?);
-    zeroize::Zeroize::zeroize(&mut sk.k);
     keys.push(Key::from_parts(
       sk.kid,
       alg,

@@ -205,6 +205,20 @@ impl NapiTokenCore {
     Ok(self.refresh_to_js(&next))
   }
 
+  /// Whether a presented refresh token is genuine and its secret's digest is `digest`
+  /// (base64url, as `issueRefreshToken` returned it). Constant time; any failure is `false`.
+  #[napi(catch_unwind)]
+  pub fn refresh_matches(&self, token: String, digest: String) -> bool {
+    let Ok(stored) = encoding::decode_exact::<32>(digest.as_bytes(), ErrorKind::InvalidArgument)
+    else {
+      return false;
+    };
+    self
+      .service
+      .parse_refresh(token.as_bytes())
+      .is_ok_and(|t| t.matches(&stored))
+  }
+
   /// A CSRF token bound to the session `handle`.
   #[napi(catch_unwind)]
   pub fn csrf_token(&self, handle: String) -> Result<String, Code> {
@@ -302,14 +316,20 @@ impl NapiTokenCore {
   }
 
   /// Test only: sign exact header and payload JSON text with the current key, so tests can
-  /// build hostile tokens (duplicate members, odd types) that carry a valid signature. It
-  /// grants nothing `signAccessToken` does not already grant to code running in the app.
+  /// build hostile tokens (duplicate members, odd types) that carry a valid signature.
+  /// Refused unless the core runs on the test clock (`fixedNow`): it could mint tokens of
+  /// any lifetime.
   #[napi(catch_unwind)]
   pub fn dangerous_sign_raw(
     &self,
     header_json: String,
     payload_json: String,
   ) -> Result<String, Code> {
+    if self.fixed.is_none() {
+      return Err(bad_option(
+        "dangerousSignRaw is for tests only: it needs the fixedNow option",
+      ));
+    }
     let ring = self.service.ring();
     let key = ring.current();
     crate::jwt::jws::sign(

@@ -37,8 +37,8 @@ const RAW_LEN: usize = 1 + HANDLE_LEN + 4 + 32 + 16;
 /// Characters in a refresh token.
 pub const REFRESH_TEXT_LEN: usize = encoding::encoded_len(RAW_LEN);
 
-/// A refresh token.
-#[derive(Clone, PartialEq, Eq)]
+/// A refresh token. Equality compares the secret in constant time.
+#[derive(Clone)]
 pub struct RefreshToken {
   handle: Handle,
   generation: u32,
@@ -172,6 +172,16 @@ impl RefreshToken {
     })
   }
 }
+
+impl PartialEq for RefreshToken {
+  fn eq(&self, other: &Self) -> bool {
+    self.handle == other.handle
+      && self.generation == other.generation
+      && digest::ct_eq(self.secret.as_ref(), other.secret.as_ref())
+  }
+}
+
+impl Eq for RefreshToken {}
 
 impl fmt::Debug for RefreshToken {
   fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
