@@ -71,6 +71,8 @@ export declare class TokenCore {
   newSessionHandle(): string
   issueRefreshToken(handle: string): RefreshToken
   parseRefreshToken(token: string): ParsedRefreshToken
+  /** Whether `token` is genuine and its secret has the stored `digest` (constant time). */
+  refreshMatches(token: string, digest: string): boolean
   refreshSuccessor(token: string, salt: string): RefreshToken
   csrfToken(handle: string): string
   verifyCsrfToken(token: string, handle: string): boolean
@@ -85,6 +87,6 @@ export declare class TokenCore {
   /** Tests only (needs the `fixedNow` option). */
   setNow(ms: number): void
   now(): number
-  /** Tests only: sign exact header and payload JSON with the current key. */
+  /** Tests only (needs `fixedNow`): sign exact header and payload JSON with the current key. */
   dangerousSignRaw(headerJson: string, payloadJson: string): string
 }
