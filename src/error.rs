@@ -47,6 +47,11 @@ pub enum ErrorKind {
   KeyRingUnreadable,
   /// The operating system's random number generator failed; nothing was issued.
   RandomUnavailable,
+  /// The session store cannot be reached or failed; nothing was changed by this call.
+  /// Valid access tokens keep working; refresh answers 503.
+  StoreUnavailable,
+  /// The store returned something that is not a valid record of ours.
+  StoreCorrupt,
   /// A bug: an invariant of ours did not hold. Fails closed.
   Internal,
 }
@@ -70,6 +75,8 @@ impl ErrorKind {
       Self::KeyMaterialInvalid => "KEY_MATERIAL_INVALID",
       Self::KeyRingUnreadable => "KEYRING_UNREADABLE",
       Self::RandomUnavailable => "RANDOM_UNAVAILABLE",
+      Self::StoreUnavailable => "STORE_UNAVAILABLE",
+      Self::StoreCorrupt => "STORE_CORRUPT",
       Self::Internal => "INTERNAL",
     }
   }

@@ -24,6 +24,7 @@ pub mod random;
 pub mod secret;
 pub mod service;
 pub mod session;
+pub mod store;
 pub mod token;
 
 #[cfg(feature = "napi")]

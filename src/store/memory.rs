@@ -1,0 +1,289 @@
+//! The memory store: for tests and single-process apps.
+//!
+//! Guarantees: the full [`Store`] contract within one process (one mutex makes every call
+//! atomic); bounded: at most `max_sessions` live sessions (default 100 000) — an insert
+//! into a full store first sweeps expired sessions, then fails with `STORE_UNAVAILABLE`
+//! rather than evicting anyone's session; the revocation feed is bounded by its `until`
+//! times (swept) and by 100 000 entries.
+//! Not guaranteed: anything across processes or restarts (use SQLite, Redis or PostgreSQL).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::clock::UnixMillis;
+use crate::error::{err, ErrorKind, Result};
+use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::codec::apply_patch;
+use crate::store::{DataPatch, Revocation, Store, StoredRing};
+use crate::token::Handle;
+
+/// Default bound on live sessions.
+pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
+const MAX_FEED: usize = 100_000;
+
+#[derive(Default)]
+struct Inner {
+  sessions: HashMap<Handle, SessionRecord>,
+  by_user: HashMap<String, HashSet<Handle>>,
+  feed: VecDeque<Revocation>,
+  seq: u64,
+  ring: Option<StoredRing>,
+  now_hint: UnixMillis,
+}
+
+/// The memory store.
+pub struct MemoryStore {
+  inner: Mutex<Inner>,
+  max_sessions: usize,
+}
+
+impl Default for MemoryStore {
+  fn default() -> Self {
+    Self::new(DEFAULT_MAX_SESSIONS)
+  }
+}
+
+impl MemoryStore {
+  /// A store holding at most `max_sessions` live sessions.
+  pub fn new(max_sessions: usize) -> Self {
+    Self {
+      inner: Mutex::new(Inner::default()),
+      max_sessions: max_sessions.max(1),
+    }
+  }
+
+  fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    self
+      .inner
+      .lock()
+      .unwrap_or_else(std::sync::PoisonError::into_inner)
+  }
+
+  /// How many sessions it holds (expired ones included until swept).
+  pub fn len(&self) -> usize {
+    self.lock().sessions.len()
+  }
+
+  /// Whether it holds no session.
+  pub fn is_empty(&self) -> bool {
+    self.len() == 0
+  }
+}
+
+impl Inner {
+  fn remove(&mut self, handle: &Handle) -> Option<SessionRecord> {
+    let r = self.sessions.remove(handle)?;
+    if let Some(set) = self.by_user.get_mut(&r.user_id) {
+      set.remove(handle);
+      if set.is_empty() {
+        self.by_user.remove(&r.user_id);
+      }
+    }
+    Some(r)
+  }
+
+  fn sweep(&mut self, now: UnixMillis) -> u64 {
+    let dead: Vec<Handle> = self
+      .sessions
+      .values()
+      .filter(|r| now >= r.refresh.idle_expires_at || now >= r.refresh.absolute_expires_at)
+      .map(|r| r.handle)
+      .collect();
+    for h in &dead {
+      self.remove(h);
+    }
+    self.feed.retain(|r| r.until > now);
+    dead.len() as u64
+  }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+  fn kind(&self) -> &'static str {
+    "memory"
+  }
+
+  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+    let mut g = self.lock();
+    if g.sessions.contains_key(&record.handle) {
+      return Err(err(
+        ErrorKind::StoreCorrupt,
+        "a session with this handle exists",
+      ));
+    }
+    if g.sessions.len() >= self.max_sessions {
+      let now = g.now_hint.max(record.created_at);
+      g.sweep(now);
+      if g.sessions.len() >= self.max_sessions {
+        return Err(err(ErrorKind::StoreUnavailable, "the memory store is full"));
+      }
+    }
+    g.now_hint = g.now_hint.max(record.created_at);
+    g.by_user
+      .entry(record.user_id.clone())
+      .or_default()
+      .insert(record.handle);
+    g.sessions.insert(record.handle, record.clone());
+    Ok(())
+  }
+
+  async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
+    Ok(self.lock().sessions.get(handle).cloned())
+  }
+
+  async fn rotate(
+    &self,
+    handle: &Handle,
+    from: &RefreshState,
+    to: &RefreshState,
+    now: UnixMillis,
+    device: &DeviceInfo,
+  ) -> Result<bool> {
+    let mut g = self.lock();
+    g.now_hint = g.now_hint.max(now);
+    let Some(r) = g.sessions.get_mut(handle) else {
+      return Ok(false);
+    };
+    if r.refresh.generation != from.generation || r.refresh.current_digest != from.current_digest {
+      return Ok(false);
+    }
+    r.refresh = to.clone();
+    r.last_refresh_at = now;
+    r.last_device = device.clone();
+    Ok(true)
+  }
+
+  async fn revoke(&self, handle: &Handle, until: UnixMillis) -> Result<Option<SessionRecord>> {
+    let mut g = self.lock();
+    let Some(r) = g.remove(handle) else {
+      return Ok(None);
+    };
+    g.seq += 1;
+    let seq = g.seq;
+    g.feed.push_back(Revocation {
+      seq,
+      handle: *handle,
+      until,
+    });
+    if g.feed.len() > MAX_FEED {
+      g.feed.pop_front();
+    }
+    Ok(Some(r))
+  }
+
+  async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
+    let g = self.lock();
+    let Some(set) = g.by_user.get(user_id) else {
+      return Ok(vec![]);
+    };
+    Ok(
+      set
+        .iter()
+        .filter_map(|h| g.sessions.get(h).cloned())
+        .collect(),
+    )
+  }
+
+  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+    let mut g = self.lock();
+    let Some(r) = g.sessions.get_mut(handle) else {
+      return Ok(None);
+    };
+    apply_patch(&mut r.data, patch);
+    r.data_version += 1;
+    Ok(Some(r.data_version))
+  }
+
+  async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>> {
+    let g = self.lock();
+    Ok(
+      g.feed
+        .iter()
+        .filter(|r| r.seq > after)
+        .take(limit)
+        .cloned()
+        .collect(),
+    )
+  }
+
+  async fn sweep(&self, now: UnixMillis) -> Result<u64> {
+    let mut g = self.lock();
+    g.now_hint = g.now_hint.max(now);
+    Ok(g.sweep(now))
+  }
+
+  async fn load_key_ring(&self) -> Result<Option<StoredRing>> {
+    Ok(self.lock().ring.clone())
+  }
+
+  async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool> {
+    let mut g = self.lock();
+    if g.ring.as_ref().map(|r| r.version) != expected {
+      return Ok(false);
+    }
+    g.ring = Some(ring.clone());
+    Ok(true)
+  }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+  use serde_json::{json, Map};
+
+  use super::*;
+  use crate::session::{DeviceInfo, RefreshState};
+
+  /// A plausible record for `user`.
+  pub(crate) fn sample(user: &str) -> Result<SessionRecord> {
+    let t = UnixMillis(1_800_000_000_000);
+    let mut data = Map::new();
+    data.insert("views".into(), json!(3));
+    Ok(SessionRecord {
+      handle: Handle::generate()?,
+      user_id: user.into(),
+      refresh: RefreshState {
+        generation: 0,
+        current_digest: [1; 32],
+        previous_digest: None,
+        rotated_at: t,
+        salt: [2; 16],
+        idle_expires_at: t.plus_ms(60_000),
+        absolute_expires_at: t.plus_ms(120_000),
+      },
+      created_at: t,
+      last_refresh_at: t,
+      created_device: DeviceInfo {
+        ip: Some("127.0.0.1".into()),
+        user_agent: Some("test".into()),
+      },
+      last_device: DeviceInfo::default(),
+      claims: Map::new(),
+      data,
+      data_version: 0,
+    })
+  }
+
+  #[test]
+  fn a_full_store_sweeps_then_refuses_rather_than_evicting() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+      .build()
+      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
+    rt.block_on(async {
+      let s = MemoryStore::new(2);
+      let a = sample("a")?;
+      s.insert(&a).await?;
+      s.insert(&sample("b")?).await?;
+      let e = s.insert(&sample("c")?).await.err().map(|e| e.kind());
+      assert_eq!(e, Some(ErrorKind::StoreUnavailable));
+      assert!(s.get(&a.handle).await?.is_some(), "nobody was evicted");
+      // Once the others expire, a sweep makes room.
+      let mut late = sample("d")?;
+      late.created_at = a.refresh.absolute_expires_at;
+      s.insert(&late).await?;
+      assert_eq!(s.len(), 1);
+      Ok(())
+    })
+  }
+}

@@ -1,0 +1,107 @@
+//! Session stores: the one trait every store implements ([`Store`]), and the stores.
+//!
+//! The contract, in short (each point is checked by `store::conformance`, run against every
+//! store on a real server):
+//! - **never an upsert**: only [`Store::insert`] creates a record; every other write
+//!   changes a record only if it exists, so a slow request that writes after a logout
+//!   writes nothing (DESIGN promise 5);
+//! - **compare-and-swap rotation**: [`Store::rotate`] applies a rotation decision only if
+//!   the stored generation and digest are still the ones the decision was made on;
+//! - **patches, not overwrites**: [`Store::patch_data`] changes only the given keys of the
+//!   session data, atomically, and bumps the data version (DESIGN promise 9);
+//! - **a revocation feed**: [`Store::revoke`] appends to a log that every process reads
+//!   with [`Store::revocations_since`], so revocation reaches them all;
+//! - **the key ring** is stored sealed, and saved by compare-and-swap on its version, so
+//!   exactly one process performs each scheduled rotation;
+//! - failures are `STORE_UNAVAILABLE` (the store could not be reached: nothing changed) or
+//!   `STORE_CORRUPT`; messages never contain data.
+
+pub mod codec;
+pub mod memory;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::clock::UnixMillis;
+use crate::error::Result;
+use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::token::Handle;
+
+pub use memory::MemoryStore;
+
+/// One entry of the revocation feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+  /// Position in the feed: strictly increasing in the order revocations were written.
+  pub seq: u64,
+  /// The revoked session.
+  pub handle: Handle,
+  /// Until when its access tokens may still be presented: engines keep it in memory
+  /// until then; the store may forget it after.
+  pub until: UnixMillis,
+}
+
+/// The sealed key ring as a store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRing {
+  /// The ring's version (see `keys::ring`).
+  pub version: u64,
+  /// The sealed ring (see `keys::sealed`): no key material in clear.
+  pub sealed: String,
+}
+
+/// A change to one key of the session data: a new value, or `None` to delete the key.
+pub type DataPatch = [(String, Option<Value>)];
+
+/// A session store. All methods are atomic with respect to each other, also across
+/// processes sharing the store.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+  /// A short name for logs and errors (`"memory"`, `"sqlite"`, …).
+  fn kind(&self) -> &'static str;
+
+  /// Insert a new session. The handle is new (random, 128 bits); if it exists anyway,
+  /// nothing is overwritten and the call fails with `STORE_CORRUPT`.
+  async fn insert(&self, record: &SessionRecord) -> Result<()>;
+
+  /// The session, if it exists. An expired one may still be returned until swept: the
+  /// engine checks the times.
+  async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>>;
+
+  /// Replace the refresh state `from` by `to`, and set `last_refresh_at = now` and
+  /// `last_device = device`, only if the session exists and its refresh state still has
+  /// `from.generation` and `from.current_digest`. Returns whether it did.
+  async fn rotate(
+    &self,
+    handle: &Handle,
+    from: &RefreshState,
+    to: &RefreshState,
+    now: UnixMillis,
+    device: &DeviceInfo,
+  ) -> Result<bool>;
+
+  /// Delete the session and append it to the revocation feed with `until`. Returns the
+  /// deleted record, or `None` when there was none (then the feed is not written).
+  async fn revoke(&self, handle: &Handle, until: UnixMillis) -> Result<Option<SessionRecord>>;
+
+  /// Every session of `user_id` (expired ones may be included until swept).
+  async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>>;
+
+  /// Apply `patch` to the session data and add 1 to its data version, only if the session
+  /// exists. Returns the new version, or `None` when the session does not exist.
+  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>>;
+
+  /// Revocations with `seq > after`, oldest first, at most `limit`.
+  async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>>;
+
+  /// Remove sessions past their idle or absolute expiry and feed entries past `until`.
+  /// Returns how many sessions were removed.
+  async fn sweep(&self, now: UnixMillis) -> Result<u64>;
+
+  /// The stored key ring, if any.
+  async fn load_key_ring(&self) -> Result<Option<StoredRing>>;
+
+  /// Store `ring` only if the stored ring's version is `expected` (`None`: no ring stored
+  /// yet). Returns whether it was stored.
+  async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool>;
+}
