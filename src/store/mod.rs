@@ -17,6 +17,7 @@
 //!   `STORE_CORRUPT`; messages never contain data.
 
 pub mod codec;
+pub mod conformance;
 pub mod memory;
 
 use async_trait::async_trait;
