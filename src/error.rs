@@ -47,6 +47,8 @@ pub enum ErrorKind {
   KeyRingUnreadable,
   /// The operating system's random number generator failed; nothing was issued.
   RandomUnavailable,
+  /// The session was revoked (logout, revoke-all, theft): its tokens no longer work.
+  SessionRevoked,
   /// The session store cannot be reached or failed; nothing was changed by this call.
   /// Valid access tokens keep working; refresh answers 503.
   StoreUnavailable,
@@ -75,6 +77,7 @@ impl ErrorKind {
       Self::KeyMaterialInvalid => "KEY_MATERIAL_INVALID",
       Self::KeyRingUnreadable => "KEYRING_UNREADABLE",
       Self::RandomUnavailable => "RANDOM_UNAVAILABLE",
+      Self::SessionRevoked => "SESSION_REVOKED",
       Self::StoreUnavailable => "STORE_UNAVAILABLE",
       Self::StoreCorrupt => "STORE_CORRUPT",
       Self::Internal => "INTERNAL",

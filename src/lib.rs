@@ -16,6 +16,7 @@ pub mod clock;
 pub mod credentials;
 pub mod digest;
 pub mod encoding;
+pub mod engine;
 pub mod error;
 pub mod json;
 pub mod jwt;

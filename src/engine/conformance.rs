@@ -1,0 +1,281 @@
+//! The engine scenarios of the acceptance list, run over any store: what users
+//! see of rotation, theft, forgery, revocation and concurrency. `tests/store_*.rs` run them
+//! against every store on its real server, next to `store::conformance`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::clock::{FixedClock, UnixMillis};
+use crate::engine::{Engine, NewSession, RefreshOutcome, Tokens};
+use crate::error::{err, ErrorKind, Result};
+use crate::secret::Secrets;
+use crate::service::{Config, TokenService};
+use crate::session::{DeviceInfo, RefreshPolicy};
+use crate::store::Store;
+
+const SECRET: &str = "engine-conformance-secret-long-enough-0001";
+/// Start of the scenarios' fixed clock.
+pub const T0: UnixMillis = UnixMillis(4_100_000_000_000);
+
+fn broken(rule: &'static str) -> crate::Error {
+  err(ErrorKind::Internal, rule)
+}
+
+fn ensure(ok: bool, rule: &'static str) -> Result<()> {
+  if ok {
+    Ok(())
+  } else {
+    Err(broken(rule))
+  }
+}
+
+/// An engine over `store` with a fixed clock (shared with the caller).
+///
+/// # Errors
+/// As [`Engine::start`].
+pub async fn engine(store: Arc<dyn Store>, clock: Arc<FixedClock>) -> Result<Arc<Engine>> {
+  let tokens = Arc::new(TokenService::new(
+    Secrets::new(&[SECRET])?,
+    Config::default(),
+    None,
+    clock,
+  )?);
+  Ok(Arc::new(
+    Engine::start(tokens, store, RefreshPolicy::default()).await?,
+  ))
+}
+
+fn device(name: &str) -> DeviceInfo {
+  DeviceInfo {
+    ip: Some("192.0.2.1".into()),
+    user_agent: Some(name.into()),
+  }
+}
+
+async fn login(e: &Engine) -> Result<Tokens> {
+  let user = crate::store::conformance::user()?;
+  e.create(NewSession {
+    user_id: user,
+    device: device("browser"),
+    ..NewSession::default()
+  })
+  .await
+}
+
+fn refreshed(o: RefreshOutcome) -> Result<Tokens> {
+  match o {
+    RefreshOutcome::Refreshed(t) => Ok(t),
+    RefreshOutcome::Theft(_) => Err(broken("expected new tokens, got theft")),
+    RefreshOutcome::Refused(_) => Err(broken("expected new tokens, got a refusal")),
+  }
+}
+
+fn cookie(t: &Tokens) -> String {
+  format!("__Host-at={}", t.access.token)
+}
+
+/// Run every scenario.
+///
+/// # Errors
+/// The first broken rule, or a store error.
+pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
+  twenty_parallel_refreshes_share_one_successor(Arc::clone(&store)).await?;
+  replay_after_the_successor_was_used_is_theft(Arc::clone(&store)).await?;
+  a_forged_token_naming_a_real_session_revokes_nothing(Arc::clone(&store)).await?;
+  logout_racing_data_saves_never_resurrects(Arc::clone(&store)).await?;
+  concurrent_patches_are_all_kept(Arc::clone(&store)).await?;
+  a_second_engine_sees_a_revocation_at_its_next_sync(Arc::clone(&store)).await?;
+  Ok(())
+}
+
+/// 20 parallel refreshes with one token: one successor, no theft, no error.
+pub async fn twenty_parallel_refreshes_share_one_successor(store: Arc<dyn Store>) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let t = login(&e).await?;
+  let tasks: Vec<_> = (0..20)
+    .map(|_| {
+      let (e, rt) = (Arc::clone(&e), t.refresh.clone());
+      tokio::spawn(async move { e.refresh(rt.as_bytes(), device("tab")).await })
+    })
+    .collect();
+  let mut successors = vec![];
+  for task in tasks {
+    successors.push(
+      refreshed(
+        task
+          .await
+          .map_err(|_| broken("a refresh task panicked"))??,
+      )?
+      .refresh,
+    );
+  }
+  successors.dedup();
+  ensure(
+    successors.len() == 1,
+    "parallel refreshes with one token all get the same successor",
+  )?;
+  // The successor works, and the session is alive.
+  let next = refreshed(e.refresh(successors[0].as_bytes(), device("tab")).await?)?;
+  ensure(
+    e.verify_request(Some(cookie(&next).as_bytes()), None, "__Host-at")?
+      .is_some(),
+    "the session survives",
+  )
+}
+
+/// After the successor was used, the old token is theft: the session is revoked.
+pub async fn replay_after_the_successor_was_used_is_theft(store: Arc<dyn Store>) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let t0 = login(&e).await?;
+  clock.advance_ms(1_000);
+  let t1 = refreshed(e.refresh(t0.refresh.as_bytes(), device("victim")).await?)?;
+  let t2 = refreshed(e.refresh(t1.refresh.as_bytes(), device("victim")).await?)?;
+  // The attacker replays the stolen first token, even within the grace window.
+  match e.refresh(t0.refresh.as_bytes(), device("attacker")).await? {
+    RefreshOutcome::Theft(th) => {
+      ensure(
+        th.handle == t0.handle && th.user_id == t0.user_id,
+        "theft names the session and user",
+      )?;
+      ensure(
+        th.presenter == device("attacker") && th.last_device == device("victim"),
+        "theft names both devices",
+      )?;
+    }
+    _ => return Err(broken("a rotated refresh token replayed is theft")),
+  }
+  ensure(
+    e.get(&t0.handle).await?.is_none(),
+    "theft revokes the session",
+  )?;
+  ensure(
+    matches!(
+      e.refresh(t2.refresh.as_bytes(), device("victim")).await?,
+      RefreshOutcome::Refused(_)
+    ),
+    "after theft the latest refresh token is refused too",
+  )?;
+  let at = e.verify_request(Some(cookie(&t2).as_bytes()), None, "__Host-at");
+  ensure(
+    at.err().map(|e| e.kind()) == Some(ErrorKind::SessionRevoked),
+    "after theft the access token is refused",
+  )
+}
+
+/// A made-up token naming a real session changes nothing.
+pub async fn a_forged_token_naming_a_real_session_revokes_nothing(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let t = login(&e).await?;
+  let mut forged = t.refresh.clone().into_bytes();
+  let i = 40;
+  forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+  ensure(
+    matches!(
+      e.refresh(&forged, device("attacker")).await?,
+      RefreshOutcome::Refused(ErrorKind::RefreshForged)
+    ),
+    "a forged refresh token is refused as forged",
+  )?;
+  ensure(
+    matches!(
+      e.refresh(b"garbage", device("attacker")).await?,
+      RefreshOutcome::Refused(_)
+    ),
+    "garbage is refused",
+  )?;
+  ensure(
+    e.get(&t.handle).await?.is_some(),
+    "a forged token revokes nothing",
+  )?;
+  refreshed(e.refresh(t.refresh.as_bytes(), device("browser")).await?).map(|_| ())
+}
+
+/// 1,000 races of a logout against a data save: zero resurrected sessions.
+pub async fn logout_racing_data_saves_never_resurrects(store: Arc<dyn Store>) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let mut handles = vec![];
+  for _ in 0..1000 {
+    handles.push(login(&e).await?.handle);
+  }
+  let mut tasks = vec![];
+  for h in &handles {
+    let (e1, e2, h1, h2) = (Arc::clone(&e), Arc::clone(&e), *h, *h);
+    tasks.push(tokio::spawn(async move {
+      e1.patch_data(&h1, &[("cart".into(), Some(json!(["late"])))])
+        .await
+        .map(|_| ())
+    }));
+    tasks.push(tokio::spawn(
+      async move { e2.revoke(&h2).await.map(|_| ()) },
+    ));
+  }
+  for t in tasks {
+    t.await.map_err(|_| broken("a race task panicked"))??;
+  }
+  for h in &handles {
+    ensure(
+      e.store().get(h).await?.is_none(),
+      "no session comes back after a logout",
+    )?;
+  }
+  Ok(())
+}
+
+/// 50 concurrent patches to different keys: none lost.
+pub async fn concurrent_patches_are_all_kept(store: Arc<dyn Store>) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let t = login(&e).await?;
+  let tasks: Vec<_> = (0..50)
+    .map(|i| {
+      let (e, h) = (Arc::clone(&e), t.handle);
+      tokio::spawn(async move {
+        e.patch_data(&h, &[(format!("k{i}"), Some(Value::from(i)))])
+          .await
+      })
+    })
+    .collect();
+  for task in tasks {
+    task.await.map_err(|_| broken("a patch task panicked"))??;
+  }
+  let r = e
+    .get(&t.handle)
+    .await?
+    .ok_or_else(|| broken("the session exists"))?;
+  ensure(
+    (0..50).all(|i| r.data.get(&format!("k{i}")) == Some(&Value::from(i))),
+    "no concurrent patch is lost",
+  )?;
+  ensure(r.data_version == 50, "the data version counts every patch")
+}
+
+/// A revocation by one engine is seen by another on the same store at its next sync
+/// (the binding runs sync every 500 ms: within a second).
+pub async fn a_second_engine_sees_a_revocation_at_its_next_sync(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let a = engine(Arc::clone(&store), Arc::clone(&clock)).await?;
+  let b = engine(store, Arc::clone(&clock)).await?;
+  let t = login(&a).await?;
+  let c = cookie(&t);
+  ensure(
+    b.verify_request(Some(c.as_bytes()), None, "__Host-at")?
+      .is_some(),
+    "the second engine shares the key ring",
+  )?;
+  a.revoke(&t.handle).await?;
+  b.sync().await?;
+  let r = b.verify_request(Some(c.as_bytes()), None, "__Host-at");
+  ensure(
+    r.err().map(|e| e.kind()) == Some(ErrorKind::SessionRevoked),
+    "the other engine refuses it after one sync",
+  )
+}

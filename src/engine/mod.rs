@@ -1,0 +1,527 @@
+//! The session engine: sessions over a store, with the token service for the tokens.
+//!
+//! - [`Engine::create`]: login. Always a new handle and new tokens (fixation-proof,
+//!   DESIGN promise 4); optionally revokes the session this browser had before.
+//! - [`Engine::refresh`]: rotation by the pure decision of `session::rotation`, applied by
+//!   compare-and-swap; a lost race is decided again on the winner's state, so concurrent
+//!   refreshes with one token all get the one successor (promise 3). Reuse is theft: the
+//!   session is revoked and the outcome names both devices (promise 2). A forged token
+//!   changes nothing.
+//! - [`Engine::revoke`], [`Engine::revoke_user`]: revocation that sticks (promise 5): the
+//!   store deletes (never upserts), this process forgets the session at once, others
+//!   within one [`Engine::sync`] (run every `poll_ms` by the binding).
+//! - [`Engine::verify_request`]: the hot path, no I/O: the token service plus the
+//!   in-memory revocation set.
+//! - key ring: adopted from the store at start, rotations saved by compare-and-swap so
+//!   exactly one process performs each (promise 6).
+//!
+//! Store failures are `STORE_UNAVAILABLE`; nothing is cleared because of one (promise 10).
+
+pub mod conformance;
+pub mod revocations;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::clock::UnixMillis;
+use crate::credentials::Source;
+use crate::error::{err, ErrorKind, Result};
+use crate::jwt::{AccessClaims, Issued, Subject};
+use crate::keys::sealed;
+use crate::random;
+use crate::service::TokenService;
+use crate::session::{decide, Decision, DeviceInfo, RefreshPolicy, RefreshState, SessionRecord};
+use crate::store::{DataPatch, Store, StoredRing};
+use crate::token::{Handle, RefreshToken};
+
+pub use revocations::Revocations;
+
+/// How many times a refresh re-decides after losing a compare-and-swap race.
+const MAX_RACE_RETRIES: usize = 8;
+/// Most feed entries read per sync.
+const FEED_BATCH: usize = 1000;
+
+/// A new login.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+  /// The user id.
+  pub user_id: String,
+  /// Initial session data (for instance moved over from an anonymous session).
+  pub data: Map<String, Value>,
+  /// App claims for every access token of the session.
+  pub claims: Map<String, Value>,
+  /// The device logging in.
+  pub device: DeviceInfo,
+  /// The session this browser had before, revoked by the login (FX-02).
+  pub replaces: Option<Handle>,
+}
+
+/// Tokens for a session: what login and refresh hand to the client.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+  /// The session handle.
+  pub handle: Handle,
+  /// The user id.
+  pub user_id: String,
+  /// The access token.
+  pub access: Issued,
+  /// The refresh token (text; the store keeps only its digest).
+  pub refresh: String,
+}
+
+/// A theft: a rotated refresh token came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Theft {
+  /// The revoked session.
+  pub handle: Handle,
+  /// Its user.
+  pub user_id: String,
+  /// The device of the session's last refresh.
+  pub last_device: DeviceInfo,
+  /// The device that presented the reused token.
+  pub presenter: DeviceInfo,
+}
+
+/// What a refresh came to.
+#[derive(Debug, Clone)]
+pub enum RefreshOutcome {
+  /// New tokens (a rotation, or the same successor again within the grace window).
+  Refreshed(Tokens),
+  /// Reuse detected: the session is revoked.
+  Theft(Theft),
+  /// Refused; nothing changed. The code says why (`REFRESH_FORGED`, `SESSION_REVOKED`, …).
+  Refused(ErrorKind),
+}
+
+/// What a list of a user's sessions shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+  /// Handle.
+  pub handle: Handle,
+  /// User.
+  pub user_id: String,
+  /// Created.
+  pub created_at: UnixMillis,
+  /// Last refreshed.
+  pub last_refresh_at: UnixMillis,
+  /// Device at creation.
+  pub created_device: DeviceInfo,
+  /// Device at the last refresh.
+  pub last_device: DeviceInfo,
+  /// Idle expiry.
+  pub expires_at: UnixMillis,
+}
+
+impl From<&SessionRecord> for SessionInfo {
+  fn from(r: &SessionRecord) -> Self {
+    Self {
+      handle: r.handle,
+      user_id: r.user_id.clone(),
+      created_at: r.created_at,
+      last_refresh_at: r.last_refresh_at,
+      created_device: r.created_device.clone(),
+      last_device: r.last_device.clone(),
+      expires_at: r.refresh.idle_expires_at.min(r.refresh.absolute_expires_at),
+    }
+  }
+}
+
+/// The engine.
+pub struct Engine {
+  tokens: Arc<TokenService>,
+  store: Arc<dyn Store>,
+  policy: RefreshPolicy,
+  revoked: Revocations,
+}
+
+impl Engine {
+  /// An engine over `store`: adopts the store's key ring, or stores this process's ring
+  /// when the store has none yet.
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` (policy), `STORE_UNAVAILABLE`, `KEYRING_UNREADABLE` (the store's
+  /// ring was sealed under other secrets).
+  pub async fn start(
+    tokens: Arc<TokenService>,
+    store: Arc<dyn Store>,
+    policy: RefreshPolicy,
+  ) -> Result<Self> {
+    policy.validate()?;
+    let engine = Self {
+      tokens,
+      store,
+      policy,
+      revoked: Revocations::default(),
+    };
+    engine.adopt_or_publish_ring().await?;
+    let feed = engine.store.revocations_since(0, usize::MAX).await?;
+    engine.revoked.absorb(&feed);
+    engine.revoked.prune(engine.now());
+    Ok(engine)
+  }
+
+  async fn adopt_or_publish_ring(&self) -> Result<()> {
+    loop {
+      if let Some(stored) = self.store.load_key_ring().await? {
+        self.tokens.open_ring(&stored.sealed, true)?;
+        return Ok(());
+      }
+      let ring = self.tokens.ring();
+      let mine = StoredRing {
+        version: ring.version(),
+        sealed: sealed::seal(&ring, self.tokens.secrets())?,
+      };
+      if self.store.save_key_ring(None, &mine).await? {
+        return Ok(());
+      }
+      // Another process stored its ring first: adopt that one.
+    }
+  }
+
+  /// The token service.
+  pub fn tokens(&self) -> &Arc<TokenService> {
+    &self.tokens
+  }
+
+  /// The store.
+  pub fn store(&self) -> &Arc<dyn Store> {
+    &self.store
+  }
+
+  /// The refresh policy.
+  pub fn policy(&self) -> &RefreshPolicy {
+    &self.policy
+  }
+
+  fn now(&self) -> UnixMillis {
+    self.tokens.now()
+  }
+
+  /// Until when a session's access tokens may still be presented, from now.
+  fn access_horizon(&self) -> UnixMillis {
+    let p = &self.tokens.config().policy;
+    self
+      .now()
+      .plus_ms((p.ttl_secs + p.leeway_secs) * 1000 + 1000)
+  }
+
+  fn sign(&self, r: &SessionRecord) -> Result<Issued> {
+    self.tokens.sign_access(&Subject {
+      user_id: &r.user_id,
+      session: &r.handle.to_text(),
+      data_version: r.data_version,
+      claims: &r.claims,
+    })
+  }
+
+  /// Log in: a new session with new tokens.
+  ///
+  /// # Errors
+  /// `INVALID_ARGUMENT` (empty user id), `CLAIM_RESERVED`, `STORE_UNAVAILABLE`,
+  /// `RANDOM_UNAVAILABLE`.
+  pub async fn create(&self, new: NewSession) -> Result<Tokens> {
+    if new.user_id.is_empty() {
+      return Err(err(ErrorKind::InvalidArgument, "user id must not be empty"));
+    }
+    if let Some(old) = new.replaces {
+      self.revoke(&old).await?;
+    }
+    let now = self.now();
+    let handle = Handle::generate()?;
+    let rt = RefreshToken::issue(handle)?;
+    let record = SessionRecord {
+      handle,
+      user_id: new.user_id,
+      refresh: RefreshState {
+        generation: 0,
+        current_digest: rt.digest(),
+        previous_digest: None,
+        rotated_at: now,
+        salt: random::bytes()?,
+        idle_expires_at: now.plus_ms(self.policy.idle_ms.min(self.policy.absolute_ms)),
+        absolute_expires_at: now.plus_ms(self.policy.absolute_ms),
+      },
+      created_at: now,
+      last_refresh_at: now,
+      created_device: new.device.clone(),
+      last_device: new.device,
+      claims: new.claims,
+      data: new.data,
+      data_version: 0,
+    };
+    // Sign first: a claim the token cannot carry fails before anything is stored.
+    let access = self.sign(&record)?;
+    self.store.insert(&record).await?;
+    Ok(Tokens {
+      handle,
+      user_id: record.user_id,
+      access,
+      refresh: rt.encode(self.tokens.secrets()),
+    })
+  }
+
+  /// Refresh with a presented refresh token.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE` (nothing changed: the client keeps its tokens and retries),
+  /// `RANDOM_UNAVAILABLE`, `INTERNAL` when the race retries run out.
+  pub async fn refresh(&self, presented: &[u8], device: DeviceInfo) -> Result<RefreshOutcome> {
+    let rt = match self.tokens.parse_refresh(presented) {
+      Ok(rt) => rt,
+      Err(e) => return Ok(RefreshOutcome::Refused(e.kind())),
+    };
+    let handle = rt.handle();
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(RefreshOutcome::Refused(ErrorKind::SessionRevoked));
+    }
+    for _ in 0..MAX_RACE_RETRIES {
+      let Some(record) = self.store.get(&handle).await? else {
+        return Ok(RefreshOutcome::Refused(ErrorKind::SessionRevoked));
+      };
+      let now = self.now();
+      match decide(
+        &record.refresh,
+        &rt,
+        now,
+        &self.policy,
+        self.tokens.secrets(),
+        random::bytes()?,
+      )? {
+        Decision::Rotate {
+          successor,
+          from,
+          to,
+        } => {
+          if !self.store.rotate(&handle, &from, &to, now, &device).await? {
+            continue; // lost a race: decide again on the winner's state
+          }
+          let mut record = record;
+          record.refresh = to;
+          return Ok(RefreshOutcome::Refreshed(
+            self.tokens_for(&record, &successor)?,
+          ));
+        }
+        Decision::Grace { successor } => {
+          return Ok(RefreshOutcome::Refreshed(
+            self.tokens_for(&record, &successor)?,
+          ));
+        }
+        Decision::Theft => {
+          self.revoke(&handle).await?;
+          return Ok(RefreshOutcome::Theft(Theft {
+            handle,
+            user_id: record.user_id,
+            last_device: record.last_device,
+            presenter: device,
+          }));
+        }
+        Decision::Reject(crate::session::Reject::Expired) => {
+          self.revoke(&handle).await?;
+          return Ok(RefreshOutcome::Refused(ErrorKind::TokenExpired));
+        }
+        Decision::Reject(crate::session::Reject::Unknown) => {
+          return Ok(RefreshOutcome::Refused(ErrorKind::RefreshForged));
+        }
+      }
+    }
+    Err(err(
+      ErrorKind::Internal,
+      "refresh kept losing compare-and-swap races",
+    ))
+  }
+
+  fn tokens_for(&self, record: &SessionRecord, successor: &RefreshToken) -> Result<Tokens> {
+    Ok(Tokens {
+      handle: record.handle,
+      user_id: record.user_id.clone(),
+      access: self.sign(record)?,
+      refresh: successor.encode(self.tokens.secrets()),
+    })
+  }
+
+  /// Revoke one session. Returns whether it existed.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`.
+  pub async fn revoke(&self, handle: &Handle) -> Result<bool> {
+    let until = self.access_horizon();
+    // Remember it here first: even if the store call fails, this process refuses it.
+    self.revoked.add(handle.to_text(), until);
+    Ok(self.store.revoke(handle, until).await?.is_some())
+  }
+
+  /// Revoke every session of `user_id`, except `except`. Returns the revoked handles.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`.
+  pub async fn revoke_user(&self, user_id: &str, except: Option<Handle>) -> Result<Vec<Handle>> {
+    let mut out = vec![];
+    for r in self.store.list_user(user_id).await? {
+      if Some(r.handle) != except && self.revoke(&r.handle).await? {
+        out.push(r.handle);
+      }
+    }
+    Ok(out)
+  }
+
+  /// The live sessions of `user_id`, most recently refreshed first.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`, `STORE_CORRUPT`.
+  pub async fn list_user(&self, user_id: &str) -> Result<Vec<SessionInfo>> {
+    let now = self.now();
+    let mut list: Vec<SessionInfo> = self
+      .store
+      .list_user(user_id)
+      .await?
+      .iter()
+      .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at)
+      .filter(|r| !self.revoked.contains(&r.handle.to_text()))
+      .map(SessionInfo::from)
+      .collect();
+    list.sort_by(|a, b| b.last_refresh_at.cmp(&a.last_refresh_at));
+    Ok(list)
+  }
+
+  /// One live session's record.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`, `STORE_CORRUPT`.
+  pub async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(None);
+    }
+    let now = self.now();
+    Ok(
+      self
+        .store
+        .get(handle)
+        .await?
+        .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at),
+    )
+  }
+
+  /// Change some keys of a session's data, only if the session still exists. Returns the
+  /// new data version, or `None` when the session is gone (revoked: nothing is written).
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`.
+  pub async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(None);
+    }
+    self.store.patch_data(handle, patch).await
+  }
+
+  /// Verify a request's access token (no I/O), refusing revoked sessions.
+  ///
+  /// # Errors
+  /// As `TokenService::verify_request`, and `SESSION_REVOKED`.
+  pub fn verify_request(
+    &self,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
+    cookie_name: &str,
+  ) -> Result<Option<(AccessClaims, Source)>> {
+    match self
+      .tokens
+      .verify_request(cookie_header, authorization, cookie_name)?
+    {
+      Some((c, _)) if self.revoked.contains(&c.sid) => {
+        Err(err(ErrorKind::SessionRevoked, "the session was revoked"))
+      }
+      other => Ok(other),
+    }
+  }
+
+  /// Is the session `sid` revoked, as far as this process knows?
+  pub fn is_revoked(&self, sid: &str) -> bool {
+    self.revoked.contains(sid)
+  }
+
+  /// The periodic work: read new revocations, adopt a newer stored key ring, rotate the
+  /// keys if due (by compare-and-swap, so one process does it), forget old revocations.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE` (the next sync tries again), `KEYRING_UNREADABLE`.
+  pub async fn sync(&self) -> Result<()> {
+    let feed = self
+      .store
+      .revocations_since(self.revoked.cursor(), FEED_BATCH)
+      .await?;
+    self.revoked.absorb(&feed);
+    self.revoked.prune(self.now());
+    self.sync_key_ring().await
+  }
+
+  async fn sync_key_ring(&self) -> Result<()> {
+    let stored = self.store.load_key_ring().await?;
+    if let Some(s) = &stored {
+      if s.version > self.tokens.ring().version() {
+        self.tokens.open_ring(&s.sealed, false)?;
+      }
+    }
+    let ring = self.tokens.ring();
+    let Some(next) = ring.rotate_if_due(self.now(), &self.tokens.config().rotation)? else {
+      return Ok(());
+    };
+    self.save_ring(stored.map(|s| s.version), next).await
+  }
+
+  async fn save_ring(&self, expected: Option<u64>, next: crate::keys::KeyRing) -> Result<()> {
+    let out = StoredRing {
+      version: next.version(),
+      sealed: sealed::seal(&next, self.tokens.secrets())?,
+    };
+    if self.store.save_key_ring(expected, &out).await? {
+      self.tokens.install_ring(next);
+    } else if let Some(s) = self.store.load_key_ring().await? {
+      // Another process rotated first: use its ring.
+      self.tokens.open_ring(&s.sealed, false)?;
+    }
+    Ok(())
+  }
+
+  /// Emergency: revoke signing key `kid` in the stored ring, for every process.
+  ///
+  /// # Errors
+  /// `KEY_UNKNOWN`, `STORE_UNAVAILABLE`, or `INTERNAL` if the ring changed under it too
+  /// often.
+  pub async fn revoke_key(&self, kid: &str) -> Result<()> {
+    for _ in 0..MAX_RACE_RETRIES {
+      let stored = self.store.load_key_ring().await?;
+      if let Some(s) = &stored {
+        if s.version > self.tokens.ring().version() {
+          self.tokens.open_ring(&s.sealed, false)?;
+        }
+      }
+      let ring = self.tokens.ring();
+      let next = ring.revoke(kid, self.now(), &self.tokens.config().rotation)?;
+      let out = StoredRing {
+        version: next.version(),
+        sealed: sealed::seal(&next, self.tokens.secrets())?,
+      };
+      if self
+        .store
+        .save_key_ring(stored.map(|s| s.version), &out)
+        .await?
+      {
+        self.tokens.install_ring(next);
+        return Ok(());
+      }
+    }
+    Err(err(
+      ErrorKind::Internal,
+      "the key ring kept changing during a key revocation",
+    ))
+  }
+
+  /// Remove expired sessions from the store.
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`.
+  pub async fn sweep(&self) -> Result<u64> {
+    self.store.sweep(self.now()).await
+  }
+}
