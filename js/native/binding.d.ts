@@ -9,6 +9,54 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A session engine; see the module documentation. */
+export declare class NativeEngine {
+  /** The number the hot-path functions take (`verifyRequestPacked(id, …)`). */
+  get id(): number
+  /** Log in: a new session (new handle, new tokens). */
+  create(session: NapiNewSession): Promise<NapiTokens>
+  /** Refresh with a presented refresh token. */
+  refresh(token: string, deviceInfo?: NapiDevice | undefined | null): Promise<NapiRefreshOutcome>
+  /** Revoke a session; resolves to whether it existed. */
+  revoke(session: string): Promise<boolean>
+  /** Revoke every session of a user, except `except`; resolves to the revoked handles. */
+  revokeUser(userId: string, except?: string | undefined | null): Promise<Array<string>>
+  /** The live sessions of a user, most recently refreshed first. */
+  listUser(userId: string): Promise<Array<NapiSessionInfo>>
+  /** A live session's data, or null. */
+  get(session: string): Promise<NapiSessionData | null>
+  /**
+   * Change some keys of a session's data (`null` deletes a key); resolves to the new
+   * data version, or null when the session is gone (nothing is written).
+   */
+  patchData(session: string, changes: Record<string, any>): Promise<number | null>
+  /**
+   * Read revocations and the key ring from the store now (the background task does this
+   * every `syncInterval`).
+   */
+  sync(): Promise<void>
+  /** Emergency: revoke signing key `kid` for every process sharing the store. */
+  revokeKey(kid: string): Promise<void>
+  /** The current signing key's id. */
+  currentKid(): string
+  /** A CSRF token bound to a session. */
+  csrfToken(session: string): string
+  /** Whether a CSRF token belongs to a session. */
+  verifyCsrfToken(token: string, session: string): boolean
+  /** The public JWK Set. */
+  jwks(): any
+  /** Test only: move the fixed clock (needs the `fixedNow` option). */
+  setNow(ms: number): void
+}
+export type NapiEngine = NativeEngine
+
+/** A session store (memory, SQLite, Redis, PostgreSQL). */
+export declare class NativeStore {
+  /** The kind of store: `"memory"`, `"sqlite"`, `"redis"` or `"postgres"`. */
+  get kind(): string
+}
+export type NapiStore = NativeStore
+
 /** Secrets, key ring and access-token policy; see the module documentation. */
 export declare class TokenCore {
   /** Create a core with a new random key ring. */
@@ -72,6 +120,14 @@ export declare class TokenCore {
 }
 export type NapiTokenCore = TokenCore
 
+/** Where a session was used from. */
+export interface NapiDevice {
+  /** IP address. */
+  ip?: string
+  /** `User-Agent`. */
+  userAgent?: string
+}
+
 /** A signed access token. */
 export interface NapiIssuedAccess {
   /** The compact JWT. */
@@ -104,6 +160,20 @@ export interface NapiKeyRingInfo {
   keys: Array<NapiKeyInfo>
 }
 
+/** A login. */
+export interface NapiNewSession {
+  /** User id. */
+  userId: string
+  /** Initial session data. */
+  data?: Record<string, any>
+  /** App claims for the access tokens. */
+  claims?: Record<string, any>
+  /** The device logging in. */
+  device?: NapiDevice
+  /** The handle of the session this browser had, to revoke. */
+  replaces?: string
+}
+
 /** A presented refresh token, authenticated. */
 export interface NapiParsedRefresh {
   /** Session handle. */
@@ -112,6 +182,18 @@ export interface NapiParsedRefresh {
   generation: number
   /** base64url SHA-256 of its secret, to compare with the stored digest. */
   digest: string
+}
+
+/** What a refresh came to: `outcome` is `"refreshed"`, `"theft"` or `"refused"`. */
+export interface NapiRefreshOutcome {
+  /** `"refreshed"`, `"theft"` or `"refused"`. */
+  outcome: string
+  /** New tokens, when refreshed. */
+  tokens?: NapiTokens
+  /** The theft, when detected. */
+  theft?: NapiTheft
+  /** Why, when refused. */
+  code?: string
 }
 
 /** A refresh token and what a store keeps of it. */
@@ -126,6 +208,48 @@ export interface NapiRefreshToken {
   digest: string
 }
 
+/** A session's data. */
+export interface NapiSessionData {
+  /** User. */
+  userId: string
+  /** The data. */
+  data: any
+  /** Its version. */
+  dataVersion: number
+  /** App claims. */
+  claims: any
+}
+
+/** One session of a user, for "your devices". */
+export interface NapiSessionInfo {
+  /** Handle. */
+  handle: string
+  /** User. */
+  userId: string
+  /** Created, ms since the epoch. */
+  createdAt: number
+  /** Last refreshed, ms. */
+  lastRefreshAt: number
+  /** Device at creation. */
+  createdDevice: NapiDevice
+  /** Device at the last refresh. */
+  lastDevice: NapiDevice
+  /** When it ends unless refreshed, ms. */
+  expiresAt: number
+}
+
+/** Session lifetimes, in milliseconds like `express-session`'s `maxAge`. */
+export interface NapiSessionOptions {
+  /** Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most 60000. */
+  refreshGrace?: number
+  /** Idle lifetime of a session (refresh token). Defaults to 30 days. */
+  refreshTokenMaxAge?: number
+  /** Absolute lifetime of a session. Defaults to 90 days. */
+  absoluteMaxAge?: number
+  /** How often revocations and the key ring are read from the store. Defaults to 500. */
+  syncInterval?: number
+}
+
 /** Who a new access token is for. */
 export interface NapiSubject {
   /** User id (`sub`). */
@@ -136,6 +260,18 @@ export interface NapiSubject {
   dataVersion?: number
   /** App claims; names of registered claims are refused with `CLAIM_RESERVED`. */
   claims?: Record<string, any>
+}
+
+/** A detected theft. */
+export interface NapiTheft {
+  /** The revoked session. */
+  handle: string
+  /** Its user. */
+  userId: string
+  /** Device of the session's last refresh. */
+  lastDevice: NapiDevice
+  /** Device that presented the reused token. */
+  presenter: NapiDevice
 }
 
 /** Options of `TokenCore`. */
@@ -166,6 +302,23 @@ export interface NapiTokenOptions {
   /** Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it. */
   fixedNow?: number
 }
+
+/** Tokens for the client. */
+export interface NapiTokens {
+  /** Session handle. */
+  handle: string
+  /** User id. */
+  userId: string
+  /** Access token. */
+  accessToken: string
+  /** Its expiry, seconds since the epoch. */
+  accessExpires: number
+  /** Refresh token. */
+  refreshToken: string
+}
+
+/** A memory store holding at most `maxSessions` sessions (default 100000). */
+export declare function openMemoryStore(maxSessions?: number | undefined | null): NativeStore
 
 /** Verify one access token, packed (`source` is `h`). */
 export declare function verifyAccessTokenPacked(core: number, token: string): Packed

@@ -835,7 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeEngine = nativeBinding.NativeEngine
+module.exports.NapiEngine = nativeBinding.NapiEngine
+module.exports.NativeStore = nativeBinding.NativeStore
+module.exports.NapiStore = nativeBinding.NapiStore
 module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
+module.exports.openMemoryStore = nativeBinding.openMemoryStore
 module.exports.verifyAccessTokenPacked = nativeBinding.verifyAccessTokenPacked
 module.exports.verifyRequestPacked = nativeBinding.verifyRequestPacked

@@ -380,7 +380,7 @@ impl Engine {
       .filter(|r| !self.revoked.contains(&r.handle.to_text()))
       .map(SessionInfo::from)
       .collect();
-    list.sort_by(|a, b| b.last_refresh_at.cmp(&a.last_refresh_at));
+    list.sort_by_key(|s| std::cmp::Reverse(s.last_refresh_at));
     Ok(list)
   }
 

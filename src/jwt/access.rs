@@ -232,7 +232,7 @@ pub fn verify_with<R>(
     }
     Ok(key)
   })?;
-  let c = Claims::parse(&payload)?;
+  let c = Claims::parse(payload)?;
   let missing = || err(ErrorKind::TokenMalformed, "a required claim is missing");
   let invalid = |d| err(ErrorKind::TokenInvalid, d);
   if *c.iss.as_ref().ok_or_else(missing)? != *policy.issuer {

@@ -125,6 +125,7 @@ impl NapiTokenCore {
     let id = registry::register(registry::Registered {
       service: Arc::clone(&service),
       cookie_name: n.cookie_name,
+      engine: None,
     });
     Ok(Self { service, id, fixed })
   }

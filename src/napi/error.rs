@@ -22,3 +22,21 @@ pub fn to_js(e: Error) -> napi::Error<Code> {
 pub fn bad_option(message: &str) -> napi::Error<Code> {
   napi::Error::new(Code("CONFIG_INVALID"), message.to_owned())
 }
+
+/// For async functions, whose errors napi-rs creates with its own status: the message
+/// starts with the stable code (`"TOKEN_EXPIRED: …"`), and `js/native.js` copies it into
+/// `err.code`, so JS sees the same errors from sync and async calls.
+pub fn to_js_async(e: napi::Error<Code>) -> napi::Error {
+  let code = e.status.0;
+  let reason = if e.reason.starts_with(code) {
+    e.reason.clone()
+  } else {
+    format!("{code}: {}", e.reason)
+  };
+  napi::Error::new(napi::Status::GenericFailure, reason)
+}
+
+/// A core error, for async functions (see [`to_js_async`]).
+pub fn core_to_js_async(e: Error) -> napi::Error {
+  to_js_async(to_js(e))
+}

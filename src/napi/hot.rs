@@ -21,7 +21,7 @@ use napi::bindgen_prelude::{Either, Latin1String, Utf16String};
 use napi_derive::napi;
 
 use crate::credentials::Source;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::jwt::access::ClaimsView;
 use crate::napi::registry;
 
@@ -35,13 +35,15 @@ pub fn verify_request_packed(
   let cookie = cookie_header.as_deref().map(narrow);
   let auth = authorization.as_deref().map(narrow);
   registry::with(core, |r| {
-    match r
-      .service
-      .verify_request_with(cookie.as_deref(), auth.as_deref(), &r.cookie_name, pack)
-    {
-      Ok(Some(packed)) => packed,
+    match r.service.verify_request_with(
+      cookie.as_deref(),
+      auth.as_deref(),
+      &r.cookie_name,
+      |v, source| checked(r, v).map(|v| pack(v, source)),
+    ) {
+      Ok(Some(Ok(packed))) => packed,
       Ok(None) => "-NO_TOKEN,".to_owned(),
-      Err(e) => pack_error(&e),
+      Ok(Some(Err(e))) | Err(e) => pack_error(&e),
     }
   })
   .map_or_else(|| finish("-INTERNAL,no such core".to_owned()), finish)
@@ -54,10 +56,10 @@ pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Packed {
   registry::with(core, |r| {
     match r
       .service
-      .verify_access_with(&token, |v| pack(v, Source::Header))
+      .verify_access_with(&token, |v| checked(r, v).map(|v| pack(v, Source::Header)))
     {
-      Ok(packed) => packed,
-      Err(e) => pack_error(&e),
+      Ok(Ok(packed)) => packed,
+      Ok(Err(e)) | Err(e) => pack_error(&e),
     }
   })
   .map_or_else(|| finish("-INTERNAL,no such core".to_owned()), finish)
@@ -72,6 +74,17 @@ fn finish(s: String) -> Packed {
     Either::A(Latin1String::from(s))
   } else {
     Either::B(s)
+  }
+}
+
+/// Refuse a verified token whose session the core's engine knows to be revoked.
+fn checked<'a>(r: &registry::Registered, v: ClaimsView<'a>) -> Result<ClaimsView<'a>, Error> {
+  match &r.engine {
+    Some(e) if e.is_revoked(v.sid) => Err(Error::new(
+      ErrorKind::SessionRevoked,
+      "the session was revoked",
+    )),
+    _ => Ok(v),
   }
 }
 

@@ -10,7 +10,9 @@
 //! an `INTERNAL` error, never an aborted process or an "authenticated" result.
 
 mod core;
+mod engine;
 mod error;
 mod hot;
 mod options;
 mod registry;
+mod store;

@@ -17,6 +17,9 @@ pub struct Registered {
   pub service: Arc<TokenService>,
   /// Name of the access-token cookie.
   pub cookie_name: String,
+  /// The session engine, when the core belongs to one: verify then also refuses sessions
+  /// it knows to be revoked.
+  pub engine: Option<Arc<crate::engine::Engine>>,
 }
 
 static CORES: RwLock<Vec<Option<Registered>>> = RwLock::new(Vec::new());

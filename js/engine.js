@@ -1,0 +1,97 @@
+'use strict'
+
+/**
+ * Engine: sessions over a store. Login, refresh with rotation and theft detection,
+ * revocation that sticks, a user's sessions, session data patches; and the per-request
+ * verify (no I/O) that also refuses sessions known to be revoked. A background task reads
+ * revocations and the key ring from the store every `syncInterval` ms.
+ * @public
+ */
+
+const native = require('./native.js')
+const { requestResult, tokenResult, withCode } = require('./packed.js')
+const { assertWellFormed } = require('./arguments.js')
+
+const TOKEN_OPTIONS = ['secret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
+  'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'fixedNow']
+const SESSION_OPTIONS = ['refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'syncInterval']
+
+function pick (options, names) {
+  const out = {}
+  for (const n of names) if (options[n] !== undefined) out[n] = options[n]
+  return out
+}
+
+class Engine {
+  #native
+  #id
+
+  /** Use `Engine.start(options)`. @private */
+  constructor (nativeEngine) {
+    this.#native = nativeEngine
+    this.#id = nativeEngine.id
+  }
+
+  /**
+   * Start an engine over `options.store`, with the token options of TokenCore and the
+   * session options `refreshGrace`, `refreshTokenMaxAge`, `absoluteMaxAge`, `syncInterval`.
+   * @returns {Promise<Engine>}
+   */
+  static async start (options) {
+    if (!options || typeof options.store?._open !== 'function') {
+      throw new TypeError('store option must be a tandem-session store (e.g. new MemoryStore())')
+    }
+    const store = await options.store._open()
+    const nativeEngine = await store.startEngine(pick(options, TOKEN_OPTIONS), pick(options, SESSION_OPTIONS)).catch(withCode)
+    return new Engine(nativeEngine)
+  }
+
+  /** Verify a request's access token (see TokenCore#verifyRequest); also refuses revoked sessions. */
+  verifyRequest (cookieHeader, authorization) {
+    return requestResult(native.verifyRequestPacked(this.#id, cookieHeader ?? null, authorization ?? null))
+  }
+
+  /** Verify one access token; throws with `code` (`SESSION_REVOKED` among them). */
+  verifyAccessToken (token) {
+    return tokenResult(native.verifyAccessTokenPacked(this.#id, token))
+  }
+
+  /** Log in: `{userId, data?, claims?, device?: {ip, userAgent}, replaces?}` → tokens. */
+  create (session) {
+    if (session !== null && typeof session === 'object') {
+      assertWellFormed(session.userId, 'userId')
+      assertWellFormed(session.claims, 'claims')
+      assertWellFormed(session.data, 'data')
+    }
+    return this.#native.create(session).catch(withCode)
+  }
+
+  /** Refresh → `{outcome: 'refreshed'|'theft'|'refused', tokens?, theft?, code?}`. */
+  refresh (refreshToken, device) { return this.#native.refresh(refreshToken, device).catch(withCode) }
+  /** Revoke a session → whether it existed. */
+  revoke (handle) { return this.#native.revoke(handle).catch(withCode) }
+  /** Revoke all of a user's sessions except `except` → revoked handles. */
+  revokeUser (userId, except) { return this.#native.revokeUser(userId, except).catch(withCode) }
+  /** A user's live sessions, most recently refreshed first. */
+  listUser (userId) { return this.#native.listUser(userId).catch(withCode) }
+  /** A live session's data, or null. */
+  get (handle) { return this.#native.get(handle).catch(withCode) }
+  /** Change some keys of a session's data (`null` deletes) → new version, or null if gone. */
+  patchData (handle, changes) {
+    assertWellFormed(changes, 'changes')
+    return this.#native.patchData(handle, changes).catch(withCode)
+  }
+
+  /** Read revocations and the key ring from the store now. */
+  sync () { return this.#native.sync().catch(withCode) }
+  /** Emergency: revoke signing key `kid` for every process sharing the store. */
+  revokeKey (kid) { return this.#native.revokeKey(kid).catch(withCode) }
+  currentKid () { return this.#native.currentKid() }
+  csrfToken (handle) { return this.#native.csrfToken(handle) }
+  verifyCsrfToken (token, handle) { return this.#native.verifyCsrfToken(token, handle) }
+  jwks () { return this.#native.jwks() }
+  /** Tests only (needs `fixedNow`). */
+  setNow (ms) { return this.#native.setNow(ms) }
+}
+
+module.exports = { Engine }

@@ -1,0 +1,479 @@
+//! The session engine as JS sees it: `NativeEngine`, started from a store
+//! (`store.startEngine(options)`), with async methods (the store I/O runs on napi's tokio
+//! runtime) and a background task that syncs revocations and the key ring every
+//! `syncInterval` ms. Its per-request verify is the hot path of `hot.rs`, by `id`, which
+//! also refuses sessions this engine knows to be revoked.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
+use crate::engine::{Engine, NewSession, RefreshOutcome, SessionInfo, Theft, Tokens};
+use crate::error::ErrorKind;
+use crate::napi::error::{bad_option, core_to_js_async, to_js, to_js_async, Code};
+use crate::napi::options::{normalize, NapiTokenOptions};
+use crate::napi::registry;
+use crate::napi::store::NapiStore;
+use crate::secret::Secrets;
+use crate::service::TokenService;
+use crate::session::{DeviceInfo, RefreshPolicy};
+use crate::token::Handle;
+
+/// Session lifetimes, in milliseconds like `express-session`'s `maxAge`.
+#[napi(object, object_to_js = false)]
+pub struct NapiSessionOptions {
+  /// Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most 60000.
+  pub refresh_grace: Option<f64>,
+  /// Idle lifetime of a session (refresh token). Defaults to 30 days.
+  pub refresh_token_max_age: Option<f64>,
+  /// Absolute lifetime of a session. Defaults to 90 days.
+  pub absolute_max_age: Option<f64>,
+  /// How often revocations and the key ring are read from the store. Defaults to 500.
+  pub sync_interval: Option<f64>,
+}
+
+/// Where a session was used from.
+#[napi(object)]
+#[derive(Default)]
+pub struct NapiDevice {
+  /// IP address.
+  pub ip: Option<String>,
+  /// `User-Agent`.
+  pub user_agent: Option<String>,
+}
+
+/// A login.
+#[napi(object, object_to_js = false)]
+pub struct NapiNewSession {
+  /// User id.
+  pub user_id: String,
+  /// Initial session data.
+  pub data: Option<Map<String, Value>>,
+  /// App claims for the access tokens.
+  pub claims: Option<Map<String, Value>>,
+  /// The device logging in.
+  pub device: Option<NapiDevice>,
+  /// The handle of the session this browser had, to revoke.
+  pub replaces: Option<String>,
+}
+
+/// Tokens for the client.
+#[napi(object)]
+pub struct NapiTokens {
+  /// Session handle.
+  pub handle: String,
+  /// User id.
+  pub user_id: String,
+  /// Access token.
+  pub access_token: String,
+  /// Its expiry, seconds since the epoch.
+  pub access_expires: f64,
+  /// Refresh token.
+  pub refresh_token: String,
+}
+
+/// A detected theft.
+#[napi(object)]
+pub struct NapiTheft {
+  /// The revoked session.
+  pub handle: String,
+  /// Its user.
+  pub user_id: String,
+  /// Device of the session's last refresh.
+  pub last_device: NapiDevice,
+  /// Device that presented the reused token.
+  pub presenter: NapiDevice,
+}
+
+/// What a refresh came to: `outcome` is `"refreshed"`, `"theft"` or `"refused"`.
+#[napi(object)]
+pub struct NapiRefreshOutcome {
+  /// `"refreshed"`, `"theft"` or `"refused"`.
+  pub outcome: String,
+  /// New tokens, when refreshed.
+  pub tokens: Option<NapiTokens>,
+  /// The theft, when detected.
+  pub theft: Option<NapiTheft>,
+  /// Why, when refused.
+  pub code: Option<String>,
+}
+
+/// One session of a user, for "your devices".
+#[napi(object)]
+pub struct NapiSessionInfo {
+  /// Handle.
+  pub handle: String,
+  /// User.
+  pub user_id: String,
+  /// Created, ms since the epoch.
+  pub created_at: f64,
+  /// Last refreshed, ms.
+  pub last_refresh_at: f64,
+  /// Device at creation.
+  pub created_device: NapiDevice,
+  /// Device at the last refresh.
+  pub last_device: NapiDevice,
+  /// When it ends unless refreshed, ms.
+  pub expires_at: f64,
+}
+
+/// A session's data.
+#[napi(object)]
+pub struct NapiSessionData {
+  /// User.
+  pub user_id: String,
+  /// The data.
+  pub data: Value,
+  /// Its version.
+  pub data_version: f64,
+  /// App claims.
+  pub claims: Value,
+}
+
+fn device(d: Option<NapiDevice>) -> DeviceInfo {
+  let d = d.unwrap_or_default();
+  DeviceInfo {
+    ip: d.ip,
+    user_agent: d.user_agent,
+  }
+}
+
+fn napi_device(d: DeviceInfo) -> NapiDevice {
+  NapiDevice {
+    ip: d.ip,
+    user_agent: d.user_agent,
+  }
+}
+
+fn tokens_js(t: Tokens) -> NapiTokens {
+  NapiTokens {
+    handle: t.handle.to_text(),
+    user_id: t.user_id,
+    access_token: t.access.token,
+    access_expires: t.access.exp as f64,
+    refresh_token: t.refresh,
+  }
+}
+
+fn theft_js(t: Theft) -> NapiTheft {
+  NapiTheft {
+    handle: t.handle.to_text(),
+    user_id: t.user_id,
+    last_device: napi_device(t.last_device),
+    presenter: napi_device(t.presenter),
+  }
+}
+
+fn info_js(i: SessionInfo) -> NapiSessionInfo {
+  NapiSessionInfo {
+    handle: i.handle.to_text(),
+    user_id: i.user_id,
+    created_at: i.created_at.0 as f64,
+    last_refresh_at: i.last_refresh_at.0 as f64,
+    created_device: napi_device(i.created_device),
+    last_device: napi_device(i.last_device),
+    expires_at: i.expires_at.0 as f64,
+  }
+}
+
+fn handle(text: &str) -> napi::Result<Handle, Code> {
+  Handle::parse(text, ErrorKind::InvalidArgument).map_err(to_js)
+}
+
+fn whole_ms(v: Option<f64>, default: i64, name: &str) -> napi::Result<i64, Code> {
+  match v {
+    None => Ok(default),
+    Some(x) if x.is_finite() && (0.0..=9.0e15).contains(&x) && x.fract() == 0.0 => Ok(x as i64),
+    Some(_) => Err(bad_option(&format!(
+      "{name} must be a whole number of milliseconds"
+    ))),
+  }
+}
+
+#[napi]
+impl NapiStore {
+  /// Start a session engine over this store (adopts or publishes the key ring).
+  #[napi]
+  pub async fn start_engine(
+    &self,
+    options: NapiTokenOptions,
+    session: Option<NapiSessionOptions>,
+  ) -> napi::Result<NapiEngine> {
+    let store = Arc::clone(&self.store);
+    let n = normalize(&options).map_err(to_js_async)?;
+    let secrets = Secrets::new(&options.secret).map_err(core_to_js_async)?;
+    let fixed = n.fixed_now.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
+    let clock: Arc<dyn Clock> = match &fixed {
+      Some(f) => Arc::clone(f) as Arc<dyn Clock>,
+      None => Arc::new(SystemClock),
+    };
+    let d = RefreshPolicy::default();
+    let s = session.unwrap_or(NapiSessionOptions {
+      refresh_grace: None,
+      refresh_token_max_age: None,
+      absolute_max_age: None,
+      sync_interval: None,
+    });
+    let policy = RefreshPolicy {
+      grace_ms: whole_ms(s.refresh_grace, d.grace_ms, "refreshGrace").map_err(to_js_async)?,
+      idle_ms: whole_ms(s.refresh_token_max_age, d.idle_ms, "refreshTokenMaxAge")
+        .map_err(to_js_async)?,
+      absolute_ms: whole_ms(s.absolute_max_age, d.absolute_ms, "absoluteMaxAge")
+        .map_err(to_js_async)?,
+    };
+    let interval = whole_ms(s.sync_interval, 500, "syncInterval")
+      .map_err(to_js_async)?
+      .max(10);
+    let tokens =
+      Arc::new(TokenService::new(secrets, n.config, None, clock).map_err(core_to_js_async)?);
+    let engine = Arc::new(
+      Engine::start(Arc::clone(&tokens), store, policy)
+        .await
+        .map_err(core_to_js_async)?,
+    );
+    let id = registry::register(registry::Registered {
+      service: tokens,
+      cookie_name: n.cookie_name,
+      engine: Some(Arc::clone(&engine)),
+    });
+    let weak = Arc::downgrade(&engine);
+    let task = napi::bindgen_prelude::spawn(async move {
+      let mut tick = tokio::time::interval(Duration::from_millis(interval as u64));
+      let mut n: u64 = 0;
+      loop {
+        tick.tick().await;
+        let Some(e) = weak.upgrade() else { break };
+        // A failed sync (store down) is retried at the next tick; nothing is cleared.
+        let _ = e.sync().await;
+        n += 1;
+        if n % 120 == 0 {
+          let _ = e.sweep().await;
+        }
+      }
+    });
+    Ok(NapiEngine {
+      engine,
+      id,
+      fixed,
+      task: Some(task),
+    })
+  }
+}
+
+/// A session engine; see the module documentation.
+#[napi(js_name = "NativeEngine")]
+pub struct NapiEngine {
+  engine: Arc<Engine>,
+  id: u32,
+  fixed: Option<Arc<FixedClock>>,
+  task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for NapiEngine {
+  fn drop(&mut self) {
+    registry::unregister(self.id);
+    if let Some(t) = self.task.take() {
+      t.abort();
+    }
+  }
+}
+
+#[napi]
+impl NapiEngine {
+  /// The number the hot-path functions take (`verifyRequestPacked(id, …)`).
+  #[napi(getter)]
+  pub fn id(&self) -> u32 {
+    self.id
+  }
+
+  /// Log in: a new session (new handle, new tokens).
+  #[napi]
+  pub async fn create(&self, session: NapiNewSession) -> napi::Result<NapiTokens> {
+    let replaces = session
+      .replaces
+      .as_deref()
+      .map(handle)
+      .transpose()
+      .map_err(to_js_async)?;
+    let new = NewSession {
+      user_id: session.user_id,
+      data: session.data.unwrap_or_default(),
+      claims: session.claims.unwrap_or_default(),
+      device: device(session.device),
+      replaces,
+    };
+    self
+      .engine
+      .create(new)
+      .await
+      .map(tokens_js)
+      .map_err(core_to_js_async)
+  }
+
+  /// Refresh with a presented refresh token.
+  #[napi]
+  pub async fn refresh(
+    &self,
+    token: String,
+    device_info: Option<NapiDevice>,
+  ) -> napi::Result<NapiRefreshOutcome> {
+    let out = self
+      .engine
+      .refresh(token.as_bytes(), device(device_info))
+      .await
+      .map_err(core_to_js_async)?;
+    Ok(match out {
+      RefreshOutcome::Refreshed(t) => NapiRefreshOutcome {
+        outcome: "refreshed".into(),
+        tokens: Some(tokens_js(t)),
+        theft: None,
+        code: None,
+      },
+      RefreshOutcome::Theft(t) => NapiRefreshOutcome {
+        outcome: "theft".into(),
+        tokens: None,
+        theft: Some(theft_js(t)),
+        code: None,
+      },
+      RefreshOutcome::Refused(k) => NapiRefreshOutcome {
+        outcome: "refused".into(),
+        tokens: None,
+        theft: None,
+        code: Some(k.code().into()),
+      },
+    })
+  }
+
+  /// Revoke a session; resolves to whether it existed.
+  #[napi]
+  pub async fn revoke(&self, session: String) -> napi::Result<bool> {
+    let h = handle(&session).map_err(to_js_async)?;
+    self.engine.revoke(&h).await.map_err(core_to_js_async)
+  }
+
+  /// Revoke every session of a user, except `except`; resolves to the revoked handles.
+  #[napi]
+  pub async fn revoke_user(
+    &self,
+    user_id: String,
+    except: Option<String>,
+  ) -> napi::Result<Vec<String>> {
+    let except = except
+      .as_deref()
+      .map(handle)
+      .transpose()
+      .map_err(to_js_async)?;
+    let out = self
+      .engine
+      .revoke_user(&user_id, except)
+      .await
+      .map_err(core_to_js_async)?;
+    Ok(out.iter().map(Handle::to_text).collect())
+  }
+
+  /// The live sessions of a user, most recently refreshed first.
+  #[napi]
+  pub async fn list_user(&self, user_id: String) -> napi::Result<Vec<NapiSessionInfo>> {
+    let list = self
+      .engine
+      .list_user(&user_id)
+      .await
+      .map_err(core_to_js_async)?;
+    Ok(list.into_iter().map(info_js).collect())
+  }
+
+  /// A live session's data, or null.
+  #[napi]
+  pub async fn get(&self, session: String) -> napi::Result<Option<NapiSessionData>> {
+    let h = handle(&session).map_err(to_js_async)?;
+    let r = self.engine.get(&h).await.map_err(core_to_js_async)?;
+    Ok(r.map(|r| NapiSessionData {
+      user_id: r.user_id,
+      data: Value::Object(r.data),
+      data_version: r.data_version as f64,
+      claims: Value::Object(r.claims),
+    }))
+  }
+
+  /// Change some keys of a session's data (`null` deletes a key); resolves to the new
+  /// data version, or null when the session is gone (nothing is written).
+  #[napi]
+  pub async fn patch_data(
+    &self,
+    session: String,
+    changes: Map<String, Value>,
+  ) -> napi::Result<Option<f64>> {
+    let h = handle(&session).map_err(to_js_async)?;
+    let patch: Vec<(String, Option<Value>)> = changes
+      .into_iter()
+      .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
+      .collect();
+    let v = self
+      .engine
+      .patch_data(&h, &patch)
+      .await
+      .map_err(core_to_js_async)?;
+    Ok(v.map(|v| v as f64))
+  }
+
+  /// Read revocations and the key ring from the store now (the background task does this
+  /// every `syncInterval`).
+  #[napi]
+  pub async fn sync(&self) -> napi::Result<()> {
+    self.engine.sync().await.map_err(core_to_js_async)
+  }
+
+  /// Emergency: revoke signing key `kid` for every process sharing the store.
+  #[napi]
+  pub async fn revoke_key(&self, kid: String) -> napi::Result<()> {
+    self.engine.revoke_key(&kid).await.map_err(core_to_js_async)
+  }
+
+  /// The current signing key's id.
+  #[napi]
+  pub fn current_kid(&self) -> String {
+    self.engine.tokens().ring().current().kid().to_owned()
+  }
+
+  /// A CSRF token bound to a session.
+  #[napi]
+  pub fn csrf_token(&self, session: String) -> napi::Result<String, Code> {
+    let h = handle(&session)?;
+    self.engine.tokens().csrf_token(&h).map_err(to_js)
+  }
+
+  /// Whether a CSRF token belongs to a session.
+  #[napi]
+  pub fn verify_csrf_token(&self, token: String, session: String) -> bool {
+    Handle::parse(&session, ErrorKind::CsrfInvalid).is_ok_and(|h| {
+      self
+        .engine
+        .tokens()
+        .verify_csrf(token.as_bytes(), &h)
+        .is_ok()
+    })
+  }
+
+  /// The public JWK Set.
+  #[napi]
+  pub fn jwks(&self) -> Value {
+    self.engine.tokens().jwks()
+  }
+
+  /// Test only: move the fixed clock (needs the `fixedNow` option).
+  #[napi]
+  pub fn set_now(&self, ms: f64) -> napi::Result<(), Code> {
+    match &self.fixed {
+      Some(c) if ms.is_finite() => {
+        c.set(UnixMillis(ms as i64));
+        Ok(())
+      }
+      _ => Err(bad_option(
+        "setNow needs the fixedNow option and a finite time",
+      )),
+    }
+  }
+}

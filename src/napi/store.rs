@@ -1,0 +1,32 @@
+//! Stores as JS sees them: one class, `NativeStore`, made by an async opener per kind.
+//! `js/stores.js` gives them their public names (`MemoryStore`, `SqliteStore`, …).
+
+use std::sync::Arc;
+
+use napi_derive::napi;
+
+use crate::store::{MemoryStore, Store};
+
+/// A session store (memory, SQLite, Redis, PostgreSQL).
+#[napi(js_name = "NativeStore")]
+pub struct NapiStore {
+  pub(crate) store: Arc<dyn Store>,
+}
+
+#[napi]
+impl NapiStore {
+  /// The kind of store: `"memory"`, `"sqlite"`, `"redis"` or `"postgres"`.
+  #[napi(getter)]
+  pub fn kind(&self) -> String {
+    self.store.kind().to_owned()
+  }
+}
+
+/// A memory store holding at most `maxSessions` sessions (default 100000).
+#[napi]
+pub fn open_memory_store(max_sessions: Option<u32>) -> NapiStore {
+  let max = max_sessions.map_or(crate::store::memory::DEFAULT_MAX_SESSIONS, |n| n as usize);
+  NapiStore {
+    store: Arc::new(MemoryStore::new(max)),
+  }
+}

@@ -1,0 +1,141 @@
+'use strict'
+
+// The session engine from JS, over the memory store: login, verify, refresh, theft,
+// revocation, data patches, a user's sessions, and errors with codes.
+
+const assert = require('node:assert/strict')
+const { describe, it } = require('node:test')
+
+const { Engine, MemoryStore } = require('../..')
+
+const SECRET = 'engine-js-test-secret-that-is-long-enough'
+const T0 = Date.UTC(2026, 5, 1)
+
+function start (options) {
+  return Engine.start({ store: new MemoryStore(), secret: [SECRET], fixedNow: T0, ...options })
+}
+
+const browser = { ip: '192.0.2.10', userAgent: 'Browser/1.0' }
+const thief = { ip: '198.51.100.66', userAgent: 'curl/8' }
+
+describe('Engine', function () {
+  describe('when a user logs in', function () {
+    it('should issue tokens whose access token verifies with no I/O', async function () {
+      const e = await start()
+      const t = await e.create({ userId: 'alice', data: { cart: [] }, claims: { role: 'editor' }, device: browser })
+      assert.match(t.handle, /^[\w-]{22}$/)
+      const r = e.verifyRequest('__Host-at=' + t.accessToken, null)
+      assert.equal(r.ok, true)
+      assert.equal(r.claims.sub, 'alice')
+      assert.equal(r.claims.sid, t.handle)
+      assert.deepEqual(r.claims.claims, { role: 'editor' })
+      assert.deepEqual((await e.get(t.handle)).data, { cart: [] })
+    })
+
+    it('should give a new handle every time and revoke the session it replaces', async function () {
+      const e = await start()
+      const a = await e.create({ userId: 'alice' })
+      const b = await e.create({ userId: 'alice', replaces: a.handle })
+      assert.notEqual(a.handle, b.handle)
+      assert.equal(e.verifyRequest('__Host-at=' + a.accessToken).code, 'SESSION_REVOKED')
+      assert.equal((await e.refresh(a.refreshToken)).outcome, 'refused')
+      assert.equal(e.verifyRequest('__Host-at=' + b.accessToken).ok, true)
+    })
+  })
+
+  describe('when refreshing', function () {
+    it('should rotate, and give the same successor to a retry within the grace window', async function () {
+      const e = await start()
+      const t0 = await e.create({ userId: 'bob', device: browser })
+      const r1 = await e.refresh(t0.refreshToken, browser)
+      assert.equal(r1.outcome, 'refreshed')
+      assert.notEqual(r1.tokens.refreshToken, t0.refreshToken)
+      const again = await e.refresh(t0.refreshToken, browser)
+      assert.equal(again.outcome, 'refreshed')
+      assert.equal(again.tokens.refreshToken, r1.tokens.refreshToken)
+    })
+
+    it('should share one successor among 20 parallel refreshes', async function () {
+      const e = await start()
+      const t = await e.create({ userId: 'carol' })
+      const out = await Promise.all(Array.from({ length: 20 }, () => e.refresh(t.refreshToken)))
+      assert.ok(out.every((o) => o.outcome === 'refreshed'))
+      assert.equal(new Set(out.map((o) => o.tokens.refreshToken)).size, 1)
+    })
+
+    it('should detect theft when a rotated token comes back, and log both holders out', async function () {
+      const e = await start()
+      const t0 = await e.create({ userId: 'dave', device: browser })
+      const stolen = t0.refreshToken
+      e.setNow(T0 + 1000)
+      const r1 = await e.refresh(stolen, browser)
+      const r2 = await e.refresh(r1.tokens.refreshToken, browser)
+      const theft = await e.refresh(stolen, thief)
+      assert.equal(theft.outcome, 'theft')
+      assert.equal(theft.theft.userId, 'dave')
+      assert.equal(theft.theft.handle, t0.handle)
+      assert.deepEqual(theft.theft.presenter, thief)
+      assert.deepEqual(theft.theft.lastDevice, browser)
+      assert.equal((await e.refresh(r2.tokens.refreshToken, browser)).outcome, 'refused')
+      assert.equal(e.verifyRequest(null, 'Bearer ' + r2.tokens.accessToken).code, 'SESSION_REVOKED')
+    })
+
+    it('should refuse a forged token naming a real session and revoke nothing', async function () {
+      const e = await start()
+      const t = await e.create({ userId: 'erin' })
+      const forged = t.refreshToken.slice(0, 40) + (t.refreshToken[40] === 'A' ? 'B' : 'A') + t.refreshToken.slice(41)
+      const r = await e.refresh(forged, thief)
+      assert.deepEqual([r.outcome, r.code], ['refused', 'REFRESH_FORGED'])
+      assert.equal((await e.refresh(t.refreshToken)).outcome, 'refreshed')
+    })
+  })
+
+  describe('when revoking', function () {
+    it('should make the access token fail at once and list only live sessions', async function () {
+      const e = await start()
+      const a = await e.create({ userId: 'fay', device: browser })
+      const b = await e.create({ userId: 'fay', device: thief })
+      assert.equal((await e.listUser('fay')).length, 2)
+      assert.equal(await e.revoke(a.handle), true)
+      assert.equal(await e.revoke(a.handle), false)
+      assert.equal(e.verifyRequest('__Host-at=' + a.accessToken).code, 'SESSION_REVOKED')
+      const list = await e.listUser('fay')
+      assert.deepEqual(list.map((s) => s.handle), [b.handle])
+      assert.deepEqual(list[0].createdDevice, thief)
+      assert.deepEqual(await e.revokeUser('fay'), [b.handle])
+      assert.deepEqual(await e.listUser('fay'), [])
+    })
+
+    it('should never let a data save bring a revoked session back', async function () {
+      const e = await start()
+      const t = await e.create({ userId: 'gus' })
+      await e.revoke(t.handle)
+      assert.equal(await e.patchData(t.handle, { late: true }), null)
+      assert.equal(await e.get(t.handle), null)
+    })
+  })
+
+  describe('when changing session data', function () {
+    it('should apply only the given keys and bump the version', async function () {
+      const e = await start()
+      const t = await e.create({ userId: 'hal', data: { a: 1, b: 2 } })
+      assert.equal(await e.patchData(t.handle, { a: 10, c: [3], b: null }), 1)
+      const s = await e.get(t.handle)
+      assert.deepEqual(s.data, { a: 10, c: [3] })
+      assert.equal(s.dataVersion, 1)
+    })
+  })
+
+  describe('when given bad input', function () {
+    it('should reject with stable codes', async function () {
+      const e = await start()
+      await assert.rejects(e.revoke('not-a-handle'), { code: 'INVALID_ARGUMENT' })
+      await assert.rejects(e.create({ userId: '' }), { code: 'INVALID_ARGUMENT' })
+      await assert.rejects(e.create({ userId: 'x', claims: { sub: 'admin' } }), { code: 'CLAIM_RESERVED' })
+      await assert.rejects(Engine.start({ store: new MemoryStore(), secret: ['short'] }), { code: 'CONFIG_INVALID' })
+      await assert.rejects(start({ refreshGrace: 60001 }), { code: 'CONFIG_INVALID' })
+      assert.throws(() => new MemoryStore({ maxSessions: 0 }), TypeError)
+      await assert.rejects(Engine.start({ secret: [SECRET] }), TypeError)
+    })
+  })
+})
