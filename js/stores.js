@@ -4,12 +4,19 @@
  * Session stores, by their public names. A store object is a description plus a lazily
  * opened native store; the engine opens it when it starts.
  *
- * Today: MemoryStore. The SQLite (embedded default), Redis and PostgreSQL stores join as
- * their Rust implementations land (see README, Status).
+ * Today: MemoryStore and SqliteStore. The Redis and PostgreSQL stores join as their Rust
+ * implementations land (see README, Status).
  * @public
  */
 
+const fs = require('node:fs')
+const path = require('node:path')
+
 const native = require('./native.js')
+const { withCode } = require('./packed.js')
+
+/** Where SqliteStore keeps its file when given no path: under the working directory. */
+const DEFAULT_SQLITE_PATH = path.join('.tandem-session', 'sessions.sqlite3')
 
 class MemoryStore {
   #native
@@ -32,4 +39,34 @@ class MemoryStore {
   }
 }
 
-module.exports = { MemoryStore }
+class SqliteStore {
+  #path
+  #opening
+
+  /**
+   * @param {{path?: string}} [options] path: the database file, created if missing (and
+   *   its directory). Default: `.tandem-session/sessions.sqlite3` under the working
+   *   directory. Several processes of one machine may share the file (WAL mode).
+   */
+  constructor (options = {}) {
+    const p = options.path ?? DEFAULT_SQLITE_PATH
+    if (typeof p !== 'string' || p.length === 0) throw new TypeError('path option must be a non-empty string')
+    this.#path = path.resolve(p)
+  }
+
+  /** The absolute path of the database file. */
+  get path () {
+    return this.#path
+  }
+
+  /** @private */
+  _open () {
+    if (!this.#opening) {
+      fs.mkdirSync(path.dirname(this.#path), { recursive: true })
+      this.#opening = native.openSqliteStore(this.#path).catch(withCode)
+    }
+    return this.#opening
+  }
+}
+
+module.exports = { MemoryStore, SqliteStore, DEFAULT_SQLITE_PATH }

@@ -320,6 +320,9 @@ export interface NapiTokens {
 /** A memory store holding at most `maxSessions` sessions (default 100000). */
 export declare function openMemoryStore(maxSessions?: number | undefined | null): NativeStore
 
+/** Open (creating it if needed) the SQLite store in the file `path`. */
+export declare function openSqliteStore(path: string): Promise<NativeStore>
+
 /** Verify one access token, packed (`source` is `h`). */
 export declare function verifyAccessTokenPacked(core: number, token: string): Packed
 

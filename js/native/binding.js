@@ -842,5 +842,6 @@ module.exports.NapiStore = nativeBinding.NapiStore
 module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
 module.exports.openMemoryStore = nativeBinding.openMemoryStore
+module.exports.openSqliteStore = nativeBinding.openSqliteStore
 module.exports.verifyAccessTokenPacked = nativeBinding.verifyAccessTokenPacked
 module.exports.verifyRequestPacked = nativeBinding.verifyRequestPacked

@@ -30,3 +30,13 @@ pub fn open_memory_store(max_sessions: Option<u32>) -> NapiStore {
     store: Arc::new(MemoryStore::new(max)),
   }
 }
+
+/// Open (creating it if needed) the SQLite store in the file `path`.
+#[napi]
+pub async fn open_sqlite_store(path: String) -> napi::Result<NapiStore> {
+  let store = tokio::task::spawn_blocking(move || crate::store::SqliteStore::open(path))
+    .await
+    .map_err(|_| napi::Error::new(napi::Status::GenericFailure, "INTERNAL: the store opener panicked"))?
+    .map_err(crate::napi::error::core_to_js_async)?;
+  Ok(NapiStore { store: Arc::new(store) })
+}

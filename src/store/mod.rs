@@ -19,6 +19,7 @@
 pub mod codec;
 pub mod conformance;
 pub mod memory;
+pub mod sqlite;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -29,6 +30,7 @@ use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::token::Handle;
 
 pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
 
 /// One entry of the revocation feed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,11 @@
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
-const { Engine, MemoryStore } = require('../..')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const { Engine, MemoryStore, SqliteStore } = require('../..')
 
 const SECRET = 'engine-js-test-secret-that-is-long-enough'
 const T0 = Date.UTC(2026, 5, 1)
@@ -136,6 +140,37 @@ describe('Engine', function () {
       await assert.rejects(start({ refreshGrace: 60001 }), { code: 'CONFIG_INVALID' })
       assert.throws(() => new MemoryStore({ maxSessions: 0 }), TypeError)
       await assert.rejects(Engine.start({ secret: [SECRET] }), TypeError)
+    })
+  })
+
+  describe('when the store is SQLite', function () {
+    it('should keep sessions across engines sharing the file, and see revocations at sync', async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-sqlite-'))
+      try {
+        const file = path.join(dir, 'nested', 'sessions.sqlite3')
+        const a = await Engine.start({ store: new SqliteStore({ path: file }), secret: [SECRET], fixedNow: T0 })
+        const b = await Engine.start({ store: new SqliteStore({ path: file }), secret: [SECRET], fixedNow: T0 })
+        const t = await a.create({ userId: 'ivy', data: { n: 1 } })
+        assert.equal(b.verifyRequest('__Host-at=' + t.accessToken).ok, true, 'one key ring for both')
+        assert.deepEqual((await b.get(t.handle)).data, { n: 1 })
+        await a.revoke(t.handle)
+        await b.sync()
+        assert.equal(b.verifyRequest('__Host-at=' + t.accessToken).code, 'SESSION_REVOKED')
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it('should refuse a path that is not a database with STORE_CORRUPT', async function () {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-sqlite-'))
+      try {
+        const file = path.join(dir, 'not-a-db')
+        fs.writeFileSync(file, 'hello, this is not SQLite at all'.repeat(100))
+        await assert.rejects(Engine.start({ store: new SqliteStore({ path: file }), secret: [SECRET] }), { code: 'STORE_CORRUPT' })
+        assert.throws(() => new SqliteStore({ path: '' }), TypeError)
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
     })
   })
 })
