@@ -4,8 +4,8 @@
  * Session stores, by their public names. A store object is a description plus a lazily
  * opened native store; the engine opens it when it starts.
  *
- * Today: MemoryStore and SqliteStore. The Redis and PostgreSQL stores join as their Rust
- * implementations land (see README, Status).
+ * Today: MemoryStore, SqliteStore and PostgresStore; the Redis store joins as its Rust
+ * implementation lands (see README, Status).
  * @public
  */
 
@@ -69,4 +69,27 @@ class SqliteStore {
   }
 }
 
-module.exports = { MemoryStore, SqliteStore, DEFAULT_SQLITE_PATH }
+class PostgresStore {
+  #connectionString
+  #opening
+
+  /**
+   * @param {{connectionString: string}} options a `postgres://user@host:port/db` URL. The
+   *   store creates and migrates its tables (`tandem_*`) and keeps a connection pool.
+   */
+  constructor (options = {}) {
+    const cs = options.connectionString
+    if (typeof cs !== 'string' || !/^postgres(ql)?:\/\//.test(cs)) {
+      throw new TypeError('connectionString option must be a postgres:// URL')
+    }
+    this.#connectionString = cs
+  }
+
+  /** @private */
+  _open () {
+    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString).catch(withCode)
+    return this.#opening
+  }
+}
+
+module.exports = { MemoryStore, SqliteStore, PostgresStore, DEFAULT_SQLITE_PATH }

@@ -448,3 +448,11 @@ fn a_file_that_is_not_ours_is_refused() -> TestResult {
   SqliteStore::open(&fresh)?;
   Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_engine_scenarios_hold_on_sqlite() -> TestResult {
+  let dir = TempDir::new()?;
+  let store = SqliteStore::open(dir.db())?;
+  tandem_session::engine::conformance::run_all(Arc::new(store)).await?;
+  Ok(())
+}

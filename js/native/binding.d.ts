@@ -320,6 +320,9 @@ export interface NapiTokens {
 /** A memory store holding at most `maxSessions` sessions (default 100000). */
 export declare function openMemoryStore(maxSessions?: number | undefined | null): NativeStore
 
+/** Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. */
+export declare function openPostgresStore(connectionString: string): Promise<NativeStore>
+
 /** Open (creating it if needed) the SQLite store in the file `path`. */
 export declare function openSqliteStore(path: string): Promise<NativeStore>
 

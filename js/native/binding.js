@@ -842,6 +842,7 @@ module.exports.NapiStore = nativeBinding.NapiStore
 module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
 module.exports.openMemoryStore = nativeBinding.openMemoryStore
+module.exports.openPostgresStore = nativeBinding.openPostgresStore
 module.exports.openSqliteStore = nativeBinding.openSqliteStore
 module.exports.verifyAccessTokenPacked = nativeBinding.verifyAccessTokenPacked
 module.exports.verifyRequestPacked = nativeBinding.verifyRequestPacked

@@ -40,3 +40,12 @@ pub async fn open_sqlite_store(path: String) -> napi::Result<NapiStore> {
     .map_err(crate::napi::error::core_to_js_async)?;
   Ok(NapiStore { store: Arc::new(store) })
 }
+
+/// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables.
+#[napi]
+pub async fn open_postgres_store(connection_string: String) -> napi::Result<NapiStore> {
+  let store = crate::store::PostgresStore::connect(&connection_string)
+    .await
+    .map_err(crate::napi::error::core_to_js_async)?;
+  Ok(NapiStore { store: Arc::new(store) })
+}

@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { Engine, MemoryStore, SqliteStore } = require('../..')
+const { Engine, MemoryStore, SqliteStore, PostgresStore } = require('../..')
 
 const SECRET = 'engine-js-test-secret-that-is-long-enough'
 const T0 = Date.UTC(2026, 5, 1)
@@ -171,6 +171,29 @@ describe('Engine', function () {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })
       }
+    })
+  })
+
+  describe('when the store is PostgreSQL', function () {
+    // Its own database (created by scripts/ci/postgres.sh): the store suite leaves fake key rings in `tandem`.
+    const url = process.env.TANDEM_PG_URL && process.env.TANDEM_PG_URL.replace(/\/[^/]*$/, '/tandem_js')
+    const skip = url ? false : (process.env.CI ? false : 'set TANDEM_PG_URL (bash scripts/ci/postgres.sh)')
+
+    it('should share sessions, the key ring and revocations between engines', { skip }, async function () {
+      assert.ok(url, 'TANDEM_PG_URL must be set in CI')
+      const a = await Engine.start({ store: new PostgresStore({ connectionString: url }), secret: [SECRET], fixedNow: T0 })
+      const b = await Engine.start({ store: new PostgresStore({ connectionString: url }), secret: [SECRET], fixedNow: T0 })
+      const t = await a.create({ userId: 'pg-user', data: { n: 1 }, device: browser })
+      assert.equal(b.verifyRequest('__Host-at=' + t.accessToken).ok, true)
+      const r = await b.refresh(t.refreshToken, browser)
+      assert.equal(r.outcome, 'refreshed')
+      await a.revoke(t.handle)
+      await b.sync()
+      assert.equal(b.verifyRequest('__Host-at=' + r.tokens.accessToken).code, 'SESSION_REVOKED')
+    })
+
+    it('should refuse a connection string that is not a postgres URL', function () {
+      assert.throws(() => new PostgresStore({ connectionString: 'mysql://x' }), TypeError)
     })
   })
 })

@@ -1,0 +1,846 @@
+//! The PostgreSQL store: for many machines, and for teams that already run PostgreSQL.
+//!
+//! [`PostgresStore::connect`] opens a connection pool (deadpool-postgres over
+//! tokio-postgres, no TLS) and creates or migrates the schema before it returns. Tables
+//! (in the first schema of the connection's `search_path`, prefixed so that they never
+//! meet an app's own `sessions` table):
+//! - `tandem_schema_version`: one row per applied migration;
+//! - `tandem_sessions`: one row per session, keyed by its handle (base64url text), with
+//!   the refresh state in columns, the claims and data as `jsonb`, and `data_version`;
+//!   indexed by `user_id` and by `LEAST(idle_expires_at, absolute_expires_at)`;
+//! - `tandem_revocations`: the revocation feed, `seq bigserial` first;
+//! - `tandem_key_ring`: a single row, the sealed ring and its version.
+//!
+//! Guarantees:
+//! - the whole [`Store`] contract across every process that shares the database: each
+//!   write is one statement or one transaction — `rotate` is one `UPDATE … WHERE handle
+//!   AND generation AND current_digest`, `patch_data` one `UPDATE` that merges the given
+//!   keys into the row it re-reads under its row lock (so concurrent patches to other keys
+//!   are never lost), `revoke` deletes and appends to the feed in one transaction, the
+//!   key ring is saved by compare-and-swap on its version; nothing is ever upserted, and
+//!   inserting an existing handle fails with `STORE_CORRUPT` without overwriting;
+//! - the feed never skips an entry: appends are serialised by a transaction-scoped
+//!   advisory lock held until commit, so `seq` order is commit order and a reader that has
+//!   seen `seq = n` will never later see a new entry with a smaller `seq`;
+//! - migrations run in order, each once, in one transaction under
+//!   `pg_advisory_xact_lock`, so processes that start together do not race; a database
+//!   migrated by a newer release is refused (`STORE_CORRUPT`) rather than guessed at;
+//! - no call hangs: TCP connect 1 s, connection set-up 2 s, waiting for a free pooled
+//!   connection 3 s, each call's statements 2 s on the client (a connection that timed out
+//!   is discarded, never reused) and each statement 1.5 s on the server
+//!   (`statement_timeout`); an abandoned transaction is ended by the server after 10 s.
+//!   Connection, I/O, timeout and pool failures are `STORE_UNAVAILABLE`; when the server
+//!   is back, the same store works again (the pool drops dead connections and opens new
+//!   ones);
+//! - JSON values round-trip by value (`jsonb` normalises key order and whitespace and keeps
+//!   numbers as exact decimals, so `2.5`, `1e300` or `u64::MAX` come back equal);
+//! - rows that do not decode are `STORE_CORRUPT`; error messages are fixed texts and never
+//!   contain data.
+//!
+//! Not guaranteed:
+//! - TLS: connections are plain (`NoTls`), so the server must be on loopback, a unix socket
+//!   or a network you trust; `sslmode=require` is refused at connect;
+//! - that `STORE_UNAVAILABLE` means "nothing changed" when the connection broke during a
+//!   COMMIT: as with any database, the outcome of an unacknowledged commit is unknown;
+//! - strings with a NUL character (`"\u0000"`) in the data, claims, user id or devices:
+//!   PostgreSQL cannot store them, and the call fails with `INVALID_ARGUMENT`;
+//! - duplicate keys in a JSON object (a `Map` has none), the order of keys, or the sign of
+//!   `-0.0` (it comes back as `0.0`, which compares equal);
+//! - a connection pooler in transaction mode (PgBouncer's `pool_mode = transaction`): the
+//!   store prepares statements and sets session settings per connection;
+//! - `sweep` removes sessions in batches and skips rows that a concurrent call holds
+//!   locked: those go at the next sweep;
+//! - revocation throughput: feed appends are serialised, so revocations are bounded by
+//!   the commit latency (hundreds to thousands per second), unlike reads and rotations.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{
+  ClientWrapper, Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod,
+  Runtime,
+};
+use serde_json::{Map, Value};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+
+use crate::clock::UnixMillis;
+use crate::error::{err, ErrorKind, Result};
+use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::{DataPatch, Revocation, Store, StoredRing};
+use crate::token::Handle;
+
+/// Default number of pooled connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// TCP connect timeout.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Timeout for opening one connection (TCP, start-up, authentication).
+const CREATE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Timeout for checking a pooled connection before reuse.
+const RECYCLE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a call waits for a free pooled connection.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Timeout for the statements of one call, on the client.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Set on each new connection: the server cancels a statement after 1.5 s (before the
+/// client gives up on the call, so the connection stays usable), and ends a transaction
+/// left idle for 10 s (one whose client vanished).
+const SESSION_SETTINGS: &str =
+  "SET statement_timeout = 1500; SET idle_in_transaction_session_timeout = 10000";
+/// Timeout for the migration transaction at connect (it may wait for another process's).
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Rows removed per statement by `sweep`.
+const SWEEP_BATCH: i64 = 1000;
+
+/// `pg_advisory_xact_lock` key of the migrations ("tandem" + 1).
+const MIGRATION_LOCK: i64 = 0x7461_6e64_656d_0001;
+/// `pg_advisory_xact_lock` key of the revocation feed's appends ("tandem" + 2).
+const FEED_LOCK: i64 = 0x7461_6e64_656d_0002;
+
+/// The migrations, in order. Each runs once, in the connect transaction; never edit one
+/// that has shipped: add the next.
+const MIGRATIONS: &[(i32, &str)] = &[(
+  1,
+  "CREATE TABLE tandem_sessions (
+     handle text PRIMARY KEY,
+     user_id text NOT NULL,
+     generation bigint NOT NULL,
+     current_digest bytea NOT NULL,
+     previous_digest bytea,
+     rotated_at bigint NOT NULL,
+     salt bytea NOT NULL,
+     idle_expires_at bigint NOT NULL,
+     absolute_expires_at bigint NOT NULL,
+     created_at bigint NOT NULL,
+     last_refresh_at bigint NOT NULL,
+     created_ip text,
+     created_user_agent text,
+     last_ip text,
+     last_user_agent text,
+     claims jsonb NOT NULL,
+     data jsonb NOT NULL,
+     data_version bigint NOT NULL
+   );
+   CREATE INDEX tandem_sessions_user_id ON tandem_sessions (user_id);
+   CREATE INDEX tandem_sessions_expiry
+     ON tandem_sessions (LEAST(idle_expires_at, absolute_expires_at));
+   CREATE TABLE tandem_revocations (
+     seq bigserial PRIMARY KEY,
+     handle text NOT NULL,
+     until bigint NOT NULL
+   );
+   CREATE INDEX tandem_revocations_until ON tandem_revocations (until);
+   CREATE TABLE tandem_key_ring (
+     id smallint PRIMARY KEY CHECK (id = 1),
+     version bigint NOT NULL,
+     sealed text NOT NULL
+   );",
+)];
+
+/// The columns of a session row, in the order [`decode_row`] reads them.
+macro_rules! session_columns {
+  () => {
+    "handle, user_id, generation, current_digest, previous_digest, rotated_at, salt, \
+     idle_expires_at, absolute_expires_at, created_at, last_refresh_at, created_ip, \
+     created_user_agent, last_ip, last_user_agent, claims::text, data::text, data_version"
+  };
+}
+
+const SQL_INSERT: &str = "INSERT INTO tandem_sessions (handle, user_id, generation, \
+  current_digest, previous_digest, rotated_at, salt, idle_expires_at, absolute_expires_at, \
+  created_at, last_refresh_at, created_ip, created_user_agent, last_ip, last_user_agent, \
+  claims, data, data_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+  $14, $15, $16::text::jsonb, $17::text::jsonb, $18)";
+const SQL_GET: &str = concat!(
+  "SELECT ",
+  session_columns!(),
+  " FROM tandem_sessions WHERE handle = $1"
+);
+const SQL_LIST_USER: &str = concat!(
+  "SELECT ",
+  session_columns!(),
+  " FROM tandem_sessions WHERE user_id = $1"
+);
+const SQL_ROTATE: &str = "UPDATE tandem_sessions SET generation = $4, current_digest = $5, \
+  previous_digest = $6, rotated_at = $7, salt = $8, idle_expires_at = $9, \
+  absolute_expires_at = $10, last_refresh_at = $11, last_ip = $12, last_user_agent = $13 \
+  WHERE handle = $1 AND generation = $2 AND current_digest = $3";
+const SQL_DELETE: &str = concat!(
+  "DELETE FROM tandem_sessions WHERE handle = $1 RETURNING ",
+  session_columns!()
+);
+const SQL_FEED_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+const SQL_FEED_APPEND: &str = "INSERT INTO tandem_revocations (handle, until) VALUES ($1, $2)";
+const SQL_PATCH: &str = "UPDATE tandem_sessions \
+  SET data = (data || $2::text::jsonb) - $3::text[], data_version = data_version + 1 \
+  WHERE handle = $1 RETURNING data_version";
+const SQL_FEED_READ: &str = "SELECT seq, handle, until FROM tandem_revocations \
+  WHERE seq > $1 ORDER BY seq LIMIT $2";
+const SQL_SWEEP_SESSIONS: &str = "DELETE FROM tandem_sessions WHERE handle IN (\
+  SELECT handle FROM tandem_sessions WHERE LEAST(idle_expires_at, absolute_expires_at) <= $1 \
+  LIMIT $2 FOR UPDATE SKIP LOCKED)";
+const SQL_SWEEP_FEED: &str = "DELETE FROM tandem_revocations WHERE seq IN (\
+  SELECT seq FROM tandem_revocations WHERE until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+const SQL_RING_LOAD: &str = "SELECT version, sealed FROM tandem_key_ring WHERE id = 1";
+const SQL_RING_CREATE: &str = "INSERT INTO tandem_key_ring (id, version, sealed) \
+  VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING";
+const SQL_RING_SWAP: &str =
+  "UPDATE tandem_key_ring SET version = $1, sealed = $2 WHERE id = 1 AND version = $3";
+
+/// Options of [`PostgresStore::connect_with`].
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+  /// Most connections the pool opens. Default [`DEFAULT_MAX_CONNECTIONS`] (16).
+  pub max_connections: usize,
+}
+
+impl Default for PostgresOptions {
+  fn default() -> Self {
+    Self {
+      max_connections: DEFAULT_MAX_CONNECTIONS,
+    }
+  }
+}
+
+/// The PostgreSQL store. Cheap to share behind an `Arc`; every call takes a pooled
+/// connection for its duration.
+pub struct PostgresStore {
+  pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    // The pool's configuration holds the password: never printed.
+    f.debug_struct("PostgresStore").finish_non_exhaustive()
+  }
+}
+
+fn unavailable(detail: &'static str) -> crate::Error {
+  err(ErrorKind::StoreUnavailable, detail)
+}
+
+fn corrupt() -> crate::Error {
+  err(
+    ErrorKind::StoreCorrupt,
+    "a stored PostgreSQL row is not a valid record",
+  )
+}
+
+/// A tokio-postgres error as a core error. Server errors go by SQLSTATE class; anything
+/// else (I/O, a closed connection, a connect timeout) is the server being unreachable.
+fn pg_error(e: &tokio_postgres::Error) -> crate::Error {
+  let Some(code) = e.code() else {
+    return if e.is_closed() {
+      unavailable("the PostgreSQL connection closed")
+    } else {
+      unavailable("PostgreSQL cannot be reached")
+    };
+  };
+  if *code == SqlState::QUERY_CANCELED {
+    return unavailable("PostgreSQL did not answer in time");
+  }
+  match code.code().get(..2).unwrap_or_default() {
+    // Data exceptions: a value PostgreSQL cannot hold (a NUL character, …).
+    "22" => err(
+      ErrorKind::InvalidArgument,
+      "PostgreSQL cannot store this value (for example a NUL character)",
+    ),
+    "28" => unavailable("PostgreSQL refused the login"),
+    "3D" => unavailable("the PostgreSQL database does not exist"),
+    "42" => unavailable("PostgreSQL refused a statement: is the tandem schema intact?"),
+    "XX" if code.code() != "XX000" => corrupt(),
+    _ => unavailable("PostgreSQL failed the statement"),
+  }
+}
+
+fn pool_error(e: PoolError) -> crate::Error {
+  match e {
+    PoolError::Backend(e) => pg_error(&e),
+    PoolError::Timeout(_) | PoolError::PostCreateHook(HookError::Message(_)) => {
+      unavailable("no PostgreSQL connection could be had in time")
+    }
+    PoolError::PostCreateHook(HookError::Backend(e)) => pg_error(&e),
+    _ => unavailable("the PostgreSQL connection pool is closed"),
+  }
+}
+
+fn to_i64(v: u64) -> Result<i64> {
+  i64::try_from(v).map_err(|_| {
+    err(
+      ErrorKind::InvalidArgument,
+      "a number is too large for the store",
+    )
+  })
+}
+
+/// The text of a JSON object for a `$n::text::jsonb` parameter.
+fn json_text(m: &Map<String, Value>) -> Result<String> {
+  serde_json::to_string(m).map_err(|_| {
+    err(
+      ErrorKind::InvalidArgument,
+      "a JSON value does not serialise",
+    )
+  })
+}
+
+fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
+  row.try_get(i).map_err(|_| corrupt())
+}
+
+fn digest<const N: usize>(v: Vec<u8>) -> Result<[u8; N]> {
+  <[u8; N]>::try_from(v).map_err(|_| corrupt())
+}
+
+fn json_object(text: &str) -> Result<Map<String, Value>> {
+  serde_json::from_str(text).map_err(|_| corrupt())
+}
+
+/// A session row (columns as [`session_columns!`]) as a record.
+fn decode_row(row: &Row) -> Result<SessionRecord> {
+  let handle: String = get(row, 0)?;
+  let generation: i64 = get(row, 2)?;
+  let data_version: i64 = get(row, 17)?;
+  Ok(SessionRecord {
+    handle: Handle::parse(&handle, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?,
+    user_id: get(row, 1)?,
+    refresh: RefreshState {
+      generation: u32::try_from(generation).map_err(|_| corrupt())?,
+      current_digest: digest(get(row, 3)?)?,
+      previous_digest: get::<Option<Vec<u8>>>(row, 4)?.map(digest).transpose()?,
+      rotated_at: UnixMillis(get(row, 5)?),
+      salt: digest(get(row, 6)?)?,
+      idle_expires_at: UnixMillis(get(row, 7)?),
+      absolute_expires_at: UnixMillis(get(row, 8)?),
+    },
+    created_at: UnixMillis(get(row, 9)?),
+    last_refresh_at: UnixMillis(get(row, 10)?),
+    created_device: DeviceInfo {
+      ip: get(row, 11)?,
+      user_agent: get(row, 12)?,
+    },
+    last_device: DeviceInfo {
+      ip: get(row, 13)?,
+      user_agent: get(row, 14)?,
+    },
+    claims: json_object(get(row, 15)?)?,
+    data: json_object(get(row, 16)?)?,
+    data_version: u64::try_from(data_version).map_err(|_| corrupt())?,
+  })
+}
+
+/// A patch as what `SQL_PATCH` takes: the keys to set (last write of a key wins, as in
+/// `codec::apply_patch`) and the keys to remove.
+fn split_patch(patch: &DataPatch) -> (Map<String, Value>, Vec<String>) {
+  let mut set = Map::new();
+  let mut removed: Vec<String> = Vec::new();
+  for (k, v) in patch {
+    match v {
+      Some(v) => {
+        removed.retain(|r| r != k);
+        set.insert(k.clone(), v.clone());
+      }
+      None => {
+        set.remove(k);
+        if !removed.contains(k) {
+          removed.push(k.clone());
+        }
+      }
+    }
+  }
+  (set, removed)
+}
+
+/// Runs `$body` (an expression using `$c: &mut ClientWrapper`, `?` allowed) on a pooled
+/// connection under the call timeout. A connection whose call timed out is discarded:
+/// its state is unknown.
+macro_rules! with_client {
+  ($self:ident, $timeout:expr, |$c:ident| $body:expr) => {{
+    let mut obj: Object = $self.pool.get().await.map_err(pool_error)?;
+    let outcome = {
+      let $c: &mut ClientWrapper = &mut obj;
+      tokio::time::timeout($timeout, async { $body }).await
+    };
+    match outcome {
+      Ok(result) => result,
+      Err(_) => {
+        drop(Object::take(obj));
+        Err(unavailable("PostgreSQL did not answer in time"))
+      }
+    }
+  }};
+}
+
+impl PostgresStore {
+  /// Connect to `connection_string` (a `postgres://` URL or `key=value` pairs, as
+  /// tokio-postgres reads them) with the default options, and create or migrate the
+  /// schema.
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` for a connection string that does not parse or asks for TLS;
+  /// `STORE_UNAVAILABLE` when the server cannot be reached or refuses us;
+  /// `STORE_CORRUPT` when the database was migrated by a newer release.
+  pub async fn connect(connection_string: &str) -> Result<Self> {
+    Self::connect_with(connection_string, &PostgresOptions::default()).await
+  }
+
+  /// [`PostgresStore::connect`] with options.
+  ///
+  /// # Errors
+  /// As [`PostgresStore::connect`].
+  pub async fn connect_with(connection_string: &str, options: &PostgresOptions) -> Result<Self> {
+    let mut config: tokio_postgres::Config = connection_string.parse().map_err(|_| {
+      err(
+        ErrorKind::ConfigInvalid,
+        "the PostgreSQL connection string is not valid",
+      )
+    })?;
+    if config.get_ssl_mode() == SslMode::Require {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "the PostgreSQL store does not support TLS (sslmode=require)",
+      ));
+    }
+    config.ssl_mode(SslMode::Disable);
+    if config.get_connect_timeout().is_none() {
+      config.connect_timeout(TCP_CONNECT_TIMEOUT);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+      config.tcp_user_timeout(Duration::from_secs(10));
+    }
+    if config.get_application_name().is_none() {
+      config.application_name("tandem-session");
+    }
+
+    let manager = Manager::from_config(
+      config,
+      NoTls,
+      ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+      },
+    );
+    let pool = Pool::builder(manager)
+      .max_size(options.max_connections.max(1))
+      .runtime(Runtime::Tokio1)
+      .wait_timeout(Some(WAIT_TIMEOUT))
+      .create_timeout(Some(CREATE_TIMEOUT))
+      .recycle_timeout(Some(RECYCLE_TIMEOUT))
+      .post_create(Hook::async_fn(|client: &mut ClientWrapper, _| {
+        Box::pin(async move {
+          match tokio::time::timeout(CREATE_TIMEOUT, client.batch_execute(SESSION_SETTINGS)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(HookError::Backend(e)),
+            Err(_) => Err(HookError::message("timed out")),
+          }
+        })
+      }))
+      .build()
+      .map_err(|_| {
+        err(
+          ErrorKind::Internal,
+          "the PostgreSQL pool could not be built",
+        )
+      })?;
+    let store = Self { pool };
+    store.migrate().await?;
+    Ok(store)
+  }
+
+  /// Create the schema, or bring it up to date, in one transaction under an advisory
+  /// lock.
+  async fn migrate(&self) -> Result<()> {
+    with_client!(self, MIGRATION_TIMEOUT, |c| {
+      let tx = c.transaction().await.map_err(|e| pg_error(&e))?;
+      tx.batch_execute("SET LOCAL statement_timeout = '60s'")
+        .await
+        .map_err(|e| pg_error(&e))?;
+      tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(|e| pg_error(&e))?;
+      tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS tandem_schema_version (
+           version integer PRIMARY KEY,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )",
+      )
+      .await
+      .map_err(|e| pg_error(&e))?;
+      let row = tx
+        .query_one(
+          "SELECT COALESCE(MAX(version), 0) FROM tandem_schema_version",
+          &[],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+      let current: i32 = get(&row, 0)?;
+      let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+      if current > latest {
+        return Err(err(
+          ErrorKind::StoreCorrupt,
+          "the PostgreSQL schema is newer than this release of tandem-session",
+        ));
+      }
+      for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        tx.batch_execute(sql).await.map_err(|e| pg_error(&e))?;
+        tx.execute(
+          "INSERT INTO tandem_schema_version (version) VALUES ($1)",
+          &[version],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+      }
+      tx.commit().await.map_err(|e| pg_error(&e))
+    })
+  }
+
+  /// Delete and append to the feed, in one transaction. `Ok(None)`: no such session.
+  async fn revoke_once(&self, handle: &str, until: i64) -> Result<Option<Row>> {
+    with_client!(self, CALL_TIMEOUT, |c| {
+      let tx = c.transaction().await.map_err(|e| pg_error(&e))?;
+      let delete = tx
+        .prepare_cached(SQL_DELETE)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      let Some(row) = tx
+        .query_opt(&delete, &[&handle])
+        .await
+        .map_err(|e| pg_error(&e))?
+      else {
+        // Nothing deleted: the transaction rolls back when dropped.
+        return Ok(None);
+      };
+      // Held until COMMIT: no other append gets a later seq and commits before us.
+      let lock = tx
+        .prepare_cached(SQL_FEED_LOCK)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      tx.execute(&lock, &[&FEED_LOCK])
+        .await
+        .map_err(|e| pg_error(&e))?;
+      let append = tx
+        .prepare_cached(SQL_FEED_APPEND)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      tx.execute(&append, &[&handle, &until])
+        .await
+        .map_err(|e| pg_error(&e))?;
+      tx.commit().await.map_err(|e| pg_error(&e))?;
+      Ok(Some(row))
+    })
+  }
+
+  /// One `DELETE … LIMIT` of a sweep; returns how many rows it removed.
+  async fn sweep_batch(&self, sql: &'static str, now: i64) -> Result<u64> {
+    with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c.prepare_cached(sql).await.map_err(|e| pg_error(&e))?;
+      c.execute(&st, &[&now, &SWEEP_BATCH])
+        .await
+        .map_err(|e| pg_error(&e))
+    })
+  }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+  fn kind(&self) -> &'static str {
+    "postgres"
+  }
+
+  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+    let handle = record.handle.to_text();
+    let r = &record.refresh;
+    let generation = i64::from(r.generation);
+    let current = &r.current_digest[..];
+    let previous = r.previous_digest.as_ref().map(|d| &d[..]);
+    let salt = &r.salt[..];
+    let claims = json_text(&record.claims)?;
+    let data = json_text(&record.data)?;
+    let data_version = to_i64(record.data_version)?;
+    with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c
+        .prepare_cached(SQL_INSERT)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      c.execute(
+        &st,
+        &[
+          &handle,
+          &record.user_id,
+          &generation,
+          &current,
+          &previous,
+          &r.rotated_at.0,
+          &salt,
+          &r.idle_expires_at.0,
+          &r.absolute_expires_at.0,
+          &record.created_at.0,
+          &record.last_refresh_at.0,
+          &record.created_device.ip,
+          &record.created_device.user_agent,
+          &record.last_device.ip,
+          &record.last_device.user_agent,
+          &claims,
+          &data,
+          &data_version,
+        ],
+      )
+      .await
+      .map(|_| ())
+      .map_err(|e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+          err(ErrorKind::StoreCorrupt, "a session with this handle exists")
+        } else {
+          pg_error(&e)
+        }
+      })
+    })
+  }
+
+  async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
+    let handle = handle.to_text();
+    let row = with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c.prepare_cached(SQL_GET).await.map_err(|e| pg_error(&e))?;
+      c.query_opt(&st, &[&handle]).await.map_err(|e| pg_error(&e))
+    })?;
+    row.as_ref().map(decode_row).transpose()
+  }
+
+  async fn rotate(
+    &self,
+    handle: &Handle,
+    from: &RefreshState,
+    to: &RefreshState,
+    now: UnixMillis,
+    device: &DeviceInfo,
+  ) -> Result<bool> {
+    let handle = handle.to_text();
+    let from_generation = i64::from(from.generation);
+    let from_current = &from.current_digest[..];
+    let generation = i64::from(to.generation);
+    let current = &to.current_digest[..];
+    let previous = to.previous_digest.as_ref().map(|d| &d[..]);
+    let salt = &to.salt[..];
+    let n = with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c
+        .prepare_cached(SQL_ROTATE)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      c.execute(
+        &st,
+        &[
+          &handle,
+          &from_generation,
+          &from_current,
+          &generation,
+          &current,
+          &previous,
+          &to.rotated_at.0,
+          &salt,
+          &to.idle_expires_at.0,
+          &to.absolute_expires_at.0,
+          &now.0,
+          &device.ip,
+          &device.user_agent,
+        ],
+      )
+      .await
+      .map_err(|e| pg_error(&e))
+    })?;
+    Ok(n == 1)
+  }
+
+  async fn revoke(&self, handle: &Handle, until: UnixMillis) -> Result<Option<SessionRecord>> {
+    let row = self.revoke_once(&handle.to_text(), until.0).await?;
+    // A row that does not decode was still deleted and revoked (a logout must not be
+    // blocked by a bad row); the caller learns of it through STORE_CORRUPT.
+    row.as_ref().map(decode_row).transpose()
+  }
+
+  async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
+    let rows = with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c
+        .prepare_cached(SQL_LIST_USER)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      c.query(&st, &[&user_id]).await.map_err(|e| pg_error(&e))
+    })?;
+    rows.iter().map(decode_row).collect()
+  }
+
+  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+    let handle = handle.to_text();
+    let (set, removed) = split_patch(patch);
+    let set = json_text(&set)?;
+    let row = with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c
+        .prepare_cached(SQL_PATCH)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      c.query_opt(&st, &[&handle, &set, &removed])
+        .await
+        .map_err(|e| pg_error(&e))
+    })?;
+    match row {
+      None => Ok(None),
+      Some(row) => {
+        let v: i64 = get(&row, 0)?;
+        u64::try_from(v).map(Some).map_err(|_| corrupt())
+      }
+    }
+  }
+
+  async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>> {
+    if limit == 0 {
+      return Ok(vec![]);
+    }
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c
+        .prepare_cached(SQL_FEED_READ)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      c.query(&st, &[&after, &limit])
+        .await
+        .map_err(|e| pg_error(&e))
+    })?;
+    rows
+      .iter()
+      .map(|row| {
+        let seq: i64 = get(row, 0)?;
+        let handle: String = get(row, 1)?;
+        Ok(Revocation {
+          seq: u64::try_from(seq).map_err(|_| corrupt())?,
+          handle: Handle::parse(&handle, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?,
+          until: UnixMillis(get(row, 2)?),
+        })
+      })
+      .collect()
+  }
+
+  async fn sweep(&self, now: UnixMillis) -> Result<u64> {
+    let batch = u64::try_from(SWEEP_BATCH).unwrap_or(u64::MAX);
+    let mut removed = 0;
+    loop {
+      let n = self.sweep_batch(SQL_SWEEP_SESSIONS, now.0).await?;
+      removed += n;
+      if n < batch {
+        break;
+      }
+    }
+    while self.sweep_batch(SQL_SWEEP_FEED, now.0).await? >= batch {}
+    Ok(removed)
+  }
+
+  async fn load_key_ring(&self) -> Result<Option<StoredRing>> {
+    let row = with_client!(self, CALL_TIMEOUT, |c| {
+      let st = c
+        .prepare_cached(SQL_RING_LOAD)
+        .await
+        .map_err(|e| pg_error(&e))?;
+      c.query_opt(&st, &[]).await.map_err(|e| pg_error(&e))
+    })?;
+    let Some(row) = row else {
+      return Ok(None);
+    };
+    let version: i64 = get(&row, 0)?;
+    Ok(Some(StoredRing {
+      version: u64::try_from(version).map_err(|_| corrupt())?,
+      sealed: get(&row, 1)?,
+    }))
+  }
+
+  async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool> {
+    let version = to_i64(ring.version)?;
+    let expected = match expected {
+      // No stored ring can have a version past i64::MAX: the swap cannot apply.
+      Some(v) => match i64::try_from(v) {
+        Ok(v) => Some(v),
+        Err(_) => return Ok(false),
+      },
+      None => None,
+    };
+    let n = with_client!(self, CALL_TIMEOUT, |c| {
+      match expected {
+        None => {
+          let st = c
+            .prepare_cached(SQL_RING_CREATE)
+            .await
+            .map_err(|e| pg_error(&e))?;
+          c.execute(&st, &[&version, &ring.sealed])
+            .await
+            .map_err(|e| pg_error(&e))
+        }
+        Some(expected) => {
+          let st = c
+            .prepare_cached(SQL_RING_SWAP)
+            .await
+            .map_err(|e| pg_error(&e))?;
+          c.execute(&st, &[&version, &ring.sealed, &expected])
+            .await
+            .map_err(|e| pg_error(&e))
+        }
+      }
+    })?;
+    Ok(n == 1)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use serde_json::json;
+
+  use super::*;
+
+  #[test]
+  fn a_patch_splits_into_sets_and_removals_with_the_last_write_winning() {
+    let patch: Vec<(String, Option<Value>)> = vec![
+      ("a".into(), Some(json!(1))),
+      ("a".into(), None),
+      ("b".into(), None),
+      ("b".into(), Some(json!(2))),
+      ("c".into(), None),
+      ("c".into(), None),
+    ];
+    let (set, removed) = split_patch(&patch);
+    assert_eq!(Value::Object(set), json!({"b": 2}));
+    assert_eq!(removed, vec!["a".to_owned(), "c".to_owned()]);
+  }
+
+  #[test]
+  fn connection_strings_that_ask_for_tls_or_do_not_parse_are_config_invalid() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+      .enable_all()
+      .build()
+      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
+    rt.block_on(async {
+      for url in [
+        "postgres://u@127.0.0.1:1/db?sslmode=require",
+        "postgres://u@127.0.0.1:notaport/db",
+      ] {
+        let kind = PostgresStore::connect(url).await.err().map(|e| e.kind());
+        assert_eq!(kind, Some(ErrorKind::ConfigInvalid), "{url}");
+      }
+      Ok(())
+    })
+  }
+
+  #[test]
+  fn a_server_that_is_not_there_is_store_unavailable_promptly() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+      .enable_all()
+      .build()
+      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
+    rt.block_on(async {
+      let t = std::time::Instant::now();
+      // Port 1 on loopback: nothing listens there, the connect is refused.
+      let kind = PostgresStore::connect("postgres://u@127.0.0.1:1/db")
+        .await
+        .err()
+        .map(|e| e.kind());
+      assert_eq!(kind, Some(ErrorKind::StoreUnavailable));
+      assert!(t.elapsed() < Duration::from_secs(5));
+      Ok(())
+    })
+  }
+}
