@@ -13,6 +13,14 @@ import type {
   NapiParsedRefresh,
   NapiKeyRingInfo,
   NapiKeyInfo,
+  NapiDevice,
+  NapiNewSession,
+  NapiTokens,
+  NapiRefreshOutcome,
+  NapiSessionInfo,
+  NapiSessionData,
+  NapiSessionOptions,
+  NapiTheft,
 } from './js/native/binding'
 
 export type TokenCoreOptions = NapiTokenOptions
@@ -22,6 +30,14 @@ export type RefreshToken = NapiRefreshToken
 export type ParsedRefreshToken = NapiParsedRefresh
 export type KeyRingInfo = NapiKeyRingInfo
 export type KeyInfo = NapiKeyInfo
+export type Device = NapiDevice
+export type NewSession = NapiNewSession
+export type SessionTokens = NapiTokens
+export type RefreshOutcome = NapiRefreshOutcome
+export type SessionInfo = NapiSessionInfo
+export type SessionData = NapiSessionData
+export type SessionOptions = NapiSessionOptions
+export type Theft = NapiTheft
 
 /** What a verified access token says. */
 export interface AccessClaims {
@@ -49,6 +65,7 @@ export type TokenErrorCode =
   | 'KEY_UNKNOWN' | 'REFRESH_MALFORMED' | 'REFRESH_FORGED' | 'CSRF_INVALID'
   | 'CREDENTIALS_AMBIGUOUS' | 'CLAIM_RESERVED' | 'CONFIG_INVALID' | 'INVALID_ARGUMENT'
   | 'KEY_MATERIAL_INVALID' | 'KEYRING_UNREADABLE' | 'RANDOM_UNAVAILABLE' | 'INTERNAL'
+  | 'SESSION_REVOKED' | 'STORE_UNAVAILABLE' | 'STORE_CORRUPT'
 
 /** The outcome of `verifyRequest`. */
 export type VerifyResult =
@@ -89,4 +106,56 @@ export declare class TokenCore {
   now(): number
   /** Tests only (needs `fixedNow`): sign exact header and payload JSON with the current key. */
   dangerousSignRaw(headerJson: string, payloadJson: string): string
+}
+
+/** A session store for `Engine.start({ store })`. */
+export interface Store {
+  /** @private */
+  _open(): Promise<unknown>
+}
+
+/** Sessions in this process's memory (tests, one process). */
+export declare class MemoryStore implements Store {
+  constructor(options?: { maxSessions?: number })
+  _open(): Promise<unknown>
+}
+
+/** Sessions in a SQLite file (the embedded default); several processes may share it. */
+export declare class SqliteStore implements Store {
+  constructor(options?: { path?: string })
+  readonly path: string
+  _open(): Promise<unknown>
+}
+
+/** Sessions in PostgreSQL. */
+export declare class PostgresStore implements Store {
+  constructor(options: { connectionString: string })
+  _open(): Promise<unknown>
+}
+
+/** Options of `Engine.start`: the token options, the session options and the store. */
+export interface EngineOptions extends TokenCoreOptions, SessionOptions {
+  store: Store
+}
+
+/** Sessions over a store. See the README, "Sessions: the engine and its stores". */
+export declare class Engine {
+  static start(options: EngineOptions): Promise<Engine>
+  verifyRequest(cookieHeader?: string | null, authorization?: string | null): VerifyResult
+  verifyAccessToken(token: string): AccessClaims
+  create(session: NewSession): Promise<SessionTokens>
+  refresh(refreshToken: string, device?: Device): Promise<RefreshOutcome>
+  revoke(handle: string): Promise<boolean>
+  revokeUser(userId: string, except?: string): Promise<string[]>
+  listUser(userId: string): Promise<SessionInfo[]>
+  get(handle: string): Promise<SessionData | null>
+  patchData(handle: string, changes: Record<string, unknown>): Promise<number | null>
+  sync(): Promise<void>
+  revokeKey(kid: string): Promise<void>
+  currentKid(): string
+  csrfToken(handle: string): string
+  verifyCsrfToken(token: string, handle: string): boolean
+  jwks(): { keys: Array<{ kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }> }
+  /** Tests only (needs `fixedNow`). */
+  setNow(ms: number): void
 }
