@@ -327,7 +327,7 @@ export declare function openPostgresStore(connectionString: string): Promise<Nat
 export declare function openSqliteStore(path: string): Promise<NativeStore>
 
 /** Verify one access token, packed (`source` is `h`). */
-export declare function verifyAccessTokenPacked(core: number, token: string): Packed
+export declare function verifyAccessTokenPacked(core: number, token: string): string
 
 /** Verify the access token of a request (its Cookie and Authorization headers), packed. */
-export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null): Packed
+export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null): string

@@ -31,7 +31,7 @@ pub fn verify_request_packed(
   core: u32,
   cookie_header: Option<Utf16String>,
   authorization: Option<Utf16String>,
-) -> Packed {
+) -> Either<Latin1String, String> {
   let cookie = cookie_header.as_deref().map(narrow);
   let auth = authorization.as_deref().map(narrow);
   registry::with(core, |r| {
@@ -51,7 +51,7 @@ pub fn verify_request_packed(
 
 /// Verify one access token, packed (`source` is `h`).
 #[napi(catch_unwind)]
-pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Packed {
+pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Either<Latin1String, String> {
   let token = narrow(&token);
   registry::with(core, |r| {
     match r
@@ -69,7 +69,7 @@ pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Packed {
 /// with a copy, else a UTF-8 one.
 pub type Packed = Either<Latin1String, String>;
 
-fn finish(s: String) -> Packed {
+fn finish(s: String) -> Either<Latin1String, String> {
   if s.is_ascii() {
     Either::A(Latin1String::from(s))
   } else {
