@@ -4,8 +4,8 @@
  * Session stores, by their public names. A store object is a description plus a lazily
  * opened native store; the engine opens it when it starts.
  *
- * Today: MemoryStore, SqliteStore and PostgresStore; the Redis store joins as its Rust
- * implementation lands (see README, Status).
+ * MemoryStore, SqliteStore (the embedded default), PostgresStore and RedisStore (a server
+ * or a Redis Cluster).
  * @public
  */
 
@@ -92,4 +92,40 @@ class PostgresStore {
   }
 }
 
-module.exports = { MemoryStore, SqliteStore, PostgresStore, DEFAULT_SQLITE_PATH }
+class RedisStore {
+  #url
+  #cluster
+  #opening
+
+  /**
+   * @param {{url?: string, cluster?: string[]}} options `url`: a `redis://host:port/db`
+   *   server; or `cluster`: URLs of some nodes of a Redis Cluster (a session's keys share
+   *   one hash slot; user-wide operations go key by key).
+   */
+  constructor (options = {}) {
+    const { url, cluster } = options
+    if ((url === undefined) === (cluster === undefined)) {
+      throw new TypeError('RedisStore needs exactly one of the url and cluster options')
+    }
+    if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
+      throw new TypeError('url option must be a redis:// URL')
+    }
+    if (cluster !== undefined && (!Array.isArray(cluster) || cluster.length === 0 ||
+        !cluster.every((u) => typeof u === 'string' && /^rediss?:\/\//.test(u)))) {
+      throw new TypeError('cluster option must be a non-empty array of redis:// URLs')
+    }
+    this.#url = url
+    this.#cluster = cluster
+  }
+
+  /** @private */
+  _open () {
+    if (!this.#opening) {
+      const p = this.#url !== undefined ? native.openRedisStore(this.#url) : native.openRedisClusterStore(this.#cluster)
+      this.#opening = p.catch(withCode)
+    }
+    return this.#opening
+  }
+}
+
+module.exports = { MemoryStore, SqliteStore, PostgresStore, RedisStore, DEFAULT_SQLITE_PATH }

@@ -323,6 +323,12 @@ export declare function openMemoryStore(maxSessions?: number | undefined | null)
 /** Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. */
 export declare function openPostgresStore(connectionString: string): Promise<NativeStore>
 
+/** Connect to a Redis Cluster, given some of its nodes' URLs. */
+export declare function openRedisClusterStore(urls: Array<string>): Promise<NativeStore>
+
+/** Connect to a Redis server (`redis://host:port/db`). */
+export declare function openRedisStore(url: string): Promise<NativeStore>
+
 /** Open (creating it if needed) the SQLite store in the file `path`. */
 export declare function openSqliteStore(path: string): Promise<NativeStore>
 

@@ -36,9 +36,16 @@ pub fn open_memory_store(max_sessions: Option<u32>) -> NapiStore {
 pub async fn open_sqlite_store(path: String) -> napi::Result<NapiStore> {
   let store = tokio::task::spawn_blocking(move || crate::store::SqliteStore::open(path))
     .await
-    .map_err(|_| napi::Error::new(napi::Status::GenericFailure, "INTERNAL: the store opener panicked"))?
+    .map_err(|_| {
+      napi::Error::new(
+        napi::Status::GenericFailure,
+        "INTERNAL: the store opener panicked",
+      )
+    })?
     .map_err(crate::napi::error::core_to_js_async)?;
-  Ok(NapiStore { store: Arc::new(store) })
+  Ok(NapiStore {
+    store: Arc::new(store),
+  })
 }
 
 /// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables.
@@ -47,5 +54,29 @@ pub async fn open_postgres_store(connection_string: String) -> napi::Result<Napi
   let store = crate::store::PostgresStore::connect(&connection_string)
     .await
     .map_err(crate::napi::error::core_to_js_async)?;
-  Ok(NapiStore { store: Arc::new(store) })
+  Ok(NapiStore {
+    store: Arc::new(store),
+  })
+}
+
+/// Connect to a Redis server (`redis://host:port/db`).
+#[napi]
+pub async fn open_redis_store(url: String) -> napi::Result<NapiStore> {
+  let store = crate::store::RedisStore::connect(&url)
+    .await
+    .map_err(crate::napi::error::core_to_js_async)?;
+  Ok(NapiStore {
+    store: Arc::new(store),
+  })
+}
+
+/// Connect to a Redis Cluster, given some of its nodes' URLs.
+#[napi]
+pub async fn open_redis_cluster_store(urls: Vec<String>) -> napi::Result<NapiStore> {
+  let store = crate::store::RedisStore::connect_cluster(&urls)
+    .await
+    .map_err(crate::napi::error::core_to_js_async)?;
+  Ok(NapiStore {
+    store: Arc::new(store),
+  })
 }

@@ -20,6 +20,7 @@ pub mod codec;
 pub mod conformance;
 pub mod memory;
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -30,6 +31,7 @@ use crate::error::Result;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::token::Handle;
 
+pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -10,7 +10,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { Engine, MemoryStore, SqliteStore, PostgresStore } = require('../..')
+const { Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore } = require('../..')
 
 const SECRET = 'engine-js-test-secret-that-is-long-enough'
 const T0 = Date.UTC(2026, 5, 1)
@@ -194,6 +194,33 @@ describe('Engine', function () {
 
     it('should refuse a connection string that is not a postgres URL', function () {
       assert.throws(() => new PostgresStore({ connectionString: 'mysql://x' }), TypeError)
+    })
+  })
+
+  describe('when the store is Redis', function () {
+    // Database 2 of the test server: the store suite leaves fake key rings in database 0.
+    const url = process.env.TANDEM_REDIS_URL && process.env.TANDEM_REDIS_URL.replace(/\/\d*$/, '') + '/2'
+    const skip = url ? false : (process.env.CI ? false : 'set TANDEM_REDIS_URL (source scripts/ci/redis.sh)')
+
+    it('should share sessions, the key ring and revocations between engines', { skip }, async function () {
+      assert.ok(url, 'TANDEM_REDIS_URL must be set in CI')
+      const a = await Engine.start({ store: new RedisStore({ url }), secret: [SECRET], fixedNow: T0 })
+      const b = await Engine.start({ store: new RedisStore({ url }), secret: [SECRET], fixedNow: T0 })
+      const t = await a.create({ userId: 'redis-user', data: { n: 1 }, device: browser })
+      assert.equal(b.verifyRequest('__Host-at=' + t.accessToken).ok, true)
+      const r = await b.refresh(t.refreshToken, browser)
+      assert.equal(r.outcome, 'refreshed')
+      assert.equal(await b.patchData(t.handle, { n: 2 }), 1)
+      await a.revoke(t.handle)
+      await b.sync()
+      assert.equal(b.verifyRequest('__Host-at=' + r.tokens.accessToken).code, 'SESSION_REVOKED')
+    })
+
+    it('should take exactly one of url and cluster', function () {
+      assert.throws(() => new RedisStore({}), TypeError)
+      assert.throws(() => new RedisStore({ url: 'redis://a', cluster: ['redis://b'] }), TypeError)
+      assert.throws(() => new RedisStore({ cluster: [] }), TypeError)
+      assert.throws(() => new RedisStore({ url: 'http://x' }), TypeError)
     })
   })
 })

@@ -1,0 +1,1016 @@
+//! The Redis store: sessions shared by many machines, on one Redis server
+//! ([`RedisStore::connect`]) or on a Redis Cluster ([`RedisStore::connect_cluster`]).
+//!
+//! Key layout (`HH` is the first byte of the handle in hex, so sessions are spread over 256
+//! hash tags, and every key of one session is in the one hash slot of its tag):
+//! - `ts:{HH}:s:<handle>`: a hash with the session's fields (user id, refresh state, times,
+//!   devices, claims as JSON, data version);
+//! - `ts:{HH}:d:<handle>`: a hash with one field per data key, the value as JSON text, so a
+//!   patch touches only its keys;
+//! - `ts:{HH}:exp`: a sorted set of the tag's handles scored by their earliest expiry
+//!   (idle or absolute), which [`Store::sweep`] reads;
+//! - `ts:{HH}:out` (cluster only): revocations not yet copied to the feed (see below);
+//! - `ts:u:{<user id>}`: a sorted set of the user's handles scored by absolute expiry (its
+//!   own slot: user-wide calls read it, then go session by session);
+//! - `{ts:feed}:seq`, `{ts:feed}:log`, `{ts:feed}:until`: the revocation feed (a counter, and
+//!   two sorted sets of its entries, by position and by `until`);
+//! - `{ts:ring}`: a hash with the sealed key ring and its version.
+//!
+//! Guarantees:
+//! - the full [`Store`] contract, also across processes and machines: every change of a
+//!   session (insert-if-absent, compare-and-swap rotation, patch-if-exists with its version
+//!   bump, revocation) and of the key ring is one Lua script run by Redis as one atomic
+//!   step (`EVALSHA`, loaded again by itself after a restart); nothing is ever an upsert:
+//!   rotate and patch check inside the script that the session exists;
+//! - on one server, a revocation deletes the session and appends to the feed in one
+//!   script. On a cluster the feed lives in its own slot, so a revocation is two steps: one
+//!   script deletes the session and notes the revocation in its tag's `out` set (so from
+//!   then on nothing can bring the session back), a second appends it to the feed and the
+//!   note is dropped. If the second step fails, the call still returns the deleted record
+//!   (the revocation happened) and the next [`Store::sweep`] copies notes older than
+//!   [`OUTBOX_AGE_MS`] to the feed: every revocation reaches the feed at least once;
+//! - feed positions come from `INCR` in the same script that writes the entry, so a
+//!   position is visible only together with every smaller one: a reader that remembers the
+//!   last position it saw misses nothing; the feed keeps at most [`MAX_FEED`] entries;
+//! - Redis expires a session's keys by itself, [`TTL_SLACK_MS`] after its earliest expiry
+//!   as the engine's clock saw it at the last insert or rotation (the TTL is relative to
+//!   the times given to the store, so a fixed test clock or a skewed server clock does not
+//!   expire sessions early); [`Store::sweep`] removes expired sessions exactly at `now`;
+//! - connections, responses and every request time out (1 s to connect, 2 s to answer):
+//!   an unreachable server is `STORE_UNAVAILABLE` within seconds, never a hang, and the
+//!   same store reconnects by itself once the server is back; a value that does not decode
+//!   is `STORE_CORRUPT`; messages are fixed texts, never data, never the URL (which may
+//!   hold a password).
+//!
+//! Not guaranteed:
+//! - durability: that is the server's configuration (AOF, replicas); a failover to a
+//!   replica that had not yet received a write loses it, as with any Redis data;
+//! - that a call which failed with `STORE_UNAVAILABLE` did nothing: a timeout can come after
+//!   the server ran the script (each script is still whole or absent);
+//! - that [`Store::list_user`] is one snapshot: it reads the user's index, then each
+//!   session (each one whole); a session revoked in between is left out;
+//! - spread beyond 256 hash slots: sessions use at most 256 tags, plenty for clusters of
+//!   up to dozens of primaries;
+//! - that `get` returns a session past its expiry until a sweep (Redis may have expired
+//!   it); the count a sweep returns includes expired sessions whose keys Redis had already
+//!   dropped;
+//! - sharing one database between apps: the key names are fixed (`ts:`…), so two apps on
+//!   one database share sessions and key ring; give each its own database
+//!   (`redis://host/2`) or server.
+//!
+//! Needs Redis 5 or later (scripts read `TIME` after writing); tested with Redis 7.0.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::ClusterClientBuilder;
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::{Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Script, Value};
+use async_trait::async_trait;
+use serde_json::{Map, Value as Json};
+use tokio::task::JoinSet;
+
+use crate::clock::UnixMillis;
+use crate::error::{err, Error, ErrorKind, Result};
+use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::codec::{decode_device, encode_device, WireRefresh};
+use crate::store::{DataPatch, Revocation, Store, StoredRing};
+use crate::token::Handle;
+
+/// How long connecting to a server may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a server may take to answer one request.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The bound on one request including reconnection and cluster redirections.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// Redis expires a session's keys this long after its earliest expiry.
+pub const TTL_SLACK_MS: i64 = 10 * 60 * 1000;
+/// The feed keeps at most this many entries (the oldest go first).
+pub const MAX_FEED: u64 = 100_000;
+/// On a cluster, a revocation not copied to the feed this long after it happened is
+/// copied by the next sweep.
+pub const OUTBOX_AGE_MS: i64 = 10_000;
+
+const SWEEP_PAGE: usize = 1000;
+const LIST_CONCURRENCY: usize = 64;
+const LAYOUT: &str = "1";
+
+const FEED_SEQ: &str = "{ts:feed}:seq";
+const FEED_LOG: &str = "{ts:feed}:log";
+const FEED_UNTIL: &str = "{ts:feed}:until";
+const RING: &str = "{ts:ring}";
+
+fn unavailable() -> Error {
+  err(
+    ErrorKind::StoreUnavailable,
+    "the Redis store could not be reached or failed",
+  )
+}
+
+fn corrupt() -> Error {
+  err(
+    ErrorKind::StoreCorrupt,
+    "the Redis store returned a value that is not valid",
+  )
+}
+
+fn map_redis(e: &RedisError) -> Error {
+  use ::redis::ErrorKind as K;
+  match e.kind() {
+    K::Parse | K::UnexpectedReturnType => corrupt(),
+    _ if e.code() == Some("WRONGTYPE") => corrupt(),
+    _ => unavailable(),
+  }
+}
+
+/// One request (or a few, for scripts loading themselves), bounded in time.
+async fn io<T>(f: impl Future<Output = RedisResult<T>>) -> Result<T> {
+  match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
+    Ok(Ok(v)) => Ok(v),
+    Ok(Err(e)) => Err(map_redis(&e)),
+    Err(_) => Err(unavailable()),
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys.
+
+fn tag(h: &Handle) -> String {
+  format!("{:02x}", h.0[0])
+}
+
+/// The key of a session's hash of fields (`ts:{HH}:s:<handle>`): for operators and tests.
+pub fn session_key(h: &Handle) -> String {
+  format!("ts:{{{}}}:s:{}", tag(h), h.to_text())
+}
+
+fn data_key(h: &Handle) -> String {
+  format!("ts:{{{}}}:d:{}", tag(h), h.to_text())
+}
+
+fn exp_key_of_tag(t: &str) -> String {
+  format!("ts:{{{t}}}:exp")
+}
+
+fn out_key_of_tag(t: &str) -> String {
+  format!("ts:{{{t}}}:out")
+}
+
+fn user_key(user_id: &str) -> String {
+  format!("ts:u:{{{user_id}}}")
+}
+
+// ---------------------------------------------------------------------------------------
+// Scripts. Each runs atomically; each checks before it writes, so a script error (a bug,
+// a key of the wrong type) leaves nothing half-written where it matters.
+
+/// Insert if absent. KEYS: s, d, exp. ARGV: handle, ttl, score, n, n field/value items of
+/// the session hash, then data key/JSON pairs.
+static INSERT: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+local n = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5, 4 + n))
+local i = 5 + n
+while i <= #ARGV do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return 1
+",
+  )
+});
+
+/// Read a session whole. KEYS: s, d.
+static GET: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+",
+  )
+});
+
+/// Compare-and-swap rotation. KEYS: s, d, exp. ARGV: handle, from generation, from digest,
+/// ttl, score, has previous ('1'/'0'), then field/value pairs. Returns the user id, or nil
+/// when nothing was changed.
+static ROTATE: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+local cur = redis.call('HMGET', KEYS[1], 'gen', 'cur', 'user')
+if not cur[1] or cur[1] ~= ARGV[2] or cur[2] ~= ARGV[3] then return false end
+if ARGV[6] == '0' then redis.call('HDEL', KEYS[1], 'prev') end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+return cur[3] or ''
+",
+  )
+});
+
+/// Patch if the session exists. KEYS: s, d. ARGV: triples of op ('s' set, 'd' delete),
+/// key, JSON. Returns the new data version, or nil.
+static PATCH: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local v = redis.call('HINCRBY', KEYS[1], 'dv', 1)
+local i = 1
+while i <= #ARGV do
+  if ARGV[i] == 's' then
+    redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+  else
+    redis.call('HDEL', KEYS[2], ARGV[i + 1])
+  end
+  i = i + 3
+end
+local t = redis.call('PTTL', KEYS[1])
+if t > 0 then redis.call('PEXPIRE', KEYS[2], t) end
+return v
+",
+  )
+});
+
+/// Appends one entry to the feed: KEYS[a..a+2] are seq, log, until; handle, until, max
+/// are the Lua values `h`, `u`, `max`.
+const FEED_APPEND_LUA: &str = r"
+local n = redis.call('INCR', KEYS[fa])
+local m = string.format('%d', n) .. ':' .. h .. ':' .. u
+redis.call('ZADD', KEYS[fa + 1], n, m)
+redis.call('ZADD', KEYS[fa + 2], u, m)
+local extra = redis.call('ZCARD', KEYS[fa + 1]) - tonumber(max)
+if extra > 0 then
+  local old = redis.call('ZRANGE', KEYS[fa + 1], 0, extra - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[fa + 1], 0, extra - 1)
+  for _, o in ipairs(old) do redis.call('ZREM', KEYS[fa + 2], o) end
+end
+";
+
+/// Reads then deletes a session (the common head of both revocations). KEYS: s, d, exp.
+/// ARGV[1]: handle.
+const REVOKE_HEAD_LUA: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local rec = {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+";
+
+/// One server: delete and append to the feed in one step. KEYS: s, d, exp, seq, log,
+/// until. ARGV: handle, until, max feed.
+static REVOKE_ONE_SERVER: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(&format!(
+    "{REVOKE_HEAD_LUA}local fa, h, u, max = 4, ARGV[1], ARGV[2], ARGV[3]\n{FEED_APPEND_LUA}return rec\n"
+  ))
+});
+
+/// Cluster: delete and note the revocation in the tag's outbox. KEYS: s, d, exp, out.
+/// ARGV: handle, until.
+static REVOKE_TO_OUTBOX: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(&format!(
+    "{REVOKE_HEAD_LUA}{NOW_MS_LUA}redis.call('ZADD', KEYS[4], now_ms, ARGV[1] .. ' ' .. ARGV[2])\nreturn rec\n"
+  ))
+});
+
+/// The server's time in ms, as `now_ms`.
+const NOW_MS_LUA: &str = r"
+local tt = redis.call('TIME')
+local now_ms = tonumber(tt[1]) * 1000 + math.floor(tonumber(tt[2]) / 1000)
+";
+
+/// Append to the feed. KEYS: seq, log, until. ARGV: handle, until, max feed.
+static FEED_APPEND: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(&format!(
+    "local fa, h, u, max = 1, ARGV[1], ARGV[2], ARGV[3]\n{FEED_APPEND_LUA}return n\n"
+  ))
+});
+
+/// What a sweep of one tag has to do. KEYS: exp, out. ARGV: now, limit, outbox age.
+/// Returns {expired handles, outbox entries older than the age}.
+static SWEEP_SCAN: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(&format!(
+    "{NOW_MS_LUA}
+local h = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local cut = string.format('%d', now_ms - tonumber(ARGV[3]))
+local o = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cut, 'LIMIT', 0, ARGV[2])
+return {{h, o}}
+"
+  ))
+});
+
+/// Delete a session if it is still expired at `now`. KEYS: s, d, exp. ARGV: handle, now.
+/// Returns the user id ('' when the keys were already gone), or nil.
+static SWEEP_ONE: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+local sc = redis.call('ZSCORE', KEYS[3], ARGV[1])
+if not sc or tonumber(sc) > tonumber(ARGV[2]) then return false end
+local u = redis.call('HGET', KEYS[1], 'user')
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return u or ''
+",
+  )
+});
+
+/// Forget feed entries with `until <= now`, at most `limit`. KEYS: log, until. ARGV: now,
+/// limit. Returns how many.
+static FEED_SWEEP: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+local m = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, x in ipairs(m) do
+  redis.call('ZREM', KEYS[1], x)
+  redis.call('ZREM', KEYS[2], x)
+end
+return #m
+",
+  )
+});
+
+/// Add a handle to a user's index, dropping entries past their absolute expiry, and keep
+/// the index alive at least `ttl`. KEYS: user. ARGV: now, score, handle, ttl.
+static USER_ADD: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local t = redis.call('PTTL', KEYS[1])
+if t < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+",
+  )
+});
+
+/// Key ring compare-and-swap. KEYS: ring. ARGV: expected version ('' for none), version,
+/// sealed.
+static RING_SAVE: LazyLock<Script> = LazyLock::new(|| {
+  Script::new(
+    r"
+local v = redis.call('HGET', KEYS[1], 'version')
+if ARGV[1] == '' then
+  if v then return 0 end
+elseif v ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'sealed', ARGV[3])
+return 1
+",
+  )
+});
+
+// ---------------------------------------------------------------------------------------
+// Connections.
+
+/// A connection to one server (reconnecting by itself) or to a cluster.
+#[derive(Clone)]
+enum Conn {
+  Single(ConnectionManager),
+  Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+  fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+    match self {
+      Self::Single(c) => c.req_packed_command(cmd),
+      Self::Cluster(c) => c.req_packed_command(cmd),
+    }
+  }
+
+  fn req_packed_commands<'a>(
+    &'a mut self,
+    pipeline: &'a Pipeline,
+    offset: usize,
+    count: usize,
+  ) -> RedisFuture<'a, Vec<Value>> {
+    match self {
+      Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+      Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+    }
+  }
+
+  fn get_db(&self) -> i64 {
+    match self {
+      Self::Single(c) => c.get_db(),
+      Self::Cluster(c) => c.get_db(),
+    }
+  }
+}
+
+/// The Redis store.
+#[derive(Clone)]
+pub struct RedisStore {
+  conn: Conn,
+}
+
+impl std::fmt::Debug for RedisStore {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    // Never the URL: it may carry a password.
+    let mode = match self.conn {
+      Conn::Single(_) => "single server",
+      Conn::Cluster(_) => "cluster",
+    };
+    f.debug_struct("RedisStore").field("mode", &mode).finish()
+  }
+}
+
+impl RedisStore {
+  /// Connect to one Redis server, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS is
+  /// not built in; `redis://user:password@host:port/db` works). Needs a tokio runtime.
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` for a URL that does not parse or names a cluster node (use
+  /// [`RedisStore::connect_cluster`]); `STORE_UNAVAILABLE` when the server cannot be
+  /// reached within [`REQUEST_TIMEOUT`].
+  pub async fn connect(url: &str) -> Result<Self> {
+    let client =
+      Client::open(url).map_err(|_| err(ErrorKind::ConfigInvalid, "the Redis URL is not valid"))?;
+    let config = ConnectionManagerConfig::new()
+      .set_connection_timeout(Some(CONNECT_TIMEOUT))
+      .set_response_timeout(Some(RESPONSE_TIMEOUT))
+      .set_number_of_retries(1)
+      .set_min_delay(Duration::from_millis(50))
+      .set_max_delay(Duration::from_millis(500));
+    let manager = io(ConnectionManager::new_with_config(client, config)).await?;
+    let mut conn = Conn::Single(manager);
+    let info: String = io(::redis::cmd("INFO").arg("cluster").query_async(&mut conn)).await?;
+    if info.lines().any(|l| l.trim() == "cluster_enabled:1") {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "this Redis server is a cluster node: connect to the cluster",
+      ));
+    }
+    Ok(Self { conn })
+  }
+
+  /// Connect to a Redis Cluster through any of its nodes, e.g.
+  /// `["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]`. Needs a tokio runtime.
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` for no URL or one that does not parse; `STORE_UNAVAILABLE` when no
+  /// node can be reached within [`REQUEST_TIMEOUT`].
+  pub async fn connect_cluster(urls: &[String]) -> Result<Self> {
+    if urls.is_empty() {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "the Redis Cluster needs at least one URL",
+      ));
+    }
+    let client = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+      .connection_timeout(CONNECT_TIMEOUT)
+      .response_timeout(RESPONSE_TIMEOUT)
+      .retries(3)
+      .min_retry_wait(20)
+      .max_retry_wait(500)
+      .build()
+      .map_err(|_| err(ErrorKind::ConfigInvalid, "a Redis Cluster URL is not valid"))?;
+    let conn = io(client.get_async_connection()).await?;
+    let store = Self {
+      conn: Conn::Cluster(conn),
+    };
+    // Ask every primary once, so that a cluster with an unreachable node fails here.
+    let mut c = store.conn.clone();
+    let _: Value = io(::redis::cmd("PING").query_async(&mut c)).await?;
+    Ok(store)
+  }
+
+  fn is_cluster(&self) -> bool {
+    matches!(self.conn, Conn::Cluster(_))
+  }
+
+  async fn add_to_user(
+    &self,
+    user_id: &str,
+    handle: &Handle,
+    now: UnixMillis,
+    absolute: UnixMillis,
+  ) -> Result<()> {
+    let ttl = ttl_ms(absolute, now);
+    let mut c = self.conn.clone();
+    let mut inv = USER_ADD.prepare_invoke();
+    inv
+      .key(user_key(user_id))
+      .arg(now.0)
+      .arg(absolute.0)
+      .arg(handle.to_text())
+      .arg(ttl);
+    io(inv.invoke_async::<i64>(&mut c)).await.map(|_| ())
+  }
+
+  async fn remove_from_user(&self, user_id: &str, handle: &Handle) -> Result<()> {
+    let mut c = self.conn.clone();
+    io(
+      ::redis::cmd("ZREM")
+        .arg(user_key(user_id))
+        .arg(handle.to_text())
+        .query_async::<i64>(&mut c),
+    )
+    .await
+    .map(|_| ())
+  }
+
+  async fn append_to_feed(&self, handle_text: &str, until: &str) -> Result<u64> {
+    let mut c = self.conn.clone();
+    let mut inv = FEED_APPEND.prepare_invoke();
+    inv
+      .key(FEED_SEQ)
+      .key(FEED_LOG)
+      .key(FEED_UNTIL)
+      .arg(handle_text)
+      .arg(until)
+      .arg(MAX_FEED);
+    io(inv.invoke_async::<u64>(&mut c)).await
+  }
+
+  /// Sweep one tag; returns how many sessions it removed.
+  async fn sweep_tag(&self, t: &str, now: UnixMillis) -> Result<u64> {
+    let mut removed = 0;
+    // Each page removes what it returns, so this ends; the bound is a guard.
+    for _ in 0..10_000 {
+      let mut c = self.conn.clone();
+      let mut inv = SWEEP_SCAN.prepare_invoke();
+      inv
+        .key(exp_key_of_tag(t))
+        .key(out_key_of_tag(t))
+        .arg(now.0)
+        .arg(SWEEP_PAGE)
+        .arg(OUTBOX_AGE_MS);
+      let (expired, outbox): (Vec<String>, Vec<String>) = io(inv.invoke_async(&mut c)).await?;
+      for text in &expired {
+        let handle = Handle::parse(text, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?;
+        let mut inv = SWEEP_ONE.prepare_invoke();
+        inv
+          .key(session_key(&handle))
+          .key(data_key(&handle))
+          .key(exp_key_of_tag(t))
+          .arg(text)
+          .arg(now.0);
+        let user: Option<String> = io(inv.invoke_async(&mut c)).await?;
+        if let Some(user) = user {
+          removed += 1;
+          if !user.is_empty() {
+            self.remove_from_user(&user, &handle).await?;
+          }
+        }
+      }
+      for entry in &outbox {
+        let (h, until) = entry.split_once(' ').ok_or_else(corrupt)?;
+        Handle::parse(h, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?;
+        until.parse::<i64>().map_err(|_| corrupt())?;
+        self.append_to_feed(h, until).await?;
+        io(
+          ::redis::cmd("ZREM")
+            .arg(out_key_of_tag(t))
+            .arg(entry)
+            .query_async::<i64>(&mut c),
+        )
+        .await?;
+      }
+      if expired.len() < SWEEP_PAGE && outbox.len() < SWEEP_PAGE {
+        break;
+      }
+    }
+    Ok(removed)
+  }
+}
+
+/// A TTL (ms) that ends [`TTL_SLACK_MS`] after `until`, counted from `now`.
+fn ttl_ms(until: UnixMillis, now: UnixMillis) -> i64 {
+  until
+    .0
+    .saturating_sub(now.0)
+    .max(0)
+    .saturating_add(TTL_SLACK_MS)
+}
+
+fn earliest_expiry(r: &RefreshState) -> UnixMillis {
+  r.idle_expires_at.min(r.absolute_expires_at)
+}
+
+/// The refresh-state fields of a session hash.
+fn refresh_fields(r: &RefreshState, out: &mut Vec<(&'static str, String)>) {
+  let w = WireRefresh::from(r);
+  out.push(("gen", w.generation.to_string()));
+  out.push(("cur", w.current));
+  if let Some(p) = w.previous {
+    out.push(("prev", p));
+  }
+  out.push(("rot", w.rotated_at.to_string()));
+  out.push(("salt", w.salt));
+  out.push(("idle", w.idle_expires_at.to_string()));
+  out.push(("abs", w.absolute_expires_at.to_string()));
+}
+
+fn session_fields(r: &SessionRecord) -> Vec<(&'static str, String)> {
+  let mut f = Vec::with_capacity(16);
+  f.push(("v", LAYOUT.to_owned()));
+  f.push(("user", r.user_id.clone()));
+  refresh_fields(&r.refresh, &mut f);
+  f.push(("created", r.created_at.0.to_string()));
+  f.push(("refreshed", r.last_refresh_at.0.to_string()));
+  f.push(("cdev", encode_device(&r.created_device)));
+  f.push(("ldev", encode_device(&r.last_device)));
+  f.push((
+    "claims",
+    serde_json::to_string(&r.claims).unwrap_or_default(),
+  ));
+  f.push(("dv", r.data_version.to_string()));
+  f
+}
+
+fn json_text(v: &Json) -> String {
+  // A JSON value always serialises.
+  serde_json::to_string(v).unwrap_or_default()
+}
+
+fn decode_record(
+  handle: Handle,
+  s: &HashMap<String, String>,
+  d: HashMap<String, String>,
+) -> Result<SessionRecord> {
+  let field = |k: &str| s.get(k).map(String::as_str).ok_or_else(corrupt);
+  let int = |k: &str| field(k)?.parse::<i64>().map_err(|_| corrupt());
+  if field("v")? != LAYOUT {
+    return Err(corrupt());
+  }
+  let refresh = WireRefresh {
+    generation: field("gen")?.parse().map_err(|_| corrupt())?,
+    current: field("cur")?.to_owned(),
+    previous: s.get("prev").cloned(),
+    rotated_at: int("rot")?,
+    salt: field("salt")?.to_owned(),
+    idle_expires_at: int("idle")?,
+    absolute_expires_at: int("abs")?,
+  }
+  .decode()
+  .map_err(|_| corrupt())?;
+  let claims: Map<String, Json> = serde_json::from_str(field("claims")?).map_err(|_| corrupt())?;
+  let mut data = Map::new();
+  for (k, v) in d {
+    data.insert(k, serde_json::from_str(&v).map_err(|_| corrupt())?);
+  }
+  Ok(SessionRecord {
+    handle,
+    user_id: field("user")?.to_owned(),
+    refresh,
+    created_at: UnixMillis(int("created")?),
+    last_refresh_at: UnixMillis(int("refreshed")?),
+    created_device: decode_device(field("cdev")?).map_err(|_| corrupt())?,
+    last_device: decode_device(field("ldev")?).map_err(|_| corrupt())?,
+    claims,
+    data,
+    data_version: field("dv")?.parse().map_err(|_| corrupt())?,
+  })
+}
+
+type RawRecord = (HashMap<String, String>, HashMap<String, String>);
+
+async fn get_with(mut c: Conn, handle: Handle) -> Result<Option<SessionRecord>> {
+  let mut inv = GET.prepare_invoke();
+  inv.key(session_key(&handle)).key(data_key(&handle));
+  let raw: Option<RawRecord> = io(inv.invoke_async(&mut c)).await?;
+  raw.map(|(s, d)| decode_record(handle, &s, d)).transpose()
+}
+
+fn parse_feed_entry(m: &str) -> Result<Revocation> {
+  let mut parts = m.splitn(3, ':');
+  let (Some(seq), Some(h), Some(until)) = (parts.next(), parts.next(), parts.next()) else {
+    return Err(corrupt());
+  };
+  Ok(Revocation {
+    seq: seq.parse().map_err(|_| corrupt())?,
+    handle: Handle::parse(h, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?,
+    until: UnixMillis(until.parse().map_err(|_| corrupt())?),
+  })
+}
+
+#[async_trait]
+impl Store for RedisStore {
+  fn kind(&self) -> &'static str {
+    "redis"
+  }
+
+  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+    let h = &record.handle;
+    // The user's index first: an entry whose session never came (a failed insert) is
+    // skipped by `list_user`; a session missing from its index would escape "revoke all".
+    self
+      .add_to_user(
+        &record.user_id,
+        h,
+        record.created_at,
+        record.refresh.absolute_expires_at,
+      )
+      .await?;
+    let fields = session_fields(record);
+    let mut c = self.conn.clone();
+    let mut inv = INSERT.prepare_invoke();
+    inv
+      .key(session_key(h))
+      .key(data_key(h))
+      .key(exp_key_of_tag(&tag(h)))
+      .arg(h.to_text())
+      .arg(ttl_ms(earliest_expiry(&record.refresh), record.created_at))
+      .arg(earliest_expiry(&record.refresh).0)
+      .arg(fields.len() * 2);
+    for (k, v) in &fields {
+      inv.arg(*k).arg(v);
+    }
+    for (k, v) in &record.data {
+      inv.arg(k).arg(json_text(v));
+    }
+    let inserted: i64 = io(inv.invoke_async(&mut c)).await?;
+    if inserted == 1 {
+      Ok(())
+    } else {
+      Err(err(
+        ErrorKind::StoreCorrupt,
+        "a session with this handle exists",
+      ))
+    }
+  }
+
+  async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
+    get_with(self.conn.clone(), *handle).await
+  }
+
+  async fn rotate(
+    &self,
+    handle: &Handle,
+    from: &RefreshState,
+    to: &RefreshState,
+    now: UnixMillis,
+    device: &DeviceInfo,
+  ) -> Result<bool> {
+    let mut fields = Vec::with_capacity(10);
+    refresh_fields(to, &mut fields);
+    fields.push(("refreshed", now.0.to_string()));
+    fields.push(("ldev", encode_device(device)));
+    let from_w = WireRefresh::from(from);
+    let mut c = self.conn.clone();
+    let mut inv = ROTATE.prepare_invoke();
+    inv
+      .key(session_key(handle))
+      .key(data_key(handle))
+      .key(exp_key_of_tag(&tag(handle)))
+      .arg(handle.to_text())
+      .arg(from_w.generation.to_string())
+      .arg(from_w.current)
+      .arg(ttl_ms(earliest_expiry(to), now))
+      .arg(earliest_expiry(to).0)
+      .arg(if to.previous_digest.is_some() {
+        "1"
+      } else {
+        "0"
+      });
+    for (k, v) in &fields {
+      inv.arg(*k).arg(v);
+    }
+    let user: Option<String> = io(inv.invoke_async(&mut c)).await?;
+    let Some(user) = user else {
+      return Ok(false);
+    };
+    if to.absolute_expires_at != from.absolute_expires_at && !user.is_empty() {
+      // The user's index is scored (and kept alive) by absolute expiry.
+      self
+        .add_to_user(&user, handle, now, to.absolute_expires_at)
+        .await?;
+    }
+    Ok(true)
+  }
+
+  async fn revoke(&self, handle: &Handle, until: UnixMillis) -> Result<Option<SessionRecord>> {
+    let text = handle.to_text();
+    let t = tag(handle);
+    let mut c = self.conn.clone();
+    let raw: Option<RawRecord> = if self.is_cluster() {
+      let mut inv = REVOKE_TO_OUTBOX.prepare_invoke();
+      inv
+        .key(session_key(handle))
+        .key(data_key(handle))
+        .key(exp_key_of_tag(&t))
+        .key(out_key_of_tag(&t))
+        .arg(&text)
+        .arg(until.0);
+      io(inv.invoke_async(&mut c)).await?
+    } else {
+      let mut inv = REVOKE_ONE_SERVER.prepare_invoke();
+      inv
+        .key(session_key(handle))
+        .key(data_key(handle))
+        .key(exp_key_of_tag(&t))
+        .key(FEED_SEQ)
+        .key(FEED_LOG)
+        .key(FEED_UNTIL)
+        .arg(&text)
+        .arg(until.0)
+        .arg(MAX_FEED);
+      io(inv.invoke_async(&mut c)).await?
+    };
+    let Some((s, d)) = raw else {
+      return Ok(None);
+    };
+    if self.is_cluster() {
+      // The revocation is done; copying it to the feed is retried by sweeps if this fails.
+      let until_text = until.0.to_string();
+      if self.append_to_feed(&text, &until_text).await.is_ok() {
+        let entry = format!("{text} {until_text}");
+        let _ = io(
+          ::redis::cmd("ZREM")
+            .arg(out_key_of_tag(&t))
+            .arg(entry)
+            .query_async::<i64>(&mut c),
+        )
+        .await;
+      }
+    }
+    let record = decode_record(*handle, &s, d)?;
+    // A stale index entry is harmless (skipped, and dropped at absolute expiry).
+    let _ = self.remove_from_user(&record.user_id, handle).await;
+    Ok(Some(record))
+  }
+
+  async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
+    let mut c = self.conn.clone();
+    let texts: Vec<String> = io(
+      ::redis::cmd("ZRANGE")
+        .arg(user_key(user_id))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut c),
+    )
+    .await?;
+    let handles = texts
+      .iter()
+      .map(|t| Handle::parse(t, ErrorKind::StoreCorrupt).map_err(|_| corrupt()))
+      .collect::<Result<Vec<_>>>()?;
+    let mut out = Vec::with_capacity(handles.len());
+    for chunk in handles.chunks(LIST_CONCURRENCY) {
+      let mut set = JoinSet::new();
+      for h in chunk {
+        set.spawn(get_with(self.conn.clone(), *h));
+      }
+      while let Some(r) = set.join_next().await {
+        let r = r.map_err(|_| err(ErrorKind::Internal, "a Redis read task failed"))??;
+        // The index may name a session that is gone, or (after a failed insert of a
+        // colliding handle) someone else's: only the user's own live records count.
+        if let Some(r) = r.filter(|r| r.user_id == user_id) {
+          out.push(r);
+        }
+      }
+    }
+    Ok(out)
+  }
+
+  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+    let mut c = self.conn.clone();
+    let mut inv = PATCH.prepare_invoke();
+    inv.key(session_key(handle)).key(data_key(handle));
+    for (k, v) in patch {
+      match v {
+        Some(v) => inv.arg("s").arg(k).arg(json_text(v)),
+        None => inv.arg("d").arg(k).arg(""),
+      };
+    }
+    let v: Option<i64> = io(inv.invoke_async(&mut c)).await?;
+    v.map(|v| u64::try_from(v).map_err(|_| corrupt()))
+      .transpose()
+  }
+
+  async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>> {
+    if limit == 0 {
+      return Ok(vec![]);
+    }
+    let count = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut c = self.conn.clone();
+    let members: Vec<String> = io(
+      ::redis::cmd("ZRANGEBYSCORE")
+        .arg(FEED_LOG)
+        .arg(format!("({after}"))
+        .arg("+inf")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(count)
+        .query_async(&mut c),
+    )
+    .await?;
+    members.iter().map(|m| parse_feed_entry(m)).collect()
+  }
+
+  async fn sweep(&self, now: UnixMillis) -> Result<u64> {
+    let mut removed = 0;
+    for b in 0..=u8::MAX {
+      removed += self.sweep_tag(&format!("{b:02x}"), now).await?;
+    }
+    loop {
+      let mut c = self.conn.clone();
+      let mut inv = FEED_SWEEP.prepare_invoke();
+      inv.key(FEED_LOG).key(FEED_UNTIL).arg(now.0).arg(SWEEP_PAGE);
+      let n: usize = io(inv.invoke_async(&mut c)).await?;
+      if n < SWEEP_PAGE {
+        break;
+      }
+    }
+    Ok(removed)
+  }
+
+  async fn load_key_ring(&self) -> Result<Option<StoredRing>> {
+    let mut c = self.conn.clone();
+    let (version, sealed): (Option<String>, Option<String>) = io(
+      ::redis::cmd("HMGET")
+        .arg(RING)
+        .arg("version")
+        .arg("sealed")
+        .query_async(&mut c),
+    )
+    .await?;
+    match (version, sealed) {
+      (None, None) => Ok(None),
+      (Some(v), Some(sealed)) => Ok(Some(StoredRing {
+        version: v.parse().map_err(|_| corrupt())?,
+        sealed,
+      })),
+      _ => Err(corrupt()),
+    }
+  }
+
+  async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool> {
+    let mut c = self.conn.clone();
+    let mut inv = RING_SAVE.prepare_invoke();
+    inv
+      .key(RING)
+      .arg(expected.map(|v| v.to_string()).unwrap_or_default())
+      .arg(ring.version)
+      .arg(&ring.sealed);
+    let saved: i64 = io(inv.invoke_async(&mut c)).await?;
+    Ok(saved == 1)
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::store::memory::tests::sample;
+
+  #[test]
+  fn a_record_round_trips_through_its_hash_fields() -> Result<()> {
+    let mut r = sample("alice")?;
+    r.refresh.previous_digest = Some([9; 32]);
+    let s: HashMap<String, String> = session_fields(&r)
+      .into_iter()
+      .map(|(k, v)| (k.to_owned(), v))
+      .collect();
+    let d: HashMap<String, String> = r
+      .data
+      .iter()
+      .map(|(k, v)| (k.clone(), json_text(v)))
+      .collect();
+    assert_eq!(decode_record(r.handle, &s, d.clone())?, r);
+    let mut bad = s.clone();
+    bad.insert("gen".into(), "x".into());
+    assert_eq!(
+      decode_record(r.handle, &bad, d).err().map(|e| e.kind()),
+      Some(ErrorKind::StoreCorrupt)
+    );
+    Ok(())
+  }
+
+  #[test]
+  fn keys_of_one_session_share_a_hash_tag() -> Result<()> {
+    let h = Handle::generate()?;
+    let t = format!("{{{}}}", tag(&h));
+    for k in [session_key(&h), data_key(&h), exp_key_of_tag(&tag(&h))] {
+      assert!(k.contains(&t), "{k}");
+    }
+    assert_eq!(user_key("a"), "ts:u:{a}");
+    Ok(())
+  }
+
+  #[test]
+  fn feed_entries_parse_and_garbage_is_corrupt() -> Result<()> {
+    let h = Handle::generate()?;
+    let e = parse_feed_entry(&format!("7:{}:-5", h.to_text()))?;
+    assert_eq!((e.seq, e.handle, e.until), (7, h, UnixMillis(-5)));
+    for m in ["", "x:y:z", "1:2", "1:AAAAAAAAAAAAAAAAAAAAAA:x"] {
+      assert_eq!(
+        parse_feed_entry(m).err().map(|e| e.kind()),
+        Some(ErrorKind::StoreCorrupt)
+      );
+    }
+    Ok(())
+  }
+
+  #[test]
+  fn ttls_are_relative_and_never_zero() {
+    assert_eq!(ttl_ms(UnixMillis(100), UnixMillis(40)), 60 + TTL_SLACK_MS);
+    assert_eq!(ttl_ms(UnixMillis(0), UnixMillis(40)), TTL_SLACK_MS);
+  }
+}
