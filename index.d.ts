@@ -133,6 +133,12 @@ export declare class PostgresStore implements Store {
   _open(): Promise<unknown>
 }
 
+/** Sessions in Redis: one server, or a Redis Cluster. */
+export declare class RedisStore implements Store {
+  constructor(options: { url: string } | { cluster: string[] })
+  _open(): Promise<unknown>
+}
+
 /** Options of `Engine.start`: the token options, the session options and the store. */
 export interface EngineOptions extends TokenCoreOptions, SessionOptions {
   store: Store
