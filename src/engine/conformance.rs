@@ -86,6 +86,7 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   logout_racing_data_saves_never_resurrects(Arc::clone(&store)).await?;
   concurrent_patches_are_all_kept(Arc::clone(&store)).await?;
   a_second_engine_sees_a_revocation_at_its_next_sync(Arc::clone(&store)).await?;
+  key_rotation_happens_once_and_logs_nobody_out(Arc::clone(&store)).await?;
   Ok(())
 }
 
@@ -277,5 +278,67 @@ pub async fn a_second_engine_sees_a_revocation_at_its_next_sync(
   ensure(
     r.err().map(|e| e.kind()) == Some(ErrorKind::SessionRevoked),
     "the other engine refuses it after one sync",
+  )
+}
+
+/// When rotation is due, engines syncing at once rotate the stored ring exactly once, all
+/// adopt it, and tokens signed before the rotation still verify (promise 6).
+pub async fn key_rotation_happens_once_and_logs_nobody_out(store: Arc<dyn Store>) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let a = engine(Arc::clone(&store), Arc::clone(&clock)).await?;
+  let b = engine(Arc::clone(&store), Arc::clone(&clock)).await?;
+  let c = engine(Arc::clone(&store), Arc::clone(&clock)).await?;
+  let before = store
+    .load_key_ring()
+    .await?
+    .ok_or_else(|| broken("the store holds the key ring"))?
+    .version;
+  let interval = a.tokens().config().rotation.interval_ms;
+  clock.advance_ms(interval - 60_000);
+  let old = login(&a).await?;
+  clock.advance_ms(60_000);
+  let (ra, rb, rc) = tokio::join!(a.sync(), b.sync(), c.sync());
+  ra?;
+  rb?;
+  rc?;
+  let after = store
+    .load_key_ring()
+    .await?
+    .ok_or_else(|| broken("the store holds the key ring"))?
+    .version;
+  ensure(
+    after == before + 1,
+    "a due rotation is performed exactly once",
+  )?;
+  let kids: Vec<String> = [&a, &b, &c]
+    .iter()
+    .map(|e| e.tokens().ring().current().kid().to_owned())
+    .collect();
+  ensure(
+    kids.iter().all(|k| *k == kids[0]),
+    "every engine signs with the one rotated key",
+  )?;
+  let fresh = login(&b).await?;
+  ensure(
+    fresh.access.token != old.access.token,
+    "a new login after rotation",
+  )?;
+  for e in [&a, &b, &c] {
+    ensure(
+      e.verify_request(Some(cookie(&old).as_bytes()), None, "__Host-at")?
+        .is_some(),
+      "tokens from before the rotation still verify",
+    )?;
+    ensure(
+      e.verify_request(Some(cookie(&fresh).as_bytes()), None, "__Host-at")?
+        .is_some(),
+      "tokens after it verify everywhere",
+    )?;
+  }
+  a.sync().await?;
+  let again = store.load_key_ring().await?.map(|r| r.version);
+  ensure(
+    again == Some(after),
+    "no second rotation until the next one is due",
   )
 }

@@ -119,6 +119,23 @@ describe('Engine', function () {
     })
   })
 
+  describe('when another engine shares the store', function () {
+    it('should see a revocation within a second, by its background sync', async function () {
+      const store = new MemoryStore()
+      const a = await Engine.start({ store, secret: [SECRET], syncInterval: 100 })
+      const b = await Engine.start({ store, secret: [SECRET], syncInterval: 100 })
+      const t = await a.create({ userId: 'jay' })
+      const cookie = '__Host-at=' + t.accessToken
+      assert.equal(b.verifyRequest(cookie).ok, true)
+      await a.revoke(t.handle)
+      const started = Date.now()
+      while (b.verifyRequest(cookie).ok && Date.now() - started < 1000) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      assert.equal(b.verifyRequest(cookie).code, 'SESSION_REVOKED', 'seen within 1 s')
+    })
+  })
+
   describe('when changing session data', function () {
     it('should apply only the given keys and bump the version', async function () {
       const e = await start()
