@@ -8,27 +8,16 @@ use serde_json::{json, Value};
 
 use crate::clock::{FixedClock, UnixMillis};
 use crate::engine::{Engine, NewSession, RefreshOutcome, Tokens};
-use crate::error::{err, ErrorKind, Result};
+use crate::error::{ErrorKind, Result};
 use crate::secret::Secrets;
 use crate::service::{Config, TokenService};
 use crate::session::{DeviceInfo, RefreshPolicy};
+use crate::store::conformance::{broken, ensure};
 use crate::store::Store;
 
 const SECRET: &str = "engine-conformance-secret-long-enough-0001";
 /// Start of the scenarios' fixed clock.
 pub const T0: UnixMillis = UnixMillis(4_100_000_000_000);
-
-fn broken(rule: &'static str) -> crate::Error {
-  err(ErrorKind::Internal, rule)
-}
-
-fn ensure(ok: bool, rule: &'static str) -> Result<()> {
-  if ok {
-    Ok(())
-  } else {
-    Err(broken(rule))
-  }
-}
 
 /// An engine over `store` with a fixed clock (shared with the caller).
 ///

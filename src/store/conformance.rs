@@ -19,11 +19,16 @@ use crate::token::Handle;
 /// A fixed "now" far in the future of any real clock skew, so records are live.
 pub const NOW: UnixMillis = UnixMillis(4_000_000_000_000);
 
-fn broken(rule: &'static str) -> crate::Error {
+/// The error a broken rule gives: `INTERNAL` with the rule as detail.
+pub fn broken(rule: &'static str) -> crate::Error {
   err(ErrorKind::Internal, rule)
 }
 
-fn ensure(ok: bool, rule: &'static str) -> Result<()> {
+/// `Ok` when `ok`, else the broken `rule`.
+///
+/// # Errors
+/// [`broken`]`(rule)` when `ok` is false.
+pub fn ensure(ok: bool, rule: &'static str) -> Result<()> {
   if ok {
     Ok(())
   } else {
