@@ -54,6 +54,8 @@ export type NapiEngine = NativeEngine
 export declare class NativeStore {
   /** The kind of store: `"memory"`, `"sqlite"`, `"redis"` or `"postgres"`. */
   get kind(): string
+  /** Start a session engine over this store (adopts or publishes the key ring). */
+  startEngine(options: NapiTokenOptions, session?: NapiSessionOptions | undefined | null): Promise<NativeEngine>
 }
 export type NapiStore = NativeStore
 

@@ -16,7 +16,6 @@ use crate::error::ErrorKind;
 use crate::napi::error::{bad_option, core_to_js_async, to_js, to_js_async, Code};
 use crate::napi::options::{normalize, NapiTokenOptions};
 use crate::napi::registry;
-use crate::napi::store::NapiStore;
 use crate::secret::Secrets;
 use crate::service::TokenService;
 use crate::session::{DeviceInfo, RefreshPolicy};
@@ -193,74 +192,71 @@ fn whole_ms(v: Option<f64>, default: i64, name: &str) -> napi::Result<i64, Code>
   }
 }
 
-#[napi]
-impl NapiStore {
-  /// Start a session engine over this store (adopts or publishes the key ring).
-  #[napi]
-  pub async fn start_engine(
-    &self,
-    options: NapiTokenOptions,
-    session: Option<NapiSessionOptions>,
-  ) -> napi::Result<NapiEngine> {
-    let store = Arc::clone(&self.store);
-    let n = normalize(&options).map_err(to_js_async)?;
-    let secrets = Secrets::new(&options.secret).map_err(core_to_js_async)?;
-    let fixed = n.fixed_now.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
-    let clock: Arc<dyn Clock> = match &fixed {
-      Some(f) => Arc::clone(f) as Arc<dyn Clock>,
-      None => Arc::new(SystemClock),
-    };
-    let d = RefreshPolicy::default();
-    let s = session.unwrap_or(NapiSessionOptions {
-      refresh_grace: None,
-      refresh_token_max_age: None,
-      absolute_max_age: None,
-      sync_interval: None,
-    });
-    let policy = RefreshPolicy {
-      grace_ms: whole_ms(s.refresh_grace, d.grace_ms, "refreshGrace").map_err(to_js_async)?,
-      idle_ms: whole_ms(s.refresh_token_max_age, d.idle_ms, "refreshTokenMaxAge")
-        .map_err(to_js_async)?,
-      absolute_ms: whole_ms(s.absolute_max_age, d.absolute_ms, "absoluteMaxAge")
-        .map_err(to_js_async)?,
-    };
-    let interval = whole_ms(s.sync_interval, 500, "syncInterval")
-      .map_err(to_js_async)?
-      .max(10);
-    let tokens =
-      Arc::new(TokenService::new(secrets, n.config, None, clock).map_err(core_to_js_async)?);
-    let engine = Arc::new(
-      Engine::start(Arc::clone(&tokens), store, policy)
-        .await
-        .map_err(core_to_js_async)?,
-    );
-    let id = registry::register(registry::Registered {
-      service: tokens,
-      cookie_name: n.cookie_name,
-      engine: Some(Arc::clone(&engine)),
-    });
-    let weak = Arc::downgrade(&engine);
-    let task = napi::bindgen_prelude::spawn(async move {
-      let mut tick = tokio::time::interval(Duration::from_millis(interval as u64));
-      let mut n: u64 = 0;
-      loop {
-        tick.tick().await;
-        let Some(e) = weak.upgrade() else { break };
-        // A failed sync (store down) is retried at the next tick; nothing is cleared.
-        let _ = e.sync().await;
-        n += 1;
-        if n % 120 == 0 {
-          let _ = e.sweep().await;
-        }
+/// Start a session engine over `store` (adopts or publishes the key ring); the body of
+/// `NativeStore#startEngine` (declared in `store.rs`, beside its class, so that napi-rs
+/// names the class before it sees its methods).
+pub async fn start(
+  store: Arc<dyn crate::store::Store>,
+  options: NapiTokenOptions,
+  session: Option<NapiSessionOptions>,
+) -> napi::Result<NapiEngine> {
+  let n = normalize(&options).map_err(to_js_async)?;
+  let secrets = Secrets::new(&options.secret).map_err(core_to_js_async)?;
+  let fixed = n.fixed_now.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
+  let clock: Arc<dyn Clock> = match &fixed {
+    Some(f) => Arc::clone(f) as Arc<dyn Clock>,
+    None => Arc::new(SystemClock),
+  };
+  let d = RefreshPolicy::default();
+  let s = session.unwrap_or(NapiSessionOptions {
+    refresh_grace: None,
+    refresh_token_max_age: None,
+    absolute_max_age: None,
+    sync_interval: None,
+  });
+  let policy = RefreshPolicy {
+    grace_ms: whole_ms(s.refresh_grace, d.grace_ms, "refreshGrace").map_err(to_js_async)?,
+    idle_ms: whole_ms(s.refresh_token_max_age, d.idle_ms, "refreshTokenMaxAge")
+      .map_err(to_js_async)?,
+    absolute_ms: whole_ms(s.absolute_max_age, d.absolute_ms, "absoluteMaxAge")
+      .map_err(to_js_async)?,
+  };
+  let interval = whole_ms(s.sync_interval, 500, "syncInterval")
+    .map_err(to_js_async)?
+    .max(10);
+  let tokens =
+    Arc::new(TokenService::new(secrets, n.config, None, clock).map_err(core_to_js_async)?);
+  let engine = Arc::new(
+    Engine::start(Arc::clone(&tokens), store, policy)
+      .await
+      .map_err(core_to_js_async)?,
+  );
+  let id = registry::register(registry::Registered {
+    service: tokens,
+    cookie_name: n.cookie_name,
+    engine: Some(Arc::clone(&engine)),
+  });
+  let weak = Arc::downgrade(&engine);
+  let task = napi::bindgen_prelude::spawn(async move {
+    let mut tick = tokio::time::interval(Duration::from_millis(interval as u64));
+    let mut n: u64 = 0;
+    loop {
+      tick.tick().await;
+      let Some(e) = weak.upgrade() else { break };
+      // A failed sync (store down) is retried at the next tick; nothing is cleared.
+      let _ = e.sync().await;
+      n += 1;
+      if n % 120 == 0 {
+        let _ = e.sweep().await;
       }
-    });
-    Ok(NapiEngine {
-      engine,
-      id,
-      fixed,
-      task: Some(task),
-    })
-  }
+    }
+  });
+  Ok(NapiEngine {
+    engine,
+    id,
+    fixed,
+    task: Some(task),
+  })
 }
 
 /// A session engine; see the module documentation.

@@ -20,6 +20,16 @@ impl NapiStore {
   pub fn kind(&self) -> String {
     self.store.kind().to_owned()
   }
+
+  /// Start a session engine over this store (adopts or publishes the key ring).
+  #[napi]
+  pub async fn start_engine(
+    &self,
+    options: crate::napi::options::NapiTokenOptions,
+    session: Option<crate::napi::engine::NapiSessionOptions>,
+  ) -> napi::Result<crate::napi::engine::NapiEngine> {
+    crate::napi::engine::start(Arc::clone(&self.store), options, session).await
+  }
 }
 
 /// A memory store holding at most `maxSessions` sessions (default 100000).
