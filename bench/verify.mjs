@@ -26,8 +26,9 @@ import os from 'node:os'
 import path from 'node:path'
 import v8 from 'node:v8'
 import vm from 'node:vm'
-import { execFileSync } from 'node:child_process'
+
 import { fileURLToPath } from 'node:url'
+import { machine as sharedMachine } from './machine.mjs'
 import { measure, do_not_optimize } from 'mitata'
 import * as jose from 'jose'
 
@@ -198,66 +199,8 @@ async function assertAll() {
 // ---------------------------------------------------------------------------------------------
 // Machine info
 
-function sh(cmd, args) {
-  try { return execFileSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() } catch { return '?' }
-}
-// Section names of an ELF64 little-endian file (the Linux addon); [] for anything else.
-function elfSections(b) {
-  if (b.length < 64 || b.readUInt32BE(0) !== 0x7f454c46 || b[4] !== 2 || b[5] !== 1) return []
-  const shoff = Number(b.readBigUInt64LE(0x28))
-  const shentsize = b.readUInt16LE(0x3a)
-  const shnum = b.readUInt16LE(0x3c)
-  const shstrndx = b.readUInt16LE(0x3e)
-  const sh = (i) => shoff + i * shentsize
-  if (shoff === 0 || sh(shnum) > b.length) return []
-  const strOff = Number(b.readBigUInt64LE(sh(shstrndx) + 0x18))
-  const names = []
-  for (let i = 0; i < shnum; i++) {
-    const at = strOff + b.readUInt32LE(sh(i))
-    names.push(b.toString('latin1', at, b.indexOf(0, at)))
-  }
-  return names
-}
-
-// The addon the loader picked (js/native/*.node, or NAPI_RS_NATIVE_LIBRARY_PATH). A debug build
-// (`npm run build:debug`) is 10-20x slower; an unstripped ELF with .debug_info is flagged.
-function addonInfo() {
-  const dir = path.join(root, 'js/native')
-  const file = process.env.NAPI_RS_NATIVE_LIBRARY_PATH ||
-    path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.node')) ?? '?')
-  try {
-    const st = fs.statSync(file)
-    const debugInfo = elfSections(fs.readFileSync(file)).includes('.debug_info')
-    return { file: path.relative(root, file), size: st.size, mtime: st.mtime.toISOString(), debugInfo }
-  } catch { return { file, size: 0, mtime: '?', debugInfo: false } }
-}
-
 function machine() {
-  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8')
-  const field = (k) => (cpuinfo.match(new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm')) || [])[1] ?? '?'
-  const status = fs.readFileSync('/proc/self/status', 'utf8')
-  const affinity = (status.match(/^Cpus_allowed_list:\s*(.*)$/m) || [])[1] ?? '?'
-  const ver = (p) => require(`${p}/package.json`).version
-  return {
-    cpu: `${field('model name')} (family ${field('cpu family')}, model ${field('model')}, ${field('cpu MHz')} MHz)`,
-    cores: os.cpus().length,
-    affinity,
-    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
-    v8: process.versions.v8,
-    versions: {
-      mitata: ver('mitata'),
-      jsonwebtoken: ver('jsonwebtoken'),
-      jose: ver('jose'),
-      'fast-jwt': ver('fast-jwt'),
-      '@node-rs/jsonwebtoken': ver('@node-rs/jsonwebtoken'),
-      'tandem-session': `${require('../package.json').version} @ ${sh('git', ['rev-parse', '--short', 'HEAD'])}` +
-        (sh('git', ['status', '--porcelain', '--', 'src', 'Cargo.toml', 'Cargo.lock']) ? ' (src modified)' : ''),
-    },
-    addon: addonInfo(),
-    load: os.loadavg().map((x) => x.toFixed(2)).join(' '),
-    date: new Date().toISOString(),
-  }
+  return sharedMachine(['mitata', 'jsonwebtoken', 'jose', 'fast-jwt', '@node-rs/jsonwebtoken'])
 }
 
 // ---------------------------------------------------------------------------------------------
