@@ -125,13 +125,16 @@ fn corrupt_row() -> Error {
   err(ErrorKind::StoreCorrupt, "a stored sqlite row is not valid")
 }
 
+/// The detail of a busy or locked file.
+const LOCKED: &str = "the sqlite file is locked";
+
 /// A rusqlite error as one of ours, with a fixed message.
 fn sql_err(e: rusqlite::Error) -> Error {
   use rusqlite::Error as E;
   match e {
     E::SqliteFailure(f, _) => match f.code {
       ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-        err(ErrorKind::StoreUnavailable, "the sqlite file is locked")
+        err(ErrorKind::StoreUnavailable, LOCKED)
       }
       ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => err(
         ErrorKind::StoreUnavailable,
@@ -243,6 +246,26 @@ fn configure(conn: &Connection) -> Result<()> {
   conn
     .execute_batch("PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;")
     .map_err(sql_err)
+}
+
+/// Settings, WAL mode and the schema of a freshly opened connection.
+fn prepare(conn: &mut Connection) -> Result<()> {
+  configure(conn)?;
+  let mode: String = conn
+    .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+    .map_err(sql_err)?;
+  if !mode.eq_ignore_ascii_case("wal") {
+    return Err(err(
+      ErrorKind::StoreUnavailable,
+      "the sqlite file cannot be put in WAL mode",
+    ));
+  }
+  migrate(conn)
+}
+
+/// Is `e` the "file is locked" error of [`sql_err`]?
+fn is_locked(e: &Error) -> bool {
+  e.kind() == ErrorKind::StoreUnavailable && e.detail() == LOCKED
 }
 
 /// Create or migrate the schema, in one transaction.
@@ -361,17 +384,20 @@ impl SqliteStore {
         | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sql_err)?;
-    configure(&conn)?;
-    let mode: String = conn
-      .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-      .map_err(sql_err)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-      return Err(err(
-        ErrorKind::StoreUnavailable,
-        "the sqlite file cannot be put in WAL mode",
-      ));
+    // Several processes opening a new file at once can meet SQLITE_BUSY where SQLite does
+    // not call the busy handler (switching to WAL, a write transaction racing the WAL's
+    // creation): retry the whole setup, with a growing pause, within BUSY_TIMEOUT.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+      match prepare(&mut conn) {
+        Err(e) if is_locked(&e) && std::time::Instant::now() + pause < deadline => {
+          std::thread::sleep(pause);
+          pause = (pause * 2).min(std::time::Duration::from_millis(200));
+        }
+        other => break other?,
+      }
     }
-    migrate(&mut conn)?;
     let shared = Shared {
       path,
       idle: Mutex::new(vec![conn]),
