@@ -10,13 +10,12 @@ use std::sync::Arc;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
 use crate::encoding;
 use crate::error::ErrorKind;
 use crate::jwt::Subject;
 use crate::keys::KeyState;
 use crate::napi::error::{bad_option, to_js, Code};
-use crate::napi::options::{normalize, NapiTokenOptions};
+use crate::napi::options::{normalize, NapiTokenOptions, TestClock};
 use crate::napi::registry;
 use crate::secret::Secrets;
 use crate::service::TokenService;
@@ -100,7 +99,7 @@ pub struct NapiKeyRingInfo {
 pub struct NapiTokenCore {
   service: Arc<TokenService>,
   id: u32,
-  fixed: Option<Arc<FixedClock>>,
+  clock: TestClock,
 }
 
 impl Drop for NapiTokenCore {
@@ -116,18 +115,18 @@ impl NapiTokenCore {
   pub fn new(options: NapiTokenOptions) -> Result<Self, Code> {
     let n = normalize(&options)?;
     let secrets = Secrets::new(&options.secret).map_err(to_js)?;
-    let fixed = n.fixed_now.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
-    let clock: Arc<dyn Clock> = match &fixed {
-      Some(f) => Arc::clone(f) as Arc<dyn Clock>,
-      None => Arc::new(SystemClock),
-    };
-    let service = Arc::new(TokenService::new(secrets, n.config, None, clock).map_err(to_js)?);
+    let service =
+      Arc::new(TokenService::new(secrets, n.config, None, n.clock.clock()).map_err(to_js)?);
     let id = registry::register(registry::Registered {
       service: Arc::clone(&service),
       cookie_name: n.cookie_name,
       engine: None,
     });
-    Ok(Self { service, id, fixed })
+    Ok(Self {
+      service,
+      id,
+      clock: n.clock,
+    })
   }
 
   /// This core's number, for the hot-path functions (`verifyRequestPacked`, …).
@@ -305,15 +304,7 @@ impl NapiTokenCore {
   /// Test only: move the fixed clock (requires the `fixedNow` option).
   #[napi]
   pub fn set_now(&self, ms: f64) -> Result<(), Code> {
-    match &self.fixed {
-      Some(c) if ms.is_finite() => {
-        c.set(UnixMillis(ms as i64));
-        Ok(())
-      }
-      _ => Err(bad_option(
-        "setNow needs the fixedNow option and a finite time",
-      )),
-    }
+    self.clock.set_now(ms)
   }
 
   /// Test only: sign exact header and payload JSON text with the current key, so tests can
@@ -326,7 +317,7 @@ impl NapiTokenCore {
     header_json: String,
     payload_json: String,
   ) -> Result<String, Code> {
-    if self.fixed.is_none() {
+    if !self.clock.is_fixed() {
       return Err(bad_option(
         "dangerousSignRaw is for tests only: it needs the fixedNow option",
       ));

@@ -10,29 +10,17 @@ use std::time::Duration;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
 use crate::engine::{Engine, NewSession, RefreshOutcome, SessionInfo, Theft, Tokens};
 use crate::error::ErrorKind;
-use crate::napi::error::{bad_option, core_to_js_async, to_js, to_js_async, Code};
-use crate::napi::options::{normalize, NapiTokenOptions};
+use crate::napi::error::{core_to_js_async, to_js, to_js_async, Code};
+use crate::napi::options::{
+  normalize, normalize_session, NapiSessionOptions, NapiTokenOptions, TestClock,
+};
 use crate::napi::registry;
 use crate::secret::Secrets;
 use crate::service::TokenService;
-use crate::session::{DeviceInfo, RefreshPolicy};
+use crate::session::DeviceInfo;
 use crate::token::Handle;
-
-/// Session lifetimes, in milliseconds like `express-session`'s `maxAge`.
-#[napi(object, object_to_js = false)]
-pub struct NapiSessionOptions {
-  /// Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most 60000.
-  pub refresh_grace: Option<f64>,
-  /// Idle lifetime of a session (refresh token). Defaults to 30 days.
-  pub refresh_token_max_age: Option<f64>,
-  /// Absolute lifetime of a session. Defaults to 90 days.
-  pub absolute_max_age: Option<f64>,
-  /// How often revocations and the key ring are read from the store. Defaults to 500.
-  pub sync_interval: Option<f64>,
-}
 
 /// Where a session was used from.
 #[napi(object)]
@@ -182,16 +170,6 @@ fn handle(text: &str) -> napi::Result<Handle, Code> {
   Handle::parse(text, ErrorKind::InvalidArgument).map_err(to_js)
 }
 
-fn whole_ms(v: Option<f64>, default: i64, name: &str) -> napi::Result<i64, Code> {
-  match v {
-    None => Ok(default),
-    Some(x) if x.is_finite() && (0.0..=9.0e15).contains(&x) && x.fract() == 0.0 => Ok(x as i64),
-    Some(_) => Err(bad_option(&format!(
-      "{name} must be a whole number of milliseconds"
-    ))),
-  }
-}
-
 /// Start a session engine over `store` (adopts or publishes the key ring); the body of
 /// `NativeStore#startEngine` (declared in `store.rs`, beside its class, so that napi-rs
 /// names the class before it sees its methods).
@@ -202,30 +180,10 @@ pub async fn start(
 ) -> napi::Result<NapiEngine> {
   let n = normalize(&options).map_err(to_js_async)?;
   let secrets = Secrets::new(&options.secret).map_err(core_to_js_async)?;
-  let fixed = n.fixed_now.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
-  let clock: Arc<dyn Clock> = match &fixed {
-    Some(f) => Arc::clone(f) as Arc<dyn Clock>,
-    None => Arc::new(SystemClock),
-  };
-  let d = RefreshPolicy::default();
-  let s = session.unwrap_or(NapiSessionOptions {
-    refresh_grace: None,
-    refresh_token_max_age: None,
-    absolute_max_age: None,
-    sync_interval: None,
-  });
-  let policy = RefreshPolicy {
-    grace_ms: whole_ms(s.refresh_grace, d.grace_ms, "refreshGrace").map_err(to_js_async)?,
-    idle_ms: whole_ms(s.refresh_token_max_age, d.idle_ms, "refreshTokenMaxAge")
-      .map_err(to_js_async)?,
-    absolute_ms: whole_ms(s.absolute_max_age, d.absolute_ms, "absoluteMaxAge")
-      .map_err(to_js_async)?,
-  };
-  let interval = whole_ms(s.sync_interval, 500, "syncInterval")
-    .map_err(to_js_async)?
-    .max(10);
-  let tokens =
-    Arc::new(TokenService::new(secrets, n.config, None, clock).map_err(core_to_js_async)?);
+  let (policy, interval) = normalize_session(session).map_err(to_js_async)?;
+  let tokens = Arc::new(
+    TokenService::new(secrets, n.config, None, n.clock.clock()).map_err(core_to_js_async)?,
+  );
   let engine = Arc::new(
     Engine::start(Arc::clone(&tokens), store, policy)
       .await
@@ -254,7 +212,7 @@ pub async fn start(
   Ok(NapiEngine {
     engine,
     id,
-    fixed,
+    clock: n.clock,
     task: Some(task),
   })
 }
@@ -264,7 +222,7 @@ pub async fn start(
 pub struct NapiEngine {
   engine: Arc<Engine>,
   id: u32,
-  fixed: Option<Arc<FixedClock>>,
+  clock: TestClock,
   task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -462,14 +420,6 @@ impl NapiEngine {
   /// Test only: move the fixed clock (needs the `fixedNow` option).
   #[napi]
   pub fn set_now(&self, ms: f64) -> napi::Result<(), Code> {
-    match &self.fixed {
-      Some(c) if ms.is_finite() => {
-        c.set(UnixMillis(ms as i64));
-        Ok(())
-      }
-      _ => Err(bad_option(
-        "setNow needs the fixedNow option and a finite time",
-      )),
-    }
+    self.clock.set_now(ms)
   }
 }

@@ -67,8 +67,6 @@ pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Either<Latin
 
 /// The packed result: a one-byte (latin1) JS string when it is ASCII, which V8 creates
 /// with a copy, else a UTF-8 one.
-pub type Packed = Either<Latin1String, String>;
-
 fn finish(s: String) -> Either<Latin1String, String> {
   if s.is_ascii() {
     Either::A(Latin1String::from(s))

@@ -1,13 +1,19 @@
-//! The options object `new TokenCore(options)` takes, and its conversion into core
-//! settings. Durations are milliseconds, like `express-session`'s `maxAge`. The JS layer
-//! validates options first and throws `TypeError`s; this is the second, final check.
+//! The options objects JS gives (`new TokenCore(options)`, `store.startEngine(options,
+//! session)`), their conversion into core settings, and the clock they choose (the system
+//! clock, or a fixed one for tests). Durations are milliseconds, like `express-session`'s
+//! `maxAge`. The JS layer validates options first and throws `TypeError`s; this is the
+//! second, final check.
+
+use std::sync::Arc;
 
 use napi_derive::napi;
 
+use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
 use crate::jwt::{Algorithm, Policy};
 use crate::keys::RotationPolicy;
 use crate::napi::error::{bad_option, Code};
 use crate::service::Config;
+use crate::session::RefreshPolicy;
 
 /// Options of `TokenCore`.
 #[napi(object, object_to_js = false)]
@@ -37,11 +43,56 @@ pub struct NapiTokenOptions {
   pub fixed_now: Option<f64>,
 }
 
-/// Core settings, the cookie name and the optional fixed start time.
+/// Session lifetimes, in milliseconds like `express-session`'s `maxAge`.
+#[napi(object, object_to_js = false)]
+pub struct NapiSessionOptions {
+  /// Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most 60000.
+  pub refresh_grace: Option<f64>,
+  /// Idle lifetime of a session (refresh token). Defaults to 30 days.
+  pub refresh_token_max_age: Option<f64>,
+  /// Absolute lifetime of a session. Defaults to 90 days.
+  pub absolute_max_age: Option<f64>,
+  /// How often revocations and the key ring are read from the store. Defaults to 500.
+  pub sync_interval: Option<f64>,
+}
+
+/// Core settings, the cookie name and the clock.
 pub struct Normalized {
   pub config: Config,
   pub cookie_name: String,
-  pub fixed_now: Option<i64>,
+  pub clock: TestClock,
+}
+
+/// The clock the options chose: the system clock, or (with `fixedNow`) a fixed clock that
+/// `setNow` moves.
+pub struct TestClock(Option<Arc<FixedClock>>);
+
+impl TestClock {
+  /// The clock to give the token service.
+  pub fn clock(&self) -> Arc<dyn Clock> {
+    match &self.0 {
+      Some(f) => Arc::clone(f) as Arc<dyn Clock>,
+      None => Arc::new(SystemClock),
+    }
+  }
+
+  /// Whether this is the fixed test clock.
+  pub fn is_fixed(&self) -> bool {
+    self.0.is_some()
+  }
+
+  /// Move the fixed clock (`setNow`).
+  pub fn set_now(&self, ms: f64) -> napi::Result<(), Code> {
+    match &self.0 {
+      Some(c) if ms.is_finite() => {
+        c.set(UnixMillis(ms as i64));
+        Ok(())
+      }
+      _ => Err(bad_option(
+        "setNow needs the fixedNow option and a finite time",
+      )),
+    }
+  }
 }
 
 /// A non-negative whole number (at most 9e15), or `default` when absent.
@@ -103,9 +154,13 @@ pub fn normalize(o: &NapiTokenOptions) -> napi::Result<Normalized, Code> {
     .access_cookie_name
     .clone()
     .unwrap_or_else(|| "__Host-at".to_owned());
-  let fixed_now = match o.fixed_now {
+  let fixed = match o.fixed_now {
     None => None,
-    Some(_) => Some(ms(o.fixed_now, 0, "fixedNow")?),
+    Some(_) => Some(Arc::new(FixedClock::at(UnixMillis(ms(
+      o.fixed_now,
+      0,
+      "fixedNow",
+    )?)))),
   };
   Ok(Normalized {
     config: Config {
@@ -114,6 +169,20 @@ pub fn normalize(o: &NapiTokenOptions) -> napi::Result<Normalized, Code> {
       algorithm,
     },
     cookie_name,
-    fixed_now,
+    clock: TestClock(fixed),
   })
+}
+
+/// The session policy and the sync interval (ms, at least 10) of `startEngine`.
+pub fn normalize_session(
+  s: Option<NapiSessionOptions>,
+) -> napi::Result<(RefreshPolicy, i64), Code> {
+  let d = RefreshPolicy::default();
+  let Some(s) = s else { return Ok((d, 500)) };
+  let policy = RefreshPolicy {
+    grace_ms: ms(s.refresh_grace, d.grace_ms, "refreshGrace")?,
+    idle_ms: ms(s.refresh_token_max_age, d.idle_ms, "refreshTokenMaxAge")?,
+    absolute_ms: ms(s.absolute_max_age, d.absolute_ms, "absoluteMaxAge")?,
+  };
+  Ok((policy, ms(s.sync_interval, 500, "syncInterval")?.max(10)))
 }

@@ -26,7 +26,7 @@ impl NapiStore {
   pub async fn start_engine(
     &self,
     options: crate::napi::options::NapiTokenOptions,
-    session: Option<crate::napi::engine::NapiSessionOptions>,
+    session: Option<crate::napi::options::NapiSessionOptions>,
   ) -> napi::Result<crate::napi::engine::NapiEngine> {
     crate::napi::engine::start(Arc::clone(&self.store), options, session).await
   }
