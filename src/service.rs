@@ -196,11 +196,7 @@ impl TokenService {
     token: &[u8],
     f: impl FnOnce(ClaimsView<'_>) -> R,
   ) -> Result<R> {
-    let ring = match self.ring.read() {
-      Ok(g) => Arc::clone(&g),
-      Err(p) => Arc::clone(&p.into_inner()),
-    };
-    access::verify_with(&ring, &self.config.policy, self.now(), token, f)
+    access::verify_with(&self.ring(), &self.config.policy, self.now(), token, f)
   }
 
   /// Find and verify the access token of a request; `None` when it carries none.

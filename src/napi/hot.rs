@@ -21,7 +21,7 @@ use napi::bindgen_prelude::{Either, Latin1String, Utf16String};
 use napi_derive::napi;
 
 use crate::credentials::Source;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::jwt::access::ClaimsView;
 use crate::napi::registry;
 
@@ -78,11 +78,8 @@ fn finish(s: String) -> Either<Latin1String, String> {
 /// Refuse a verified token whose session the core's engine knows to be revoked.
 fn checked<'a>(r: &registry::Registered, v: ClaimsView<'a>) -> Result<ClaimsView<'a>, Error> {
   match &r.engine {
-    Some(e) if e.is_revoked(v.sid) => Err(Error::new(
-      ErrorKind::SessionRevoked,
-      "the session was revoked",
-    )),
-    _ => Ok(v),
+    Some(e) => e.refuse_revoked(v.sid).map(|()| v),
+    None => Ok(v),
   }
 }
 
