@@ -211,7 +211,7 @@ pub fn apply_patch(data: &mut Map<String, Value>, patch: &DataPatch) {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::store::memory::tests::sample;
+  use crate::store::conformance::record as sample;
 
   #[test]
   fn a_record_round_trips_through_its_text() -> Result<()> {

@@ -229,41 +229,9 @@ impl Store for MemoryStore {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-  use serde_json::{json, Map};
-
+mod tests {
   use super::*;
-  use crate::session::{DeviceInfo, RefreshState};
-
-  /// A plausible record for `user`.
-  pub(crate) fn sample(user: &str) -> Result<SessionRecord> {
-    let t = UnixMillis(1_800_000_000_000);
-    let mut data = Map::new();
-    data.insert("views".into(), json!(3));
-    Ok(SessionRecord {
-      handle: Handle::generate()?,
-      user_id: user.into(),
-      refresh: RefreshState {
-        generation: 0,
-        current_digest: [1; 32],
-        previous_digest: None,
-        rotated_at: t,
-        salt: [2; 16],
-        idle_expires_at: t.plus_ms(60_000),
-        absolute_expires_at: t.plus_ms(120_000),
-      },
-      created_at: t,
-      last_refresh_at: t,
-      created_device: DeviceInfo {
-        ip: Some("127.0.0.1".into()),
-        user_agent: Some("test".into()),
-      },
-      last_device: DeviceInfo::default(),
-      claims: Map::new(),
-      data,
-      data_version: 0,
-    })
-  }
+  use crate::store::conformance::record as sample;
 
   #[test]
   fn a_full_store_sweeps_then_refuses_rather_than_evicting() -> Result<()> {

@@ -958,7 +958,7 @@ impl Store for RedisStore {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::store::memory::tests::sample;
+  use crate::store::conformance::record as sample;
 
   #[test]
   fn a_record_round_trips_through_its_hash_fields() -> Result<()> {
