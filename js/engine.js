@@ -13,7 +13,7 @@ const { requestResult, tokenResult, withCode } = require('./packed.js')
 const { assertWellFormed } = require('./arguments.js')
 
 const TOKEN_OPTIONS = ['secret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
-  'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'fixedNow']
+  'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'fixedNow']
 const SESSION_OPTIONS = ['refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'syncInterval']
 
 function pick (options, names) {
@@ -46,9 +46,12 @@ class Engine {
     return new Engine(nativeEngine)
   }
 
-  /** Verify a request's access token (see TokenCore#verifyRequest); also refuses revoked sessions. */
-  verifyRequest (cookieHeader, authorization) {
-    return requestResult(native.verifyRequestPacked(this.#id, cookieHeader ?? null, authorization ?? null))
+  /**
+   * Verify a request's access token (see TokenCore#verifyRequest); also refuses revoked
+   * sessions. `secure`: read the cookie under `secureAccessCookieName`.
+   */
+  verifyRequest (cookieHeader, authorization, secure) {
+    return requestResult(native.verifyRequestPacked(this.#id, cookieHeader ?? null, authorization ?? null, secure === true))
   }
 
   /** Verify one access token; throws with `code` (`SESSION_REVOKED` among them). */
@@ -90,6 +93,13 @@ class Engine {
   csrfToken (handle) { return this.#native.csrfToken(handle) }
   verifyCsrfToken (token, handle) { return this.#native.verifyCsrfToken(token, handle) }
   jwks () { return this.#native.jwks() }
+  /**
+   * A new access token after a data write (new data version), expiring no later than
+   * `notAfter` (seconds: the replaced token's `exp`). No I/O.
+   */
+  reissue (userId, handle, dataVersion, claims, notAfter) {
+    return this.#native.reissue(userId, handle, dataVersion, claims ?? null, notAfter)
+  }
   /** Tests only (needs `fixedNow`). */
   setNow (ms) { return this.#native.setNow(ms) }
 }

@@ -1,17 +1,21 @@
 'use strict'
 
 /**
- * tandem-session's public entry point.
+ * tandem-session's public entry point: the module is `session(options)`, the Express
+ * middleware (as with express-session), with the stores and the lower layers as
+ * properties:
  *
- * Today it exports the token core (`TokenCore`: access tokens signed and verified in
- * Rust, the signing-key ring, refresh and CSRF tokens) and the session engine over a
- * store (`Engine`, `MemoryStore`, `SqliteStore`, `PostgresStore`, `RedisStore`). The Express middleware (`session(options)`) is built
- * on them next; see README "Status".
+ * - `session.MemoryStore`, `SqliteStore` (the default), `PostgresStore`, `RedisStore`;
+ * - `session.Engine`: sessions over a store without Express;
+ * - `session.TokenCore`: the token core alone (access tokens, key ring, refresh and CSRF
+ *   tokens).
  * @public
  */
 
+const { session } = require('./middleware/index.js')
 const { TokenCore } = require('./token-core.js')
 const { Engine } = require('./engine.js')
 const { MemoryStore, SqliteStore, PostgresStore, RedisStore } = require('./stores.js')
 
-module.exports = { TokenCore, Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore }
+module.exports = session
+Object.assign(session, { session, default: session, TokenCore, Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore })

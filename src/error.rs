@@ -49,6 +49,9 @@ pub enum ErrorKind {
   RandomUnavailable,
   /// The session was revoked (logout, revoke-all, theft): its tokens no longer work.
   SessionRevoked,
+  /// The session was revoked because a rotated refresh token came back (reuse is theft):
+  /// its tokens no longer work, in any hand.
+  TokenTheftDetected,
   /// The session store cannot be reached or failed; nothing was changed by this call.
   /// Valid access tokens keep working; refresh answers 503.
   StoreUnavailable,
@@ -78,6 +81,7 @@ impl ErrorKind {
       Self::KeyRingUnreadable => "KEYRING_UNREADABLE",
       Self::RandomUnavailable => "RANDOM_UNAVAILABLE",
       Self::SessionRevoked => "SESSION_REVOKED",
+      Self::TokenTheftDetected => "TOKEN_THEFT_DETECTED",
       Self::StoreUnavailable => "STORE_UNAVAILABLE",
       Self::StoreCorrupt => "STORE_CORRUPT",
       Self::Internal => "INTERNAL",

@@ -176,7 +176,21 @@ impl TokenService {
   /// # Errors
   /// As [`access::sign`].
   pub fn sign_access(&self, subject: &Subject<'_>) -> Result<Issued> {
-    access::sign(&self.ring(), &self.config.policy, self.now(), subject)
+    access::sign(&self.ring(), &self.config.policy, self.now(), subject, None)
+  }
+
+  /// Sign an access token for `subject` that expires no later than `not_after_secs`.
+  ///
+  /// # Errors
+  /// As [`access::sign`], and `TOKEN_EXPIRED` when `not_after_secs` has passed.
+  pub fn sign_access_until(&self, subject: &Subject<'_>, not_after_secs: i64) -> Result<Issued> {
+    access::sign(
+      &self.ring(),
+      &self.config.policy,
+      self.now(),
+      subject,
+      Some(not_after_secs),
+    )
   }
 
   /// Verify an access token.

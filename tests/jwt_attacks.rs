@@ -259,9 +259,34 @@ fn the_fixture_tokens_verify_so_every_rejection_below_comes_from_its_rule() -> R
     claims: &extra,
   };
   for ring in [hs_ring()?, ed_ring()?] {
-    let t = access::sign(&ring, &Policy::default(), NOW, &subject)?;
+    let t = access::sign(&ring, &Policy::default(), NOW, &subject, None)?;
     assert_eq!(verify_at(&ring, &Policy::default(), NOW, &t.token)?.dv, 3);
   }
+  Ok(())
+}
+
+#[test]
+fn a_reissued_token_never_outlives_the_one_it_replaces() -> Result<()> {
+  // A data write re-signs the access token with a new data version; it must not extend
+  // the session's access past the presented token's expiry.
+  let extra = serde_json::Map::new();
+  let subject = Subject {
+    user_id: "alice",
+    session: "sid-1",
+    data_version: 4,
+    claims: &extra,
+  };
+  let ring = hs_ring()?;
+  let p = Policy::default();
+  let now = NOW.secs();
+  let t = access::sign(&ring, &p, NOW, &subject, Some(now + 60))?;
+  assert_eq!(t.exp, now + 60);
+  let t = access::sign(&ring, &p, NOW, &subject, Some(now + p.ttl_secs + 999))?;
+  assert_eq!(t.exp, now + p.ttl_secs, "never longer than a fresh token");
+  assert_eq!(
+    kind(access::sign(&ring, &p, NOW, &subject, Some(now))),
+    Some(ErrorKind::TokenExpired)
+  );
   Ok(())
 }
 
@@ -1593,7 +1618,7 @@ fn a_token_maced_with_any_key_but_the_ring_key_is_refused() -> Result<()> {
     data_version: 0,
     claims: &extra,
   };
-  let t = access::sign(&other_env, &Policy::default(), NOW, &subject)?;
+  let t = access::sign(&other_env, &Policy::default(), NOW, &subject, None)?;
   assert_eq!(kind(verify_hs(&t.token)), Some(ErrorKind::TokenInvalid));
   Ok(())
 }
@@ -1715,7 +1740,7 @@ fn every_access_token_gets_its_own_jti() -> Result<()> {
   };
   let mut seen = std::collections::HashSet::new();
   for _ in 0..100_000 {
-    let t = access::sign(&ring, &Policy::default(), NOW, &subject)?;
+    let t = access::sign(&ring, &Policy::default(), NOW, &subject, None)?;
     assert_eq!(t.jti.len(), 22, "128 random bits");
     assert!(seen.insert(t.jti));
   }
@@ -1799,7 +1824,7 @@ fn a_proto_member_is_refused_at_any_depth_when_verifying_and_when_signing() -> R
       claims: &extra,
     };
     assert_eq!(
-      kind(access::sign(&ring, &Policy::default(), NOW, &subject)),
+      kind(access::sign(&ring, &Policy::default(), NOW, &subject, None)),
       Some(ErrorKind::ClaimReserved)
     );
   }

@@ -45,6 +45,12 @@ export declare class NativeEngine {
   verifyCsrfToken(token: string, session: string): boolean
   /** The public JWK Set. */
   jwks(): any
+  /**
+   * A new access token after a data write: the verified token's user, session and
+   * claims with the new data version, expiring no later than `notAfter` (seconds, the
+   * replaced token's `exp`). No I/O; refuses sessions known to be revoked.
+   */
+  reissue(userId: string, session: string, dataVersion: number, claims: Record<string, any> | undefined | null, notAfter: number): NapiIssued
   /** Test only: move the fixed clock (needs the `fixedNow` option). */
   setNow(ms: number): void
 }
@@ -128,6 +134,17 @@ export interface NapiDevice {
   ip?: string
   /** `User-Agent`. */
   userAgent?: string
+}
+
+/**
+ * A detected theft.
+ * A re-signed access token.
+ */
+export interface NapiIssued {
+  /** The access token. */
+  accessToken: string
+  /** Its expiry, seconds since the epoch. */
+  accessExpires: number
 }
 
 /** A signed access token. */
@@ -264,7 +281,6 @@ export interface NapiSubject {
   claims?: Record<string, any>
 }
 
-/** A detected theft. */
 export interface NapiTheft {
   /** The revoked session. */
   handle: string
@@ -301,6 +317,11 @@ export interface NapiTokenOptions {
   maxTokenLength?: number
   /** Name of the access-token cookie that `verifyRequest` reads. Defaults to `"__Host-at"`. */
   accessCookieName?: string
+  /**
+   * Name of the access-token cookie on secure requests (`verifyRequestPacked(…, true)`):
+   * the middleware's `__Host-` name. Defaults to `accessCookieName`.
+   */
+  secureAccessCookieName?: string
   /** Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it. */
   fixedNow?: number
 }
@@ -334,8 +355,20 @@ export declare function openRedisStore(url: string): Promise<NativeStore>
 /** Open (creating it if needed) the SQLite store in the file `path`. */
 export declare function openSqliteStore(path: string): Promise<NativeStore>
 
+/**
+ * The value of cookie `name` in a `Cookie` header, read strictly (see `credentials`):
+ * `null` when absent; throws `CREDENTIALS_AMBIGUOUS` when the name appears twice and
+ * `TOKEN_MALFORMED` when the header is too long. The value is returned as sent (never
+ * URL-decoded); the middleware reads its refresh cookie through this.
+ */
+export declare function readCookie(cookieHeader: string, name: string): string | null
+
 /** Verify one access token, packed (`source` is `h`). */
 export declare function verifyAccessTokenPacked(core: number, token: string): string
 
-/** Verify the access token of a request (its Cookie and Authorization headers), packed. */
-export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null): string
+/**
+ * Verify the access token of a request (its Cookie and Authorization headers), packed.
+ * `secure`: the request came over TLS, so the cookie is read under the core's secure
+ * name (`__Host-…` for the middleware).
+ */
+export declare function verifyRequestPacked(core: number, cookieHeader?: string | undefined | null, authorization?: string | undefined | null, secure?: boolean | undefined | null): string

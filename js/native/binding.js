@@ -846,5 +846,6 @@ module.exports.openPostgresStore = nativeBinding.openPostgresStore
 module.exports.openRedisClusterStore = nativeBinding.openRedisClusterStore
 module.exports.openRedisStore = nativeBinding.openRedisStore
 module.exports.openSqliteStore = nativeBinding.openSqliteStore
+module.exports.readCookie = nativeBinding.readCookie
 module.exports.verifyAccessTokenPacked = nativeBinding.verifyAccessTokenPacked
 module.exports.verifyRequestPacked = nativeBinding.verifyRequestPacked

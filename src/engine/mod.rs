@@ -272,8 +272,8 @@ impl Engine {
       Err(e) => return Ok(RefreshOutcome::Refused(e.kind())),
     };
     let handle = rt.handle();
-    if self.revoked.contains(&handle.to_text()) {
-      return Ok(RefreshOutcome::Refused(ErrorKind::SessionRevoked));
+    if let Some(reason) = self.revoked.reason(&handle.to_text()) {
+      return Ok(RefreshOutcome::Refused(reason));
     }
     for _ in 0..MAX_RACE_RETRIES {
       let Some(record) = self.store.get(&handle).await? else {
@@ -308,6 +308,9 @@ impl Engine {
           ));
         }
         Decision::Theft => {
+          self
+            .revoked
+            .add_theft(handle.to_text(), self.access_horizon());
           self.revoke(&handle).await?;
           return Ok(RefreshOutcome::Theft(Theft {
             handle,
@@ -433,17 +436,32 @@ impl Engine {
     }
   }
 
-  /// `SESSION_REVOKED` when the session `sid` is revoked, as far as this process knows:
-  /// the check every verified access token goes through.
+  /// `SESSION_REVOKED` when the session `sid` is revoked, as far as this process knows
+  /// (`TOKEN_THEFT_DETECTED` when this process revoked it for a theft): the check every
+  /// verified access token goes through.
   ///
   /// # Errors
-  /// `SESSION_REVOKED`.
+  /// `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
   pub fn refuse_revoked(&self, sid: &str) -> Result<()> {
-    if self.revoked.contains(sid) {
-      Err(err(ErrorKind::SessionRevoked, "the session was revoked"))
-    } else {
-      Ok(())
+    match self.revoked.reason(sid) {
+      None => Ok(()),
+      Some(ErrorKind::TokenTheftDetected) => Err(err(
+        ErrorKind::TokenTheftDetected,
+        "the session was revoked: its refresh token was reused",
+      )),
+      Some(_) => Err(err(ErrorKind::SessionRevoked, "the session was revoked")),
     }
+  }
+
+  /// A new access token for a session whose data just changed (a new data version),
+  /// expiring no later than `not_after` (the token it replaces: a data write never
+  /// extends a session's access). No I/O.
+  ///
+  /// # Errors
+  /// `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`, and as [`TokenService::sign_access`].
+  pub fn reissue(&self, subject: &Subject<'_>, not_after_secs: i64) -> Result<Issued> {
+    self.refuse_revoked(subject.session)?;
+    self.tokens.sign_access_until(subject, not_after_secs)
   }
 
   /// Is the session `sid` revoked, as far as this process knows?

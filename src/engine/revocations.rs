@@ -12,12 +12,21 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::RwLock;
 
 use crate::clock::UnixMillis;
+use crate::error::ErrorKind;
 use crate::store::Revocation;
+
+/// Why a session is in the set: plain revocation, or a theft seen by this process (the
+/// feed from other processes carries no reason, so their thefts read as revocations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+  until: UnixMillis,
+  theft: bool,
+}
 
 /// Revoked session handles (text form) and until when to remember them.
 #[derive(Default)]
 pub struct Revocations {
-  set: RwLock<HashMap<String, UnixMillis>>,
+  set: RwLock<HashMap<String, Entry>>,
   len: AtomicUsize,
   cursor: AtomicU64,
 }
@@ -25,13 +34,43 @@ pub struct Revocations {
 impl Revocations {
   /// Remember `sid` as revoked until `until`.
   pub fn add(&self, sid: String, until: UnixMillis) {
+    self.insert(sid, until, false);
+  }
+
+  /// Remember `sid` as revoked because of a theft, until `until`.
+  pub fn add_theft(&self, sid: String, until: UnixMillis) {
+    self.insert(sid, until, true);
+  }
+
+  fn insert(&self, sid: String, until: UnixMillis, theft: bool) {
     let mut g = self
       .set
       .write()
       .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let e = g.entry(sid).or_insert(until);
-    *e = (*e).max(until);
+    let e = g.entry(sid).or_insert(Entry { until, theft });
+    e.until = e.until.max(until);
+    e.theft |= theft;
     self.len.store(g.len(), Ordering::Release);
+  }
+
+  /// Why `sid` is refused: `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED` (a theft this
+  /// process saw), or `None` when it is not known to be revoked.
+  pub fn reason(&self, sid: &str) -> Option<ErrorKind> {
+    if self.len.load(Ordering::Acquire) == 0 {
+      return None;
+    }
+    self
+      .set
+      .read()
+      .unwrap_or_else(std::sync::PoisonError::into_inner)
+      .get(sid)
+      .map(|e| {
+        if e.theft {
+          ErrorKind::TokenTheftDetected
+        } else {
+          ErrorKind::SessionRevoked
+        }
+      })
   }
 
   /// Is `sid` revoked (as far as this process knows)?
@@ -65,7 +104,7 @@ impl Revocations {
       .set
       .write()
       .unwrap_or_else(std::sync::PoisonError::into_inner);
-    g.retain(|_, until| *until > now);
+    g.retain(|_, e| e.until > now);
     self.len.store(g.len(), Ordering::Release);
   }
 
@@ -104,5 +143,22 @@ mod tests {
     assert!(r.contains(&h.to_text()));
     assert_eq!(r.cursor(), 7);
     Ok(())
+  }
+
+  #[test]
+  fn a_theft_is_remembered_as_one_even_when_revoked_again() {
+    let r = Revocations::default();
+    assert_eq!(r.reason("t"), None);
+    r.add("p".into(), UnixMillis(10));
+    r.add_theft("t".into(), UnixMillis(10));
+    r.add("t".into(), UnixMillis(20));
+    assert_eq!(r.reason("p"), Some(ErrorKind::SessionRevoked));
+    assert_eq!(r.reason("t"), Some(ErrorKind::TokenTheftDetected));
+    r.prune(UnixMillis(15));
+    assert_eq!(
+      r.reason("t"),
+      Some(ErrorKind::TokenTheftDetected),
+      "until raised to 20"
+    );
   }
 }

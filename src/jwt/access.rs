@@ -99,17 +99,19 @@ fn is_opaque_id(s: &str) -> bool {
 }
 
 /// Sign an access token for `subject` with the ring's current key, valid from `now` for
-/// `policy.ttl_secs`.
+/// `policy.ttl_secs`, or until `not_after` (seconds) when that is sooner.
 ///
 /// # Errors
 /// `CLAIM_RESERVED`; `INVALID_ARGUMENT` (empty user id, or a session that is not 1 to 64
 /// base64url characters); `TOKEN_MALFORMED` (claims too large, or a token longer than
-/// `policy.max_token_len`, which [`verify`] would refuse); `RANDOM_UNAVAILABLE`.
+/// `policy.max_token_len`, which [`verify`] would refuse); `RANDOM_UNAVAILABLE`;
+/// `TOKEN_EXPIRED` when `not_after` is not after `now`.
 pub fn sign(
   ring: &KeyRing,
   policy: &Policy,
   now: UnixMillis,
   subject: &Subject<'_>,
+  not_after: Option<i64>,
 ) -> Result<Issued> {
   if !is_opaque_id(subject.session) {
     return Err(err(
@@ -120,7 +122,13 @@ pub fn sign(
   let key = ring.current();
   let jti = encoding::encode(&random::bytes::<16>()?);
   let iat = now.secs();
-  let exp = iat + policy.ttl_secs;
+  let exp = not_after.map_or(iat + policy.ttl_secs, |n| n.min(iat + policy.ttl_secs));
+  if exp <= iat {
+    return Err(err(
+      ErrorKind::TokenExpired,
+      "the token to replace has expired",
+    ));
+  }
   let payload = NewClaims {
     iss: &policy.issuer,
     sub: subject.user_id,

@@ -120,6 +120,7 @@ impl NapiTokenCore {
     let id = registry::register(registry::Registered {
       service: Arc::clone(&service),
       cookie_name: n.cookie_name,
+      secure_cookie_name: n.secure_cookie_name,
       engine: None,
     });
     Ok(Self {

@@ -63,6 +63,15 @@ pub struct NapiTokens {
 }
 
 /// A detected theft.
+/// A re-signed access token.
+#[napi(object)]
+pub struct NapiIssued {
+  /// The access token.
+  pub access_token: String,
+  /// Its expiry, seconds since the epoch.
+  pub access_expires: f64,
+}
+
 #[napi(object)]
 pub struct NapiTheft {
   /// The revoked session.
@@ -192,6 +201,7 @@ pub async fn start(
   let id = registry::register(registry::Registered {
     service: tokens,
     cookie_name: n.cookie_name,
+    secure_cookie_name: n.secure_cookie_name,
     engine: Some(Arc::clone(&engine)),
   });
   let weak = Arc::downgrade(&engine);
@@ -415,6 +425,43 @@ impl NapiEngine {
   #[napi]
   pub fn jwks(&self) -> Value {
     self.engine.tokens().jwks()
+  }
+
+  /// A new access token after a data write: the verified token's user, session and
+  /// claims with the new data version, expiring no later than `notAfter` (seconds, the
+  /// replaced token's `exp`). No I/O; refuses sessions known to be revoked.
+  #[napi]
+  pub fn reissue(
+    &self,
+    user_id: String,
+    session: String,
+    data_version: f64,
+    claims: Option<Map<String, Value>>,
+    not_after: f64,
+  ) -> napi::Result<NapiIssued, Code> {
+    if !(data_version >= 0.0 && data_version.fract() == 0.0 && data_version < 9.0e15) {
+      return Err(to_js(crate::error::err(
+        ErrorKind::InvalidArgument,
+        "dataVersion must be a non-negative integer",
+      )));
+    }
+    let claims = claims.unwrap_or_default();
+    let issued = self
+      .engine
+      .reissue(
+        &crate::jwt::Subject {
+          user_id: &user_id,
+          session: &session,
+          data_version: data_version as u64,
+          claims: &claims,
+        },
+        not_after as i64,
+      )
+      .map_err(to_js)?;
+    Ok(NapiIssued {
+      access_token: issued.token,
+      access_expires: issued.exp as f64,
+    })
   }
 
   /// Test only: move the fixed clock (needs the `fixedNow` option).

@@ -23,14 +23,18 @@ use napi_derive::napi;
 use crate::credentials::Source;
 use crate::error::Error;
 use crate::jwt::access::ClaimsView;
+use crate::napi::error::{to_js, Code};
 use crate::napi::registry;
 
 /// Verify the access token of a request (its Cookie and Authorization headers), packed.
+/// `secure`: the request came over TLS, so the cookie is read under the core's secure
+/// name (`__Host-…` for the middleware).
 #[napi(catch_unwind)]
 pub fn verify_request_packed(
   core: u32,
   cookie_header: Option<Utf16String>,
   authorization: Option<Utf16String>,
+  secure: Option<bool>,
 ) -> Either<Latin1String, String> {
   let cookie = cookie_header.as_deref().map(narrow);
   let auth = authorization.as_deref().map(narrow);
@@ -38,7 +42,11 @@ pub fn verify_request_packed(
     match r.service.verify_request_with(
       cookie.as_deref(),
       auth.as_deref(),
-      &r.cookie_name,
+      if secure == Some(true) {
+        &r.secure_cookie_name
+      } else {
+        &r.cookie_name
+      },
       |v, source| checked(r, v).map(|v| pack(v, source)),
     ) {
       Ok(Some(Ok(packed))) => packed,
@@ -149,4 +157,23 @@ fn push_u64(out: &mut String, mut n: u64) {
 
 fn pack_error(e: &Error) -> String {
   format!("-{},{}", e.code(), e.detail())
+}
+
+/// The value of cookie `name` in a `Cookie` header, read strictly (see `credentials`):
+/// `null` when absent; throws `CREDENTIALS_AMBIGUOUS` when the name appears twice and
+/// `TOKEN_MALFORMED` when the header is too long. The value is returned as sent (never
+/// URL-decoded); the middleware reads its refresh cookie through this.
+#[napi(catch_unwind)]
+pub fn read_cookie(cookie_header: Utf16String, name: String) -> napi::Result<Option<String>, Code> {
+  let header = narrow(&cookie_header);
+  match crate::credentials::cookie(&header, &name) {
+    // Only ASCII survives `narrow`; a value with 0xFF bytes held a non-ASCII character.
+    Ok(Some(v)) if v.is_ascii() => Ok(Some(String::from_utf8_lossy(v).into_owned())),
+    Ok(Some(_)) => Err(to_js(Error::new(
+      crate::error::ErrorKind::TokenMalformed,
+      "cookie value is not ASCII",
+    ))),
+    Ok(None) => Ok(None),
+    Err(e) => Err(to_js(e)),
+  }
 }

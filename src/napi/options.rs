@@ -39,6 +39,9 @@ pub struct NapiTokenOptions {
   pub max_token_length: Option<f64>,
   /// Name of the access-token cookie that `verifyRequest` reads. Defaults to `"__Host-at"`.
   pub access_cookie_name: Option<String>,
+  /// Name of the access-token cookie on secure requests (`verifyRequestPacked(…, true)`):
+  /// the middleware's `__Host-` name. Defaults to `accessCookieName`.
+  pub secure_access_cookie_name: Option<String>,
   /// Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it.
   pub fixed_now: Option<f64>,
 }
@@ -60,6 +63,7 @@ pub struct NapiSessionOptions {
 pub struct Normalized {
   pub config: Config,
   pub cookie_name: String,
+  pub secure_cookie_name: String,
   pub clock: TestClock,
 }
 
@@ -154,6 +158,10 @@ pub fn normalize(o: &NapiTokenOptions) -> napi::Result<Normalized, Code> {
     .access_cookie_name
     .clone()
     .unwrap_or_else(|| "__Host-at".to_owned());
+  let secure_cookie_name = o
+    .secure_access_cookie_name
+    .clone()
+    .unwrap_or_else(|| cookie_name.clone());
   let fixed = match o.fixed_now {
     None => None,
     Some(_) => Some(Arc::new(FixedClock::at(UnixMillis(ms(
@@ -169,6 +177,7 @@ pub fn normalize(o: &NapiTokenOptions) -> napi::Result<Normalized, Code> {
       algorithm,
     },
     cookie_name,
+    secure_cookie_name,
     clock: TestClock(fixed),
   })
 }

@@ -17,6 +17,8 @@ pub struct Registered {
   pub service: Arc<TokenService>,
   /// Name of the access-token cookie.
   pub cookie_name: String,
+  /// Name of the access-token cookie on secure requests.
+  pub secure_cookie_name: String,
   /// The session engine, when the core belongs to one: verify then also refuses sessions
   /// it knows to be revoked.
   pub engine: Option<Arc<crate::engine::Engine>>,

@@ -1,0 +1,7 @@
+// ESM entry: `import session, { MemoryStore } from 'tandem-session'`. The CommonJS module
+// is the one implementation; this file only names its parts.
+import session from './index.js'
+
+export default session
+export const { TokenCore, Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore } = session
+export { session }

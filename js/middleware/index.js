@@ -1,0 +1,222 @@
+'use strict'
+
+/**
+ * `session(options)`: the Express middleware. Per request:
+ *
+ * 1. the refresh endpoint and the JWKS route are answered here;
+ * 2. the access token is verified in Rust with no I/O (`Engine#verifyRequest`); an expired
+ *    one answers `401 TRY_REFRESH` (a page navigation is sent through the refresh
+ *    endpoint instead), a bad or revoked one `401 UNAUTHORISED` with the tokens cleared;
+ * 3. CSRF is checked for unsafe methods in cookie mode (`csrf.js`), before anything else
+ *    happens;
+ * 4. the session data comes from this process's cache when the token's data version says
+ *    the copy is current, else from the store;
+ * 5. `req.session` is set, and the response is held at its first byte until the changed
+ *    keys are saved and the new tokens are in its headers (`hold.js`).
+ *
+ * The function returned is also an event emitter (`created`, `refreshed`, `revoked`,
+ * `theft`) and carries the user-level calls (`listSessions`, `revokeSession`, …).
+ * Errors reach Express's error handler with `code` and `status`; logs go through `debug`
+ * (`DEBUG=tandem-session`) and never contain a token.
+ * @public
+ */
+
+const crypto = require('node:crypto')
+const { EventEmitter } = require('node:events')
+const debug = require('debug')('tandem-session')
+
+const { Engine } = require('../engine.js')
+const { normalize } = require('./options.js')
+const { cookieNames } = require('./transport.js')
+const { isSecure, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod } = require('./request.js')
+const csrf = require('./csrf.js')
+const { DataCache } = require('./data-cache.js')
+const { RequestState, ANONYMOUS, httpError } = require('./session.js')
+const { refresh } = require('./refresh.js')
+const { hold } = require('./hold.js')
+
+/** Session data copies kept per process. */
+const CACHE_ENTRIES = 10000
+/** Verify codes that a refresh can fix. */
+const TRY_REFRESH = new Set(['TOKEN_EXPIRED', 'KEY_UNKNOWN', 'TOKEN_NOT_YET_VALID'])
+
+function json (res, status, body) {
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(JSON.stringify(body))
+}
+
+function publicUserId (u) {
+  return u.startsWith(ANONYMOUS) ? null : u
+}
+
+/**
+ * Create the middleware.
+ * @param {object} options see README "Options"
+ */
+function session (options) {
+  const settings = normalize(options)
+  const names = cookieNames(settings.name, settings.cookie)
+  const emitter = new EventEmitter()
+  const mw = {
+    settings,
+    names,
+    engine: null,
+    cache: new DataCache(CACHE_ENTRIES),
+    debug,
+    device,
+    emit: (event, payload) => {
+      try {
+        emitter.emit(event, payload)
+      } catch (e) {
+        debug('a %s listener threw: %s', event, e && e.message)
+      }
+    },
+    randomId: () => crypto.randomBytes(16).toString('base64url')
+  }
+  let startError = null
+  const ready = Engine.start({
+    store: settings.store,
+    secret: settings.secret,
+    algorithm: settings.algorithm,
+    accessCookieName: names.plain.access,
+    secureAccessCookieName: names.secure.access,
+    ...settings.engine
+  }).then((e) => { mw.engine = e }, (e) => {
+    startError = httpError(e)
+    debug('the session engine did not start: %s', e.code)
+  })
+
+  async function load (req, res, next) {
+    const secure = isSecure(req, settings.proxy)
+    const mode = transferMode(req, settings.transfer)
+    const path = pathname(req)
+    if (path === settings.refreshPath) return refresh(mw, req, res, { mode, secure }, next)
+    if (settings.jwksPath !== null && path === settings.jwksPath && req.method === 'GET') {
+      res.setHeader('Cache-Control', 'public, max-age=300')
+      return json(res, 200, mw.engine.jwks())
+    }
+    if (!path.startsWith(settings.cookie.path)) return next()
+    const engine = mw.engine
+    const state = new RequestState(mw, req, res, mode, secure)
+    const r = engine.verifyRequest(
+      mode === 'cookie' ? req.headers.cookie : null,
+      mode === 'header' ? req.headers.authorization : null,
+      secure
+    )
+    const navigation = mode === 'cookie' && isNavigation(req)
+    if (!r.ok && r.code !== 'NO_TOKEN') {
+      debug('access token refused: %s', r.code)
+      if (r.code === 'INTERNAL') return next(httpError(Object.assign(new Error('INTERNAL: session engine unavailable'), { code: 'INTERNAL' })))
+      if (TRY_REFRESH.has(r.code)) {
+        if (!navigation) return json(res, 401, { code: 'TRY_REFRESH' })
+        res.statusCode = 303
+        res.setHeader('Location', settings.refreshPath + '?to=' + encodeURIComponent(req.originalUrl || req.url))
+        res.setHeader('Cache-Control', 'no-store')
+        return res.end()
+      }
+      state.sendTokens(null)
+      state.flush()
+      if (r.code === 'CREDENTIALS_AMBIGUOUS') return json(res, 400, { code: r.code })
+      // A page load goes on without a session (the page shows "signed out").
+      if (!navigation) return json(res, 401, { code: r.code === 'TOKEN_THEFT_DETECTED' ? r.code : 'UNAUTHORISED' })
+    }
+    const claims = r.ok ? r.claims : null
+    if (settings.csrf !== null && mode === 'cookie' && !isSafeMethod(req) && !csrf.allowed(req, {
+      own: ownOrigin(req, secure, settings.proxy),
+      settings: settings.csrf,
+      handle: claims ? claims.sid : null,
+      verify: (t, h) => engine.verifyCsrfToken(t, h)
+    })) {
+      debug('CSRF check refused a %s', req.method)
+      return json(res, 403, { code: 'CSRF_INVALID' })
+    }
+    if (claims !== null) {
+      let copy = mw.cache.get(claims.sid, claims.dv)
+      if (copy === undefined) {
+        let rec
+        try {
+          rec = await engine.get(claims.sid)
+        } catch (e) {
+          return next(httpError(e))
+        }
+        if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
+          state.sendTokens(null)
+          state.flush()
+          if (!navigation) return json(res, 401, { code: 'UNAUTHORISED' })
+        } else {
+          mw.cache.set(claims.sid, rec.dataVersion, rec.data)
+          copy = { data: rec.data, version: rec.dataVersion }
+        }
+      }
+      if (copy !== undefined) {
+        state.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data)
+        state.loaded = true
+      }
+    }
+    if (state.session === null) state.install({})
+    req.sessionStore = settings.store
+    hold(res, () => state.commit(), (err) => {
+      debug('saving the session failed: %s', err && err.code)
+      if (!res.headersSent) {
+        res.removeHeader('Set-Cookie')
+        json(res, err && err.status === 503 ? 503 : 500, { code: (err && err.code) || 'INTERNAL' })
+      } else {
+        res.destroy(err)
+      }
+    })
+    next()
+  }
+
+  function middleware (req, res, next) {
+    if (req.session) return next()
+    const go = () => {
+      if (startError !== null) return next(startError)
+      load(req, res, next).catch((e) => next(httpError(e)))
+    }
+    if (mw.engine !== null || startError !== null) return go()
+    ready.then(go)
+  }
+
+  const api = {
+    /** Resolves once the engine has started (rejects with the start error). */
+    ready: () => ready.then(() => { if (startError !== null) throw startError }),
+    /** The live sessions of a user, most recently refreshed first, with device facts. */
+    listSessions: async (userId) => { await api.ready(); return mw.engine.listUser(userId) },
+    /** Revoke one session (every process refuses it within about a second). */
+    revokeSession: async (handle) => {
+      await api.ready()
+      const existed = await mw.engine.revoke(handle)
+      mw.cache.delete(handle)
+      if (existed) mw.emit('revoked', { handle, userId: null, reason: 'admin' })
+      return existed
+    },
+    /** Revoke every session of a user ("sign out everywhere"), except `options.except`. */
+    revokeUserSessions: async (userId, options) => {
+      await api.ready()
+      const revoked = await mw.engine.revokeUser(userId, options && options.except)
+      for (const handle of revoked) {
+        mw.cache.delete(handle)
+        mw.emit('revoked', { handle, userId: publicUserId(userId), reason: 'admin' })
+      }
+      return revoked
+    },
+    /** The public key set (EdDSA: current, next and retired keys). */
+    jwks: () => mw.engine.jwks(),
+    /** Emergency: stop accepting access tokens signed by `kid` (clients refresh). */
+    revokeSigningKey: async (kid) => { await api.ready(); return mw.engine.revokeKey(kid) },
+    currentKid: () => mw.engine.currentKid(),
+    /** Tests only (needs `fixedNow`). */
+    setNow: (ms) => mw.engine.setNow(ms),
+    get engine () { return mw.engine }
+  }
+  for (const k of ['on', 'once', 'off', 'addListener', 'removeListener', 'removeAllListeners', 'listenerCount']) {
+    middleware[k] = (...args) => { emitter[k](...args); return middleware }
+  }
+  middleware.listenerCount = (e) => emitter.listenerCount(e)
+  Object.defineProperties(middleware, Object.getOwnPropertyDescriptors(api))
+  return middleware
+}
+
+module.exports = { session }

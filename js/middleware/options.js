@@ -1,0 +1,175 @@
+'use strict'
+
+/**
+ * The options of `session(options)`, checked once at setup: every bad value is a
+ * TypeError naming the option, so a typo fails at boot rather than on the first request.
+ * Names follow express-session where the meaning carries over; lifetimes are in
+ * milliseconds like its `cookie.maxAge`. Does not open the store (the engine does).
+ * @private
+ */
+
+const { SqliteStore } = require('../stores.js')
+
+const TRANSFERS = ['cookie', 'header', 'auto']
+const UNSETS = ['keep', 'destroy']
+const SAME_SITES = ['lax', 'strict', 'none']
+const PRIORITIES = ['low', 'medium', 'high']
+const ALGORITHMS = ['HS256', 'EdDSA']
+/** A cookie name: an RFC 6265 token (no separators, no spaces, no controls). */
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const KNOWN = new Set([
+  'secret', 'store', 'name', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
+  'genid', 'resave', 'accessTokenMaxAge', 'refreshTokenMaxAge', 'absoluteMaxAge',
+  'refreshGrace', 'refreshPath', 'csrf', 'transfer', 'algorithm', 'jwksPath', 'issuer',
+  'audience', 'leeway', 'keyRotationInterval', 'retiredKeyTtl', 'syncInterval', 'fixedNow'
+])
+
+function fail (option, must) {
+  return new TypeError(`${option} option ${must}`)
+}
+
+function positiveMs (options, option) {
+  const v = options[option]
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw fail(option, 'must be a positive integer (milliseconds)')
+  return v
+}
+
+function bool (value, option, fallback) {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw fail(option, 'must be a boolean')
+  return value
+}
+
+function path (value, option, fallback) {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !value.startsWith('/') || /[\s;,?#]/.test(value)) {
+    throw fail(option, 'must be a path starting with "/" (no spaces, ";", ",", "?" or "#")')
+  }
+  return value
+}
+
+function secrets (value) {
+  const list = Array.isArray(value) ? value : [value]
+  if (value === undefined) throw fail('secret', 'is required (a string of at least 32 bytes)')
+  if (list.length === 0) throw fail('secret', 'array must not be empty')
+  for (const s of list) {
+    if (typeof s !== 'string' || Buffer.byteLength(s) < 32) {
+      throw fail('secret', 'must be a string of at least 32 bytes, or an array of them')
+    }
+  }
+  return list
+}
+
+function cookieOptions (value) {
+  if (value === undefined) value = {}
+  if (value === null || typeof value !== 'object') throw fail('cookie', 'must be an object')
+  const c = {
+    path: path(value.path, 'cookie.path', '/'),
+    domain: value.domain,
+    secure: value.secure === undefined ? 'auto' : value.secure,
+    sameSite: value.sameSite === undefined ? 'lax' : value.sameSite,
+    maxAge: value.maxAge === undefined ? null : value.maxAge,
+    priority: value.priority,
+    partitioned: bool(value.partitioned, 'cookie.partitioned', false)
+  }
+  if (value.httpOnly !== undefined && value.httpOnly !== true) {
+    throw fail('cookie.httpOnly', 'must be true: tokens are never readable by page scripts')
+  }
+  if (c.domain !== undefined && (typeof c.domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(c.domain))) {
+    throw fail('cookie.domain', 'must be a host name')
+  }
+  if (c.secure !== true && c.secure !== false && c.secure !== 'auto') throw fail('cookie.secure', "must be true, false or 'auto'")
+  if (c.sameSite === true) c.sameSite = 'strict'
+  if (typeof c.sameSite === 'string') c.sameSite = c.sameSite.toLowerCase()
+  if (!SAME_SITES.includes(c.sameSite)) throw fail('cookie.sameSite', "must be 'lax', 'strict' or 'none'")
+  if (c.maxAge !== null && !(Number.isInteger(c.maxAge) && c.maxAge > 0)) {
+    throw fail('cookie.maxAge', 'must be null (browser-session cookies) or a positive integer (milliseconds)')
+  }
+  if (c.priority !== undefined && !PRIORITIES.includes(String(c.priority).toLowerCase())) {
+    throw fail('cookie.priority', "must be 'low', 'medium' or 'high'")
+  }
+  if (c.sameSite === 'none' && c.secure === false) throw fail('cookie.sameSite', "'none' needs cookie.secure true or 'auto'")
+  return c
+}
+
+function csrfOptions (value) {
+  if (value === undefined || value === true) return { trustedOrigins: [], requireToken: false }
+  if (value === false) return null
+  if (value === null || typeof value !== 'object') throw fail('csrf', 'must be true, false or an object')
+  const trusted = value.trustedOrigins ?? []
+  if (!Array.isArray(trusted) || !trusted.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))) {
+    throw fail('csrf.trustedOrigins', 'must be an array of origins like "https://app.example.com"')
+  }
+  return { trustedOrigins: trusted, requireToken: bool(value.requireToken, 'csrf.requireToken', false) }
+}
+
+/**
+ * Check and complete the options.
+ * @param {object} options what the app passed to `session()`
+ * @returns {object} the normalized settings
+ */
+function normalize (options) {
+  if (options === undefined) options = {}
+  if (options === null || typeof options !== 'object') throw new TypeError('session options must be an object')
+  for (const k of Object.keys(options)) {
+    if (!KNOWN.has(k)) throw fail(k, 'is not an option of tandem-session')
+  }
+  if (options.genid !== undefined) {
+    throw fail('genid', 'is not supported: session handles are 128-bit values from the OS random generator, made in Rust')
+  }
+  if (options.resave !== undefined && typeof options.resave !== 'boolean') throw fail('resave', 'must be a boolean')
+  const name = options.name ?? 'tandem'
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64 || /^__(host|secure)-/i.test(name)) {
+    throw fail('name', 'must be a cookie name (letters, digits, "-", "_", "."; no __Host-/__Secure- prefix)')
+  }
+  const store = options.store ?? new SqliteStore()
+  if (typeof store._open !== 'function') {
+    throw fail('store', 'must be a tandem-session store (MemoryStore, SqliteStore, RedisStore, PostgresStore)')
+  }
+  const transfer = options.transfer ?? 'auto'
+  if (!TRANSFERS.includes(transfer)) throw fail('transfer', "must be 'cookie', 'header' or 'auto'")
+  const unset = options.unset ?? 'keep'
+  if (!UNSETS.includes(unset)) throw fail('unset', "must be 'keep' or 'destroy'")
+  if (options.proxy !== undefined && typeof options.proxy !== 'boolean') throw fail('proxy', 'must be a boolean')
+  const algorithm = options.algorithm ?? 'HS256'
+  if (!ALGORITHMS.includes(algorithm)) throw fail('algorithm', "must be 'HS256' or 'EdDSA'")
+  const jwksPath = options.jwksPath === null ? null : path(options.jwksPath, 'jwksPath', null)
+  if (jwksPath && algorithm !== 'EdDSA') throw fail('jwksPath', "needs algorithm 'EdDSA' (an HS256 key is secret)")
+  for (const k of ['accessTokenMaxAge', 'refreshTokenMaxAge', 'absoluteMaxAge', 'refreshGrace',
+    'leeway', 'keyRotationInterval', 'retiredKeyTtl', 'syncInterval']) positiveMs(options, k)
+  if (options.fixedNow !== undefined && !Number.isInteger(options.fixedNow)) throw fail('fixedNow', 'must be an integer (ms)')
+  for (const k of ['issuer', 'audience']) {
+    if (options[k] !== undefined && typeof options[k] !== 'string') throw fail(k, 'must be a string')
+  }
+  const cookie = cookieOptions(options.cookie)
+  return {
+    secret: secrets(options.secret),
+    store,
+    name,
+    cookie,
+    proxy: options.proxy,
+    rolling: bool(options.rolling, 'rolling', false),
+    saveUninitialized: bool(options.saveUninitialized, 'saveUninitialized', false),
+    unset,
+    refreshPath: path(options.refreshPath, 'refreshPath', '/session/refresh'),
+    csrf: csrfOptions(options.csrf),
+    transfer,
+    algorithm,
+    jwksPath,
+    engine: {
+      accessTokenMaxAge: options.accessTokenMaxAge,
+      refreshTokenMaxAge: options.refreshTokenMaxAge,
+      absoluteMaxAge: options.absoluteMaxAge,
+      refreshGrace: options.refreshGrace,
+      leeway: options.leeway,
+      keyRotationInterval: options.keyRotationInterval,
+      retiredKeyTtl: options.retiredKeyTtl,
+      syncInterval: options.syncInterval,
+      issuer: options.issuer,
+      audience: options.audience,
+      fixedNow: options.fixedNow
+    }
+  }
+}
+
+module.exports = { normalize }

@@ -1,0 +1,80 @@
+'use strict'
+
+/**
+ * Facts about a request that the middleware decides on: is it secure, what is its own
+ * origin, is it a page navigation, which transfer mode does it use, which device sent it.
+ * Reads headers only; never a token.
+ * @private
+ */
+
+const { HEADER } = require('./transport.js')
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+const MAX_USER_AGENT = 512
+
+function firstValue (header) {
+  if (typeof header !== 'string') return undefined
+  const comma = header.indexOf(',')
+  return (comma === -1 ? header : header.slice(0, comma)).trim()
+}
+
+/**
+ * Whether the request counts as secure for cookies (express-session's `proxy` rules).
+ * @param {object} req
+ * @param {boolean|undefined} proxy
+ */
+function isSecure (req, proxy) {
+  if (req.socket && req.socket.encrypted) return true
+  if (proxy === false) return false
+  if (proxy === true) return (firstValue(req.headers['x-forwarded-proto']) || '').toLowerCase() === 'https'
+  return req.secure === true
+}
+
+/** The request's own origin, e.g. `https://app.example.com`. */
+function ownOrigin (req, secure, proxy) {
+  const host = (proxy === true && firstValue(req.headers['x-forwarded-host'])) || req.headers.host || ''
+  return (secure ? 'https://' : 'http://') + host.toLowerCase()
+}
+
+/** A top-level page load: the browser says so, or (older browsers) it asks for HTML. */
+function isNavigation (req) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
+  const mode = req.headers['sec-fetch-mode']
+  if (mode !== undefined) return mode === 'navigate'
+  const accept = req.headers.accept
+  return typeof accept === 'string' && accept.includes('text/html')
+}
+
+/**
+ * The transfer mode of this request: `'header'` when the app chose it, or (`'auto'`) when
+ * the client speaks it; else `'cookie'`.
+ */
+function transferMode (req, option) {
+  if (option !== 'auto') return option
+  const h = req.headers
+  if (h[HEADER.transfer] === 'header' || h[HEADER.refresh] !== undefined) return 'header'
+  const auth = h.authorization
+  return typeof auth === 'string' && /^bearer /i.test(auth) ? 'header' : 'cookie'
+}
+
+/** The device facts kept with a session (shown in "your devices"). */
+function device (req) {
+  const ua = req.headers['user-agent']
+  return {
+    ip: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
+    userAgent: typeof ua === 'string' ? ua.slice(0, MAX_USER_AGENT) : undefined
+  }
+}
+
+/** The path of the request URL (no query), as the client sent it. */
+function pathname (req) {
+  const url = req.originalUrl || req.url || '/'
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+function isSafeMethod (req) {
+  return SAFE_METHODS.has(req.method)
+}
+
+module.exports = { isSecure, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod }

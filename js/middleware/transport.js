@@ -1,0 +1,109 @@
+'use strict'
+
+/**
+ * How tokens travel: the names of the two cookies, `Set-Cookie` lines for them, and the
+ * header-mode response headers. Writing only: tokens are read from requests in Rust
+ * (`verifyRequestPacked`, `readCookie`).
+ *
+ * Guarantees: both cookies are HttpOnly; the refresh cookie's Path is the refresh
+ * endpoint, so the browser sends it nowhere else; on secure requests the names carry the
+ * `__Host-` (access, when Path=/ and no Domain) or `__Secure-` prefix, which browsers only
+ * accept from a secure origin with the Secure flag; responses that carry tokens get
+ * `Cache-Control: no-store`. Our `Set-Cookie` lines replace earlier lines of ours and keep
+ * the app's own.
+ * @private
+ */
+
+/** Header-mode wire names (lower case, as Node reports request headers). */
+const HEADER = {
+  access: 'x-access-token',
+  refresh: 'x-refresh-token',
+  expires: 'x-access-expires',
+  transfer: 'x-session-transfer'
+}
+
+/**
+ * The cookie names for one setup: `{access, refresh}` for plain and for secure requests.
+ * @param {string} name the `name` option
+ * @param {object} cookie the normalized `cookie` option
+ */
+function cookieNames (name, cookie) {
+  const hostOk = cookie.path === '/' && cookie.domain === undefined
+  return {
+    plain: { access: name, refresh: name + '.refresh' },
+    secure: { access: (hostOk ? '__Host-' : '__Secure-') + name, refresh: '__Secure-' + name + '.refresh' }
+  }
+}
+
+function attributes (cookie, path, secure, maxAgeMs) {
+  let s = '; Path=' + path
+  if (cookie.domain !== undefined) s += '; Domain=' + cookie.domain
+  if (maxAgeMs !== null) {
+    const secs = Math.max(0, Math.floor(maxAgeMs / 1000))
+    s += '; Max-Age=' + secs + '; Expires=' + new Date(Date.now() + secs * 1000).toUTCString()
+  }
+  s += '; HttpOnly'
+  if (secure) s += '; Secure'
+  s += '; SameSite=' + cookie.sameSite[0].toUpperCase() + cookie.sameSite.slice(1)
+  if (cookie.priority !== undefined) s += '; Priority=' + cookie.priority[0].toUpperCase() + cookie.priority.slice(1).toLowerCase()
+  if (cookie.partitioned) s += '; Partitioned'
+  return s
+}
+
+/**
+ * Replace our cookies in `res`'s Set-Cookie header, keeping the app's.
+ * @param {import('node:http').ServerResponse} res
+ * @param {string[]} ours names of our cookies (any of them is replaced)
+ * @param {string[]} lines our new Set-Cookie lines
+ */
+function putCookies (res, ours, lines) {
+  const prev = res.getHeader('set-cookie')
+  const kept = (prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)])
+    .filter((l) => !ours.some((n) => l.startsWith(n + '=')))
+  res.setHeader('Set-Cookie', kept.concat(lines))
+}
+
+/**
+ * Write tokens to a response, or clear them.
+ *
+ * @param {object} ctx `{res, mode: 'cookie'|'header', secure, names, cookie, refreshPath}`
+ *   where `cookie` is this response's cookie options (`req.session.cookie`)
+ * @param {{accessToken?: string, refreshToken?: string, accessExpires?: number}|null} tokens
+ *   null clears; a missing refreshToken leaves the refresh cookie as it is
+ */
+function writeTokens (ctx, tokens) {
+  const { res } = ctx
+  res.setHeader('Cache-Control', 'no-store')
+  if (ctx.mode === 'header') {
+    if (tokens === null) {
+      res.setHeader(HEADER.access, '')
+      res.setHeader(HEADER.refresh, '')
+      return
+    }
+    res.setHeader(HEADER.access, tokens.accessToken)
+    res.setHeader(HEADER.expires, String(tokens.accessExpires * 1000))
+    if (tokens.refreshToken !== undefined) res.setHeader(HEADER.refresh, tokens.refreshToken)
+    return
+  }
+  const cookie = ctx.cookie
+  const secure = cookie.secure === true || (cookie.secure === 'auto' && ctx.secure)
+  if (cookie.secure === true && !ctx.secure) return // express-session: no secure cookie over http
+  const names = ctx.secure ? ctx.names.secure : ctx.names.plain
+  const ours = [names.access, names.refresh]
+  if (tokens === null) {
+    putCookies(res, ours, [
+      names.access + '=' + attributes(cookie, cookie.path, secure, 0),
+      names.refresh + '=' + attributes(cookie, ctx.refreshPath, secure, 0)
+    ])
+    return
+  }
+  const lines = [names.access + '=' + tokens.accessToken + attributes(cookie, cookie.path, secure, cookie.maxAge)]
+  if (tokens.refreshToken !== undefined) {
+    lines.push(names.refresh + '=' + tokens.refreshToken + attributes(cookie, ctx.refreshPath, secure, cookie.maxAge))
+  } else {
+    ours.pop() // keep a refresh cookie line set earlier in this response
+  }
+  putCookies(res, ours, lines)
+}
+
+module.exports = { HEADER, cookieNames, writeTokens }
