@@ -22,8 +22,9 @@ const { writeTokens } = require('./transport.js')
 /** Engine user ids of anonymous sessions (data before login) start with this. */
 const ANONYMOUS = '~anon:'
 const MAX_USER_ID = 256
+/** Data keys never installed on req.session: its members, and what would change its prototype. */
 const METHOD_NAMES = new Set(['create', 'regenerate', 'destroy', 'reload', 'save', 'touch',
-  'csrfToken', 'id', 'userId', 'claims', 'cookie'])
+  'csrfToken', 'id', 'userId', 'claims', 'cookie', '__proto__', 'constructor'])
 const CLEAR = null
 
 /** An error for Express's error handler: `code` and `status`. */
