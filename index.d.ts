@@ -1,10 +1,19 @@
 // Public typings of tandem-session, hand-written. The generated typings of the native
-// binding live in js/native/binding.d.ts; the option and result shapes below are
-// re-exported from there where they are part of the public API.
+// binding live in js/native/binding.d.ts; the shapes below are re-exported from there
+// where they are part of the public API.
 //
-// Today the package exports the token core. The Express middleware, `session(options)`,
-// with `req.session` and `SessionData` augmentation, comes with the middleware.
+// The module is the middleware function `session(options)`, with the token core, the
+// engine and the stores as its properties (`export =` plus a namespace, the shape of
+// @types/express-session), so both of these type-check:
+//
+//   import session = require('tandem-session')            // or const session = require(…)
+//   import session, { MemoryStore } from 'tandem-session'  // esModuleInterop, node16/nodenext
+//
+// Apps declare their session data by augmenting `SessionData`:
+//
+//   declare module 'tandem-session' { interface SessionData { views: number } }
 
+import type { RequestHandler } from 'express'
 import type {
   NapiTokenOptions,
   NapiSubject,
@@ -23,145 +32,610 @@ import type {
   NapiTheft,
 } from './js/native/binding'
 
-export type TokenCoreOptions = NapiTokenOptions
-export type Subject = NapiSubject
-export type IssuedAccessToken = NapiIssuedAccess
-export type RefreshToken = NapiRefreshToken
-export type ParsedRefreshToken = NapiParsedRefresh
-export type KeyRingInfo = NapiKeyRingInfo
-export type KeyInfo = NapiKeyInfo
-export type Device = NapiDevice
-export type NewSession = NapiNewSession
-export type SessionTokens = NapiTokens
-export type RefreshOutcome = NapiRefreshOutcome
-export type SessionInfo = NapiSessionInfo
-export type SessionData = NapiSessionData
-export type SessionOptions = NapiSessionOptions
-export type Theft = NapiTheft
-
-/** What a verified access token says. */
-export interface AccessClaims {
-  /** User id. */
-  sub: string
-  /** Session handle. */
-  sid: string
-  /** Token id. */
-  jti: string
-  /** Issued at, seconds since the epoch. */
-  iat: number
-  /** Expiry, seconds since the epoch. */
-  exp: number
-  /** Session data version. */
-  dv: number
-  /** Id of the key that signed it. */
-  kid: string
-  /** App claims, when the token carries any. */
-  claims?: Record<string, unknown>
+declare global {
+  namespace Express {
+    interface Request {
+      /**
+       * The session of this request: its data (`SessionData`) and the members of `Session`.
+       * `undefined` after `destroy()` and outside `cookie.path`. Assigning `null` (or
+       * `undefined`) does what the `unset` option says.
+       */
+      get session(): session.RequestSession
+      set session(value: session.RequestSession | null | undefined)
+      /** Same as `req.session.id`: the session handle, `null` while the session is not stored. */
+      sessionID: string | null
+      /** The store of the middleware that loaded this request's session. */
+      sessionStore: session.Store
+    }
+  }
 }
 
-/** Error codes of the core (`err.code`), and `NO_TOKEN` from `verifyRequest`. */
-export type TokenErrorCode =
-  | 'TOKEN_MALFORMED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_NOT_YET_VALID'
-  | 'KEY_UNKNOWN' | 'REFRESH_MALFORMED' | 'REFRESH_FORGED' | 'CSRF_INVALID'
-  | 'CREDENTIALS_AMBIGUOUS' | 'CLAIM_RESERVED' | 'CONFIG_INVALID' | 'INVALID_ARGUMENT'
-  | 'KEY_MATERIAL_INVALID' | 'KEYRING_UNREADABLE' | 'RANDOM_UNAVAILABLE' | 'INTERNAL'
-  | 'SESSION_REVOKED' | 'STORE_UNAVAILABLE' | 'STORE_CORRUPT'
+/** The module itself, for `session.session`. */
+type TandemSessionModule = typeof session
 
-/** The outcome of `verifyRequest`. */
-export type VerifyResult =
-  | { ok: true; source: 'cookie' | 'header'; claims: AccessClaims }
-  | { ok: false; code: TokenErrorCode | 'NO_TOKEN' }
+/**
+ * The Express middleware. Throws a `TypeError` naming the option on a bad option value.
+ *
+ * ```ts
+ * const s = session({ secret, store: new MemoryStore() })
+ * app.use(s)
+ * await s.ready()
+ * ```
+ */
+declare function session(options: session.SessionOptions): session.TandemSession
 
-/** An error thrown by the core. */
-export interface TokenError extends Error {
-  code: TokenErrorCode
+declare namespace session {
+  /** The middleware function itself (`import { session } from 'tandem-session'`). */
+  const session: TandemSessionModule
+
+  // ---------------------------------------------------------------------------------
+  // Middleware options
+
+  /** Options of `session(options)`. Lifetimes are in milliseconds. */
+  interface SessionOptions {
+    /**
+     * Required. A string of at least 32 bytes, or a non-empty array of such (at most 8, no
+     * repeats): the first signs and seals, all verify (rotate by putting the new one first).
+     */
+    secret: string | readonly string[]
+    /**
+     * Where sessions live.
+     * @default new SqliteStore() // file .tandem-session/sessions.sqlite3 under the working directory
+     */
+    store?: Store | undefined
+    /**
+     * Base cookie name. Access cookie: `__Host-<name>` on secure requests when `cookie.path`
+     * is `'/'` and there is no `cookie.domain` (else `__Secure-<name>`), `<name>` otherwise.
+     * Refresh cookie: `__Secure-<name>.refresh` on secure requests, `<name>.refresh` otherwise.
+     * @default 'tandem'
+     */
+    name?: string | undefined
+    /**
+     * Cookie attributes, as in express-session.
+     * @default { path: '/', httpOnly: true, secure: 'auto', sameSite: 'lax', maxAge: null }
+     */
+    cookie?: CookieOptions | undefined
+    /**
+     * `true`: trust `X-Forwarded-Proto` / `X-Forwarded-Host`; `false`: only a TLS socket is
+     * secure; `undefined`: Express's `req.secure`.
+     * @default undefined
+     */
+    proxy?: boolean | undefined
+    /**
+     * Re-send the access cookie (re-signed, same expiry) on every response of a loaded session.
+     * @default false
+     */
+    rolling?: boolean | undefined
+    /**
+     * Store an anonymous session (and send its cookies) even when nothing was put in it.
+     * @default false
+     */
+    saveUninitialized?: boolean | undefined
+    /**
+     * What `req.session = null` (or `delete req.session`) means: `'keep'` the stored
+     * session, or `'destroy'` it.
+     * @default 'keep'
+     */
+    unset?: 'keep' | 'destroy' | undefined
+    /**
+     * Not supported: handles are 128-bit random values made in Rust. Giving it is a `TypeError`.
+     * @deprecated not supported
+     */
+    genid?: undefined
+    /**
+     * Accepted (a boolean) and ignored, for express-session compatibility: only changed keys
+     * are ever written.
+     * @deprecated ignored
+     */
+    resave?: boolean | undefined
+    /**
+     * Access-token lifetime, ms.
+     * @default 900000 // 15 minutes
+     */
+    accessTokenMaxAge?: number | undefined
+    /**
+     * Idle lifetime of a session (its refresh token), ms.
+     * @default 2592000000 // 30 days
+     */
+    refreshTokenMaxAge?: number | undefined
+    /**
+     * Absolute lifetime of a session, ms.
+     * @default 7776000000 // 90 days
+     */
+    absoluteMaxAge?: number | undefined
+    /**
+     * How long a just-rotated refresh token is still accepted (concurrent refreshes), ms.
+     * At most 60000.
+     * @default 10000
+     */
+    refreshGrace?: number | undefined
+    /**
+     * The refresh endpoint (POST; GET only for page navigations), also the refresh cookie's Path.
+     * @default '/session/refresh'
+     */
+    refreshPath?: string | undefined
+    /**
+     * CSRF protection of unsafe methods (Origin / Fetch Metadata checks, tokens): `false`,
+     * `true`, or options.
+     * @default true
+     */
+    csrf?: boolean | CsrfOptions | undefined
+    /**
+     * How tokens travel: `'cookie'`, `'header'`, or `'auto'` (header mode when the request
+     * carries `Authorization: Bearer …`, `X-Refresh-Token` or `X-Session-Transfer: header`).
+     * @default 'auto'
+     */
+    transfer?: 'cookie' | 'header' | 'auto' | undefined
+    /**
+     * Access-token signature: `'HS256'`, or `'EdDSA'` (then `jwks()` gives the public keys).
+     * @default 'HS256'
+     */
+    algorithm?: 'HS256' | 'EdDSA' | undefined
+    /**
+     * Path where GET serves `jwks()`, e.g. `'/.well-known/jwks.json'`; `null`: not served.
+     * EdDSA only (a `TypeError` with HS256).
+     * @default null
+     */
+    jwksPath?: string | null | undefined
+    /**
+     * `iss` of issued tokens, required on verify.
+     * @default 'tandem-session'
+     */
+    issuer?: string | undefined
+    /**
+     * `aud` of issued tokens, required on verify.
+     * @default 'tandem-session'
+     */
+    audience?: string | undefined
+    /**
+     * Clock skew tolerated on `exp` / `nbf` / `iat`, ms. At most 300000.
+     * @default 5000
+     */
+    leeway?: number | undefined
+    /**
+     * Time between signing-key rotations, ms.
+     * @default 604800000 // 7 days
+     */
+    keyRotationInterval?: number | undefined
+    /**
+     * How long a retired signing key still verifies, ms.
+     * @default max(3600000, accessTokenMaxAge + leeway)
+     */
+    retiredKeyTtl?: number | undefined
+    /**
+     * How often revocations and the key ring are read from the store, ms.
+     * @default 500
+     */
+    syncInterval?: number | undefined
+    /**
+     * TESTS ONLY: run on a fixed clock starting at this time (ms since the epoch);
+     * `setNow(ms)` moves it.
+     * @default undefined // the real clock
+     */
+    fixedNow?: number | undefined
+  }
+
+  /** Cookie attributes (`cookie` option). */
+  interface CookieOptions {
+    /**
+     * Cookie Path. Requests outside it are left alone (no session).
+     * @default '/'
+     */
+    path?: string | undefined
+    /**
+     * Always on: the access cookie is never readable by scripts (`false` is a `TypeError`).
+     * @default true
+     */
+    httpOnly?: true | undefined
+    /**
+     * `'auto'`: Secure iff the request is secure. `true` on an insecure request: no cookie
+     * is set (as express-session).
+     * @default 'auto'
+     */
+    secure?: boolean | 'auto' | undefined
+    /**
+     * SameSite attribute.
+     * @default 'lax'
+     */
+    sameSite?: 'lax' | 'strict' | 'none' | undefined
+    /**
+     * Max-Age of the cookies, ms (a positive integer); `null`: browser-session cookies.
+     * @default null
+     */
+    maxAge?: number | null | undefined
+    /**
+     * Domain attribute (then the access cookie is `__Secure-`, not `__Host-`).
+     * @default undefined // host-only
+     */
+    domain?: string | undefined
+    /**
+     * Priority attribute (Chromium).
+     * @default undefined // not sent
+     */
+    priority?: 'low' | 'medium' | 'high' | undefined
+    /**
+     * Partitioned attribute (CHIPS).
+     * @default false
+     */
+    partitioned?: boolean | undefined
+  }
+
+  /** The `csrf` option as an object (CSRF protection on). */
+  interface CsrfOptions {
+    /**
+     * Other origins allowed to send unsafe requests, e.g. `'https://admin.example.com'`.
+     * @default []
+     */
+    trustedOrigins?: readonly string[] | undefined
+    /**
+     * Require a valid CSRF token (`X-CSRF-Token` header or `_csrf` body field) on every
+     * unsafe request of a stored session, even a same-origin one.
+     * @default false
+     */
+    requireToken?: boolean | undefined
+  }
+
+  // ---------------------------------------------------------------------------------
+  // The middleware object
+
+  /** Why a session was revoked (`revoked` event). */
+  type RevokeReason = 'logout' | 'regenerate' | 'login' | 'admin' | 'theft'
+
+  /** `created`: a session was stored (login, or an anonymous session's first save). */
+  interface CreatedEvent {
+    handle: string
+    userId: string | null
+    device: Device
+  }
+
+  /** `theft`: a rotated refresh token came back; the session is revoked (emitted once). */
+  interface TheftEvent {
+    handle: string
+    /** `null` for an anonymous session. */
+    userId: string | null
+    /** Device of the session's last refresh. */
+    lastDevice: Device
+    /** Device that presented the reused token. */
+    presenter: Device
+  }
+
+  /** `refreshed`: a refresh token was rotated. */
+  interface RefreshedEvent {
+    handle: string
+    userId: string | null
+  }
+
+  /** `revoked`: a session ended. */
+  interface RevokedEvent {
+    handle: string
+    userId: string | null
+    reason: RevokeReason
+  }
+
+  /** The events of the middleware object and what their listeners get. */
+  interface SessionEvents {
+    created: CreatedEvent
+    refreshed: RefreshedEvent
+    revoked: RevokedEvent
+    theft: TheftEvent
+  }
+
+  /** A listener of event `E`. */
+  type SessionEventListener<E extends keyof SessionEvents> = (event: SessionEvents[E]) => void
+
+  /** A public JWK (EdDSA). */
+  interface Jwk {
+    kty: 'OKP'
+    crv: 'Ed25519'
+    x: string
+    kid: string
+    alg: 'EdDSA'
+    use: 'sig'
+  }
+
+  /** A JWK Set (`{ keys: [] }` with HS256). */
+  interface Jwks {
+    keys: Jwk[]
+  }
+
+  /**
+   * What `session(options)` returns: the middleware, an event emitter (listeners only) and
+   * admin methods. `jwks()`, `currentKid()` and `setNow()` need the started engine (after
+   * `ready()` or a first request); the async methods wait for it.
+   */
+  interface TandemSession extends RequestHandler {
+    on<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): this
+    once<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): this
+    off<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): this
+    addListener<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): this
+    removeListener<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): this
+    removeAllListeners(event?: keyof SessionEvents): this
+    listenerCount(event: keyof SessionEvents): number
+    /**
+     * Resolves once the engine has started over the store (requests wait for it anyway);
+     * rejects with the start error.
+     */
+    ready(): Promise<void>
+    /** The live sessions of a user ("your devices"), most recently refreshed first. */
+    listSessions(userId: string): Promise<SessionInfo[]>
+    /** Revoke a session; resolves to whether it existed. */
+    revokeSession(handle: string): Promise<boolean>
+    /** Revoke every session of a user but `except`; resolves to the revoked handles. */
+    revokeUserSessions(userId: string, options?: { except?: string | undefined }): Promise<string[]>
+    /** The public JWK Set (EdDSA; `{ keys: [] }` with HS256). */
+    jwks(): Jwks
+    /** Emergency: stop signing with and accepting key `kid`, in every process sharing the store. */
+    revokeSigningKey(kid: string): Promise<void>
+    /** The current signing key's id. */
+    currentKid(): string
+    /** TESTS ONLY (needs `fixedNow`): move the fixed clock to `ms`. */
+    setNow(ms: number): void
+    /** The engine underneath; `null` until it has started. */
+    readonly engine: Engine | null
+  }
+
+  // ---------------------------------------------------------------------------------
+  // req.session
+
+  /**
+   * The session data. Empty here; apps declare their keys by augmentation:
+   * `declare module 'tandem-session' { interface SessionData { views: number } }`.
+   * Values must be JSON values. `delete req.session.key` removes a key (so does setting it to
+   * `null`, where your `SessionData` allows `null`).
+   */
+  interface SessionData {}
+
+  /** `req.session`: the members of `Session` and the data keys of `SessionData`. */
+  type RequestSession = Session & Partial<SessionData>
+
+  /** Node-style callback of the `Session` methods: `(null, result)` or `(err)`. */
+  type SessionCallback<R = undefined> = (err: SessionError | null, result?: R) => void
+
+  /** Options of `req.session.create(userId, options)`. */
+  interface CreateOptions {
+    /** Initial data of the new session. */
+    data?: Partial<SessionData> | undefined
+    /** App claims carried by its access tokens (`req.session.claims`). */
+    claims?: Record<string, unknown> | undefined
+    /**
+     * Copy the current session's data into the new one (`data` wins on a shared key).
+     * @default false
+     */
+    keepData?: boolean | undefined
+  }
+
+  /**
+   * `req.session.cookie`: the cookie attributes of this response, the `cookie` option with
+   * its defaults filled in (change `maxAge` and friends for this response only).
+   */
+  interface SessionCookie {
+    path: string
+    secure: boolean | 'auto'
+    sameSite: 'lax' | 'strict' | 'none'
+    maxAge: number | null
+    domain?: string | undefined
+    priority?: 'low' | 'medium' | 'high' | undefined
+    partitioned: boolean
+  }
+
+  /**
+   * The non-enumerable members of `req.session` (its enumerable own properties are the data,
+   * so `SessionData` keys must not use these names). Each method takes an optional
+   * node-style callback, else returns a promise.
+   */
+  interface Session {
+    /** The session handle; `null` while the session is not stored. */
+    readonly id: string | null
+    /** The logged-in user; `null` when anonymous. */
+    readonly userId: string | null
+    /** App claims of the access token (`{}` when none). */
+    readonly claims: Readonly<Record<string, unknown>>
+    /** This response's cookie attributes. */
+    readonly cookie: SessionCookie
+
+    /**
+     * Log in as `userId` (1 to 256 characters, not starting with `~anon:`): a new session
+     * with a new handle and new tokens; the session this request had is revoked. Replaces
+     * `req.session` (and gives the new one).
+     */
+    create(userId: string, callback: SessionCallback<RequestSession>): void
+    create(userId: string, options: CreateOptions | undefined, callback: SessionCallback<RequestSession>): void
+    create(userId: string, options?: CreateOptions): Promise<RequestSession>
+
+    /**
+     * A new empty session (same user if logged in, else anonymous); the old one is revoked.
+     * Replaces `req.session` (and gives the new one).
+     */
+    regenerate(callback: SessionCallback<RequestSession>): void
+    regenerate(): Promise<RequestSession>
+
+    /** Revoke the session and clear its cookies (or headers); `req.session` becomes `undefined`. */
+    destroy(callback: SessionCallback): void
+    destroy(): Promise<void>
+
+    /** Re-read the data from the store (`SESSION_REVOKED` when the session is gone). */
+    reload(callback: SessionCallback<RequestSession>): void
+    reload(): Promise<RequestSession>
+
+    /** Write the changed keys now (stores an anonymous session on its first save with data). */
+    save(callback: SessionCallback): void
+    save(): Promise<void>
+
+    /** Re-send the access cookie (new Max-Age) on this response. */
+    touch(callback: SessionCallback): void
+    touch(): Promise<void>
+
+    /** A CSRF token bound to this session; `null` while the session is not stored. */
+    csrfToken(): string | null
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Errors
+
+  /**
+   * Error codes (`err.code`): of the core, the engine and the middleware; `NO_TOKEN` only
+   * from `verifyRequest`.
+   */
+  type TokenErrorCode =
+    | 'TOKEN_MALFORMED' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_NOT_YET_VALID'
+    | 'KEY_UNKNOWN' | 'REFRESH_MALFORMED' | 'REFRESH_FORGED' | 'CSRF_INVALID'
+    | 'CREDENTIALS_AMBIGUOUS' | 'CLAIM_RESERVED' | 'CONFIG_INVALID' | 'INVALID_ARGUMENT'
+    | 'KEY_MATERIAL_INVALID' | 'KEYRING_UNREADABLE' | 'RANDOM_UNAVAILABLE' | 'INTERNAL'
+    | 'SESSION_REVOKED' | 'TOKEN_THEFT_DETECTED' | 'STORE_UNAVAILABLE' | 'STORE_CORRUPT'
+
+  /** An error thrown by the core or the engine. */
+  interface TokenError extends Error {
+    code: TokenErrorCode
+  }
+
+  /**
+   * An error of the middleware (`next(err)`, a `Session` method's failure): `code` on
+   * tandem-session's own errors; `status` for HTTP (503 with `STORE_UNAVAILABLE`, 401 with
+   * `SESSION_REVOKED`, 400 with `INVALID_ARGUMENT`, else 500). A bad argument is a plain
+   * `TypeError`.
+   */
+  interface SessionError extends Error {
+    code?: TokenErrorCode | undefined
+    status?: number | undefined
+  }
+
+  // ---------------------------------------------------------------------------------
+  // Token core, engine, stores
+
+  type TokenCoreOptions = NapiTokenOptions
+  type Subject = NapiSubject
+  type IssuedAccessToken = NapiIssuedAccess
+  type RefreshToken = NapiRefreshToken
+  type ParsedRefreshToken = NapiParsedRefresh
+  type KeyRingInfo = NapiKeyRingInfo
+  type KeyInfo = NapiKeyInfo
+  /** Where a session was used from. */
+  type Device = NapiDevice
+  type NewSession = NapiNewSession
+  type SessionTokens = NapiTokens
+  type RefreshOutcome = NapiRefreshOutcome
+  /** One session of a user (`listSessions`). */
+  type SessionInfo = NapiSessionInfo
+  /** A stored session as `Engine#get` returns it. (Before the middleware: `SessionData`.) */
+  type StoredSession = NapiSessionData
+  /** Session lifetimes of `Engine.start`. (Before the middleware: `SessionOptions`.) */
+  type EngineSessionOptions = NapiSessionOptions
+  /** A detected theft, as `Engine#refresh` reports it. */
+  type Theft = NapiTheft
+
+  /** What a verified access token says. */
+  interface AccessClaims {
+    /** User id. */
+    sub: string
+    /** Session handle. */
+    sid: string
+    /** Token id. */
+    jti: string
+    /** Issued at, seconds since the epoch. */
+    iat: number
+    /** Expiry, seconds since the epoch. */
+    exp: number
+    /** Session data version. */
+    dv: number
+    /** Id of the key that signed it. */
+    kid: string
+    /** App claims, when the token carries any. */
+    claims?: Record<string, unknown>
+  }
+
+  /** The outcome of `verifyRequest`. */
+  type VerifyResult =
+    | { ok: true; source: 'cookie' | 'header'; claims: AccessClaims }
+    | { ok: false; code: TokenErrorCode | 'NO_TOKEN' }
+
+  /** Secrets, the signing-key ring and the access-token policy. See the README. */
+  class TokenCore {
+    constructor(options: TokenCoreOptions)
+    /** Verify the access token of a request (cookie or Bearer). Never throws for a bad token. */
+    verifyRequest(cookieHeader?: string | null, authorization?: string | null): VerifyResult
+    /** Verify one access token; throws a `TokenError` when it is not valid. */
+    verifyAccessToken(token: string): AccessClaims
+    signAccessToken(subject: Subject): IssuedAccessToken
+    newSessionHandle(): string
+    issueRefreshToken(handle: string): RefreshToken
+    parseRefreshToken(token: string): ParsedRefreshToken
+    /** Whether `token` is genuine and its secret has the stored `digest` (constant time). */
+    refreshMatches(token: string, digest: string): boolean
+    refreshSuccessor(token: string, salt: string): RefreshToken
+    csrfToken(handle: string): string
+    verifyCsrfToken(token: string, handle: string): boolean
+    sealKeyRing(): string
+    openKeyRing(sealed: string, replace?: boolean): boolean
+    rotateKeysIfDue(): boolean
+    revokeKey(kid: string): void
+    keyRingInfo(): KeyRingInfo
+    currentKid(): string
+    /** The public JWK Set (EdDSA; `{ keys: [] }` for HS256). */
+    jwks(): Jwks
+    /** Tests only (needs the `fixedNow` option). */
+    setNow(ms: number): void
+    now(): number
+    /** Tests only (needs `fixedNow`): sign exact header and payload JSON with the current key. */
+    dangerousSignRaw(headerJson: string, payloadJson: string): string
+  }
+
+  /** A session store (the `store` option, `Engine.start({ store })`). */
+  interface Store {
+    /** @private */
+    _open(): Promise<unknown>
+  }
+
+  /** Sessions in this process's memory (tests, one process). */
+  class MemoryStore implements Store {
+    constructor(options?: { maxSessions?: number })
+    _open(): Promise<unknown>
+  }
+
+  /** Sessions in a SQLite file (the embedded default); several processes may share it. */
+  class SqliteStore implements Store {
+    constructor(options?: { path?: string })
+    readonly path: string
+    _open(): Promise<unknown>
+  }
+
+  /** Sessions in PostgreSQL. */
+  class PostgresStore implements Store {
+    constructor(options: { connectionString: string })
+    _open(): Promise<unknown>
+  }
+
+  /** Sessions in Redis: one server, or a Redis Cluster. */
+  class RedisStore implements Store {
+    constructor(options: { url: string } | { cluster: string[] })
+    _open(): Promise<unknown>
+  }
+
+  /** Options of `Engine.start`: the token options, the session lifetimes and the store. */
+  interface EngineOptions extends TokenCoreOptions, EngineSessionOptions {
+    store: Store
+  }
+
+  /** Sessions over a store. See the README, "Sessions: the engine and its stores". */
+  class Engine {
+    static start(options: EngineOptions): Promise<Engine>
+    verifyRequest(cookieHeader?: string | null, authorization?: string | null): VerifyResult
+    verifyAccessToken(token: string): AccessClaims
+    create(session: NewSession): Promise<SessionTokens>
+    refresh(refreshToken: string, device?: Device): Promise<RefreshOutcome>
+    revoke(handle: string): Promise<boolean>
+    revokeUser(userId: string, except?: string): Promise<string[]>
+    listUser(userId: string): Promise<SessionInfo[]>
+    get(handle: string): Promise<StoredSession | null>
+    patchData(handle: string, changes: Record<string, unknown>): Promise<number | null>
+    sync(): Promise<void>
+    revokeKey(kid: string): Promise<void>
+    currentKid(): string
+    csrfToken(handle: string): string
+    verifyCsrfToken(token: string, handle: string): boolean
+    jwks(): Jwks
+    /** Tests only (needs `fixedNow`). */
+    setNow(ms: number): void
+  }
 }
 
-/** Secrets, the signing-key ring and the access-token policy. See the README. */
-export declare class TokenCore {
-  constructor(options: TokenCoreOptions)
-  /** Verify the access token of a request (cookie or Bearer). Never throws for a bad token. */
-  verifyRequest(cookieHeader?: string | null, authorization?: string | null): VerifyResult
-  /** Verify one access token; throws a `TokenError` when it is not valid. */
-  verifyAccessToken(token: string): AccessClaims
-  signAccessToken(subject: Subject): IssuedAccessToken
-  newSessionHandle(): string
-  issueRefreshToken(handle: string): RefreshToken
-  parseRefreshToken(token: string): ParsedRefreshToken
-  /** Whether `token` is genuine and its secret has the stored `digest` (constant time). */
-  refreshMatches(token: string, digest: string): boolean
-  refreshSuccessor(token: string, salt: string): RefreshToken
-  csrfToken(handle: string): string
-  verifyCsrfToken(token: string, handle: string): boolean
-  sealKeyRing(): string
-  openKeyRing(sealed: string, replace?: boolean): boolean
-  rotateKeysIfDue(): boolean
-  revokeKey(kid: string): void
-  keyRingInfo(): KeyRingInfo
-  currentKid(): string
-  /** The public JWK Set (EdDSA; `{ keys: [] }` for HS256). */
-  jwks(): { keys: Array<{ kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }> }
-  /** Tests only (needs the `fixedNow` option). */
-  setNow(ms: number): void
-  now(): number
-  /** Tests only (needs `fixedNow`): sign exact header and payload JSON with the current key. */
-  dangerousSignRaw(headerJson: string, payloadJson: string): string
-}
-
-/** A session store for `Engine.start({ store })`. */
-export interface Store {
-  /** @private */
-  _open(): Promise<unknown>
-}
-
-/** Sessions in this process's memory (tests, one process). */
-export declare class MemoryStore implements Store {
-  constructor(options?: { maxSessions?: number })
-  _open(): Promise<unknown>
-}
-
-/** Sessions in a SQLite file (the embedded default); several processes may share it. */
-export declare class SqliteStore implements Store {
-  constructor(options?: { path?: string })
-  readonly path: string
-  _open(): Promise<unknown>
-}
-
-/** Sessions in PostgreSQL. */
-export declare class PostgresStore implements Store {
-  constructor(options: { connectionString: string })
-  _open(): Promise<unknown>
-}
-
-/** Sessions in Redis: one server, or a Redis Cluster. */
-export declare class RedisStore implements Store {
-  constructor(options: { url: string } | { cluster: string[] })
-  _open(): Promise<unknown>
-}
-
-/** Options of `Engine.start`: the token options, the session options and the store. */
-export interface EngineOptions extends TokenCoreOptions, SessionOptions {
-  store: Store
-}
-
-/** Sessions over a store. See the README, "Sessions: the engine and its stores". */
-export declare class Engine {
-  static start(options: EngineOptions): Promise<Engine>
-  verifyRequest(cookieHeader?: string | null, authorization?: string | null): VerifyResult
-  verifyAccessToken(token: string): AccessClaims
-  create(session: NewSession): Promise<SessionTokens>
-  refresh(refreshToken: string, device?: Device): Promise<RefreshOutcome>
-  revoke(handle: string): Promise<boolean>
-  revokeUser(userId: string, except?: string): Promise<string[]>
-  listUser(userId: string): Promise<SessionInfo[]>
-  get(handle: string): Promise<SessionData | null>
-  patchData(handle: string, changes: Record<string, unknown>): Promise<number | null>
-  sync(): Promise<void>
-  revokeKey(kid: string): Promise<void>
-  currentKid(): string
-  csrfToken(handle: string): string
-  verifyCsrfToken(token: string, handle: string): boolean
-  jwks(): { keys: Array<{ kty: 'OKP'; crv: 'Ed25519'; x: string; kid: string; alg: 'EdDSA'; use: 'sig' }> }
-  /** Tests only (needs `fixedNow`). */
-  setNow(ms: number): void
-}
+export = session
