@@ -80,8 +80,9 @@ describe('Engine', function () {
       assert.equal(theft.theft.handle, t0.handle)
       assert.deepEqual(theft.theft.presenter, thief)
       assert.deepEqual(theft.theft.lastDevice, browser)
-      assert.equal((await e.refresh(r2.tokens.refreshToken, browser)).outcome, 'refused')
-      assert.equal(e.verifyRequest(null, 'Bearer ' + r2.tokens.accessToken).code, 'SESSION_REVOKED')
+      const after = await e.refresh(r2.tokens.refreshToken, browser)
+      assert.deepEqual([after.outcome, after.code], ['refused', 'TOKEN_THEFT_DETECTED'], 'the holder learns why')
+      assert.equal(e.verifyRequest(null, 'Bearer ' + r2.tokens.accessToken).code, 'TOKEN_THEFT_DETECTED')
     })
 
     it('should refuse a forged token naming a real session and revoke nothing', async function () {
