@@ -100,9 +100,12 @@ function session (options) {
     if (!path.startsWith(settings.cookie.path)) return next()
     const engine = mw.engine
     const state = new RequestState(mw, req, res, mode, secure)
+    // 'auto' hands Rust both headers: a cookie and a Bearer token that disagree are
+    // CREDENTIALS_AMBIGUOUS, not a choice we make.
+    const transfer = settings.transfer
     const r = engine.verifyRequest(
-      mode === 'cookie' ? req.headers.cookie : null,
-      mode === 'header' ? req.headers.authorization : null,
+      transfer !== 'header' ? req.headers.cookie : null,
+      transfer !== 'cookie' ? req.headers.authorization : null,
       secure
     )
     const navigation = mode === 'cookie' && isNavigation(req)
@@ -118,12 +121,20 @@ function session (options) {
       }
       state.sendTokens(null)
       state.flush()
-      if (r.code === 'CREDENTIALS_AMBIGUOUS') return json(res, 400, { code: r.code })
+      if (r.code === 'CREDENTIALS_AMBIGUOUS') {
+        if (state.mode === 'header') { // a cookie was in it too: clear that as well
+          state.mode = 'cookie'
+          state.flush()
+        }
+        return json(res, 400, { code: r.code })
+      }
       // A page load goes on without a session (the page shows "signed out").
       if (!navigation) return json(res, 401, { code: r.code === 'TOKEN_THEFT_DETECTED' ? r.code : 'UNAUTHORISED' })
     }
     const claims = r.ok ? r.claims : null
-    if (settings.csrf !== null && mode === 'cookie' && !isSafeMethod(req) && !csrf.allowed(req, {
+    const byCookie = r.ok ? r.source === 'cookie' : mode === 'cookie'
+    if (r.ok) state.mode = byCookie ? 'cookie' : 'header' // new tokens go back the way they came
+    if (settings.csrf !== null && byCookie && !isSafeMethod(req) && !csrf.allowed(req, {
       own: ownOrigin(req, secure, settings.proxy),
       settings: settings.csrf,
       handle: claims ? claims.sid : null,
