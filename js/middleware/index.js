@@ -171,7 +171,8 @@ function session (options) {
     hold(res, () => state.commit(), (err) => {
       debug('saving the session failed: %s', err && err.code)
       if (!res.headersSent) {
-        res.removeHeader('Set-Cookie')
+        // The app's response is dropped, and with it what described its body.
+        for (const h of ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'ETag', 'Last-Modified', 'Location']) res.removeHeader(h)
         json(res, err && err.status === 503 ? 503 : 500, { code: (err && err.code) || 'INTERNAL' })
       } else {
         res.destroy(err)
@@ -198,9 +199,10 @@ function session (options) {
     /** Revoke one session (every process refuses it within about a second). */
     revokeSession: async (handle) => {
       await api.ready()
+      const rec = await mw.engine.get(handle).catch(() => null) // only to name the user in the event
       const existed = await mw.engine.revoke(handle)
       mw.cache.delete(handle)
-      if (existed) mw.emit('revoked', { handle, userId: null, reason: 'admin' })
+      if (existed) mw.emit('revoked', { handle, userId: rec ? publicUserId(rec.userId) : null, reason: 'admin' })
       return existed
     },
     /** Revoke every session of a user ("sign out everywhere"), except `options.except`. */

@@ -1,0 +1,178 @@
+'use strict'
+
+// session() options, checked at setup (a TypeError naming the option), a few options
+// at work over HTTP, and a store that is down, on Express 5 and 4.
+
+const assert = require('node:assert/strict')
+const { describe, it } = require('node:test')
+
+const {
+  ACCESS, EXPIRE_MS, REFRESH, REFRESH_PATH, SECRET,
+  assertCode, assertOk, eachExpress, login, redisAvailable, session,
+  shouldNotSetCookie, shouldSetCookie, startRedis, useApp
+} = require('./support/apps.js')
+
+const { MemoryStore, RedisStore } = session
+
+/** Assert that `session(options)` throws a TypeError whose message names `name`. */
+function throwsNaming (options, name) {
+  assert.throws(() => session(options), (err) => {
+    assert.ok(err instanceof TypeError, `${name}: a TypeError, got ${err && err.constructor.name}: ${err && err.message}`)
+    assert.ok(err.message.includes(name), `the message names ${name}: ${err.message}`)
+    return true
+  }, name)
+}
+
+eachExpress(function (express) {
+  describe('when session() is given bad options', function () {
+    it('should throw a TypeError naming the option', function () {
+      throwsNaming({}, 'secret')
+      const store = new MemoryStore()
+      const cases = [
+        [{ store }, 'secret'],
+        [{ store, secret: 'too short' }, 'secret'],
+        [{ store, secret: [] }, 'secret'],
+        [{ store, secret: [SECRET, 'short'] }, 'secret'],
+        [{ store, secret: 42 }, 'secret'],
+        [{ store, secret: SECRET, transfer: 'carrier-pigeon' }, 'transfer'],
+        [{ store, secret: SECRET, unset: 'forget' }, 'unset'],
+        [{ store, secret: SECRET, cookie: { httpOnly: false } }, 'httpOnly'],
+        [{ store, secret: SECRET, genid: () => 'predictable' }, 'genid'],
+        [{ store, secret: SECRET, jwksPath: '/.well-known/jwks.json' }, 'jwksPath'],
+        [{ store, secret: SECRET, csrf: 'yes' }, 'csrf'],
+        [{ store, secret: SECRET, rolling: 'yes' }, 'rolling'],
+        [{ store, secret: SECRET, saveUninitialized: 1 }, 'saveUninitialized'],
+        [{ secret: SECRET, store: {} }, 'store']
+      ]
+      for (const [options, name] of cases) throwsNaming(options, name)
+    })
+
+    it('should accept the documented values', function () {
+      const store = new MemoryStore()
+      for (const extra of [{}, { transfer: 'header' }, { transfer: 'cookie' }, { unset: 'destroy' }, { csrf: false },
+        { csrf: { trustedOrigins: ['https://app.example.com'], requireToken: true } }, { secret: [SECRET, SECRET + '2'] },
+        { cookie: { httpOnly: true, sameSite: 'strict' } }, { algorithm: 'EdDSA', jwksPath: '/.well-known/jwks.json' }]) {
+        const s = session({ secret: SECRET, store, ...extra })
+        assert.equal(typeof s, 'function', JSON.stringify(extra))
+      }
+    })
+  })
+
+  describe('ready()', function () {
+    it('should resolve once the engine has started over the store', async function (t) {
+      const app = await useApp(t, express)
+      await app.s.ready()
+      assert.equal(typeof app.s.currentKid(), 'string')
+      assert.equal(typeof app.s.engine.verifyRequest, 'function')
+    })
+  })
+
+  describe('name', function () {
+    it('should name the access and refresh cookies', async function (t) {
+      const app = await useApp(t, express, { name: 'sid' })
+      const c = app.client()
+      const r = await login(c, 'alice')
+      shouldSetCookie(r, 'sid')
+      shouldSetCookie(r, 'sid.refresh')
+      shouldNotSetCookie(r, ACCESS)
+      assertOk(await c.get('/me'))
+    })
+  })
+
+  describe('refreshPath', function () {
+    it('should move the refresh endpoint and the refresh cookie\'s Path', async function (t) {
+      const app = await useApp(t, express, { refreshPath: '/auth/renew' })
+      const c = app.client()
+      const r = await login(c, 'alice')
+      assert.equal(shouldSetCookie(r, REFRESH).pathAttribute, '/auth/renew')
+      app.advance(EXPIRE_MS)
+      assertOk(await c.post('/auth/renew'))
+      assertOk(await c.get('/me'))
+    })
+  })
+
+  describe('cookie.path', function () {
+    it('should leave requests outside the path alone', async function (t) {
+      const app = await useApp(t, express, { cookie: { path: '/app' } }, {
+        setup (a) {
+          a.get('/outside', (req, res) => res.json({ session: req.session === undefined ? 'none' : 'some' }))
+        }
+      })
+      const r = await app.client().get('/outside')
+      assertOk(r)
+      assert.equal(r.json.session, 'none')
+      shouldNotSetCookie(r)
+    })
+  })
+
+  describe('csrf', function () {
+    it('should let a trusted origin through, and requireToken ask every cookie write for a token', async function (t) {
+      const app = await useApp(t, express, { csrf: { trustedOrigins: ['https://admin.example.com'], requireToken: true } })
+      const c = app.client()
+      await login(c, 'alice')
+      assertCode(await c.post('/data', { json: { a: 1 } }), 403, 'CSRF_INVALID', 'same origin, no token, requireToken')
+      const token = (await c.get('/csrf')).json.token
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { 'X-CSRF-Token': token, Origin: 'https://admin.example.com' } }))
+      assertCode(await c.post('/data', { json: { a: 2 }, headers: { 'X-CSRF-Token': token, Origin: 'https://evil.example' } }), 403, 'CSRF_INVALID')
+    })
+
+    it('should check nothing with csrf: false', async function (t) {
+      const app = await useApp(t, express, { csrf: false })
+      const c = app.client()
+      await login(c, 'alice')
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { Origin: 'http://evil.example' } }))
+    })
+  })
+
+  describe('jwksPath', function () {
+    it('should serve the public keys with EdDSA', async function (t) {
+      const app = await useApp(t, express, { algorithm: 'EdDSA', jwksPath: '/.well-known/jwks.json' })
+      const r = await app.client().get('/.well-known/jwks.json')
+      assertOk(r)
+      assert.ok(Array.isArray(r.json.keys) && r.json.keys.length >= 1)
+      assert.ok(r.json.keys.some((k) => k.kid === app.s.currentKid() && k.kty === 'OKP'))
+      assert.ok(r.json.keys.every((k) => k.d === undefined), 'no private part')
+    })
+  })
+
+  describe('when the store is down', function () {
+    const skip = redisAvailable() ? false : 'redis-server is not installed'
+
+    it('should keep valid access tokens working, answer refresh 503 and leave the cookies alone', { skip }, async function (t) {
+      const redis = await startRedis()
+      t.after(() => redis.stop())
+      const app = await useApp(t, express, { store: new RedisStore({ url: redis.url }) })
+      const c = app.client()
+      await login(c, 'alice', { data: { a: 1 } })
+      assertOk(await c.get('/me'))
+      await redis.stop()
+      const who = await c.get('/whoami')
+      assertOk(who, 'a valid access token keeps working')
+      assert.equal(who.json.userId, 'alice')
+      const me = await c.get('/me')
+      if (me.status === 200) assert.deepEqual([me.json.userId, me.json.data], ['alice', { a: 1 }])
+      else assertCode(me, 503, 'STORE_UNAVAILABLE', 'GET /me with the data not cached')
+      shouldNotSetCookie(me)
+      const w = await c.post('/data', { json: { b: 2 } })
+      assertCode(w, 503, 'STORE_UNAVAILABLE', 'a write while the store is down')
+      app.advance(EXPIRE_MS)
+      const r = await c.post(REFRESH_PATH)
+      assertCode(r, 503, 'STORE_UNAVAILABLE', 'refresh')
+      shouldNotSetCookie(r)
+      assert.deepEqual(c.jar.names(), [ACCESS, REFRESH], 'the cookies are untouched')
+      assert.equal(app.errors.filter((e) => !e.status || (e.status >= 500 && e.status !== 503)).length, 0)
+    })
+
+    it('should answer 503 STORE_UNAVAILABLE when the store cannot be reached at all, and keep serving', async function (t) {
+      const app = await useApp(t, express, { store: new RedisStore({ url: 'redis://127.0.0.1:1' }) })
+      await assert.rejects(app.s.ready(), { code: 'STORE_UNAVAILABLE' })
+      const c = app.client()
+      for (let i = 0; i < 2; i++) {
+        const r = await c.post('/data', { json: { a: 1 } })
+        assertCode(r, 503, 'STORE_UNAVAILABLE', `anonymous write #${i + 1}`)
+        shouldNotSetCookie(r)
+      }
+      assertCode(await c.post('/login', { json: { user: 'alice' } }), 503, 'STORE_UNAVAILABLE', 'login')
+    })
+  })
+})
