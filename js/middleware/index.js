@@ -27,7 +27,7 @@ const debug = require('debug')('tandem-session')
 
 const { Engine } = require('../engine.js')
 const { normalize } = require('./options.js')
-const { cookieNames } = require('./transport.js')
+const { cookieNames, sendJson: json } = require('./transport.js')
 const { isSecure, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
 const { DataCache } = require('./data-cache.js')
@@ -39,13 +39,6 @@ const { hold } = require('./hold.js')
 const CACHE_ENTRIES = 10000
 /** Verify codes that a refresh can fix. */
 const TRY_REFRESH = new Set(['TOKEN_EXPIRED', 'KEY_UNKNOWN', 'TOKEN_NOT_YET_VALID'])
-
-function json (res, status, body) {
-  res.statusCode = status
-  res.setHeader('Content-Type', 'application/json; charset=utf-8')
-  res.setHeader('Cache-Control', 'no-store')
-  res.end(JSON.stringify(body))
-}
 
 function publicUserId (u) {
   return u.startsWith(ANONYMOUS) ? null : u

@@ -16,7 +16,7 @@
  */
 
 const native = require('../native.js')
-const { HEADER, writeTokens } = require('./transport.js')
+const { HEADER, writeTokens, sendJson: json } = require('./transport.js')
 const { originVerdict } = require('./csrf.js')
 const { isNavigation, ownOrigin } = require('./request.js')
 const { ANONYMOUS } = require('./session.js')
@@ -28,13 +28,6 @@ function backTo (url) {
   const to = new URLSearchParams(url.slice(q + 1)).get('to')
   if (typeof to !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(to)) return '/'
   return to
-}
-
-function json (res, status, body) {
-  res.statusCode = status
-  res.setHeader('Content-Type', 'application/json; charset=utf-8')
-  res.setHeader('Cache-Control', 'no-store')
-  res.end(JSON.stringify(body))
 }
 
 /** The presented refresh token, or `{code}` when the request is unusable. */

@@ -106,4 +106,12 @@ function writeTokens (ctx, tokens) {
   putCookies(res, ours, lines)
 }
 
-module.exports = { HEADER, cookieNames, writeTokens }
+/** Answer `status` with a JSON body (error answers carry `{code}`; never a token). */
+function sendJson (res, status, body) {
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(JSON.stringify(body))
+}
+
+module.exports = { HEADER, cookieNames, writeTokens, sendJson }
