@@ -71,7 +71,7 @@ fn sign(ring: &KeyRing, policy: &Policy, now: UnixMillis) -> Result<Issued> {
     data_version: 0,
     claims: &claims,
   };
-  access::sign(ring, policy, now, &subject)
+  access::sign(ring, policy, now, &subject, None)
 }
 
 fn verify(ring: &KeyRing, policy: &Policy, now: UnixMillis, t: &Issued) -> Result<AccessClaims> {

@@ -99,7 +99,7 @@ proptest! {
       let ring = ring(alg, 3).map_err(fail)?;
       let policy = Policy::default();
       let subject = Subject { user_id: &user_id, session: &session, data_version, claims: &claims };
-      let issued = access::sign(&ring, &policy, NOW, &subject).map_err(fail)?;
+      let issued = access::sign(&ring, &policy, NOW, &subject, None).map_err(fail)?;
       let got = access::verify(&ring, &policy, NOW, issued.token.as_bytes()).map_err(fail)?;
       prop_assert_eq!(&got.sub, &user_id);
       prop_assert_eq!(&got.sid, &session);
@@ -126,7 +126,7 @@ proptest! {
     let mut claims = Map::new();
     claims.insert("pad".into(), Value::String("x".repeat(pad)));
     let subject = Subject { user_id: &user_id, session: &session, data_version: 0, claims: &claims };
-    match access::sign(&ring, &policy, NOW, &subject) {
+    match access::sign(&ring, &policy, NOW, &subject, None) {
       Ok(issued) => {
         let r = access::verify(&ring, &policy, NOW, issued.token.as_bytes());
         prop_assert!(r.is_ok(), "issued a token of {} bytes that verify refuses: {:?}", issued.token.len(), r.err());
@@ -153,7 +153,7 @@ proptest! {
     let ring = ring(alg, 5).map_err(fail)?;
     let policy = Policy::default();
     let subject = Subject { user_id: &user_id, session: "s", data_version: 1, claims: &claims };
-    let token = access::sign(&ring, &policy, NOW, &subject).map_err(fail)?.token.into_bytes();
+    let token = access::sign(&ring, &policy, NOW, &subject, None).map_err(fail)?.token.into_bytes();
     prop_assert!(access::verify(&ring, &policy, NOW, &token).is_ok());
     for i in 0..token.len() {
       let mut t = token.clone();
@@ -175,7 +175,7 @@ proptest! {
     let policy = Policy::default();
     let claims = Map::new();
     let subject = Subject { user_id: &user_id, session: "s", data_version: 1, claims: &claims };
-    let mut t = access::sign(&ring, &policy, NOW, &subject).map_err(fail)?.token.into_bytes();
+    let mut t = access::sign(&ring, &policy, NOW, &subject, None).map_err(fail)?.token.into_bytes();
     t.insert(at.index(t.len() + 1), byte);
     let e = access::verify(&ring, &policy, NOW, &t).err();
     prop_assert_eq!(
@@ -302,7 +302,7 @@ fn every_token_sign_issues_verifies_right_up_to_the_size_limit() -> Result<()> {
       data_version: 0,
       claims: &claims,
     };
-    match access::sign(&ring, &policy, NOW, &subject) {
+    match access::sign(&ring, &policy, NOW, &subject, None) {
       Ok(t) => {
         assert!(t.token.len() <= policy.max_token_len, "pad {pad}");
         access::verify(&ring, &policy, NOW, t.token.as_bytes())?;
@@ -347,7 +347,7 @@ fn sign_refuses_subjects_that_verify_would_refuse() -> Result<()> {
       data_version: 0,
       claims: &claims,
     };
-    let r = access::sign(&ring, &policy, NOW, &subject);
+    let r = access::sign(&ring, &policy, NOW, &subject, None);
     match refused {
       None => {
         let t = r?;
