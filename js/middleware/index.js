@@ -27,7 +27,7 @@ const debug = require('debug')('tandem-session')
 
 const { Engine } = require('../engine.js')
 const { normalize } = require('./options.js')
-const { cookieNames, sendJson: json } = require('./transport.js')
+const { cookieNames, isSecureCookie, sendJson: json } = require('./transport.js')
 const { isSecure, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
 const { DataCache } = require('./data-cache.js')
@@ -39,6 +39,11 @@ const { hold } = require('./hold.js')
 const CACHE_ENTRIES = 10000
 /** Verify codes that a refresh can fix. */
 const TRY_REFRESH = new Set(['TOKEN_EXPIRED', 'KEY_UNKNOWN', 'TOKEN_NOT_YET_VALID'])
+
+/** Is `path` inside the cookie Path `base` (RFC 6265 path-match)? */
+function inCookiePath (path, base) {
+  return base === '/' || path === base || path.startsWith(base.endsWith('/') ? base : base + '/')
+}
 
 function publicUserId (u) {
   return u.startsWith(ANONYMOUS) ? null : u
@@ -87,10 +92,9 @@ function session (options) {
     const path = pathname(req)
     if (path === settings.refreshPath) return refresh(mw, req, res, { mode, secure }, next)
     if (settings.jwksPath !== null && path === settings.jwksPath && req.method === 'GET') {
-      res.setHeader('Cache-Control', 'public, max-age=300')
-      return json(res, 200, mw.engine.jwks())
+      return json(res, 200, mw.engine.jwks(), 'public, max-age=300')
     }
-    if (!path.startsWith(settings.cookie.path)) return next()
+    if (!inCookiePath(path, settings.cookie.path)) return next()
     const engine = mw.engine
     const state = new RequestState(mw, req, res, mode, secure)
     // 'auto' hands Rust both headers: a cookie and a Bearer token that disagree are
@@ -99,7 +103,7 @@ function session (options) {
     const r = engine.verifyRequest(
       transfer !== 'header' ? req.headers.cookie : null,
       transfer !== 'cookie' ? req.headers.authorization : null,
-      secure
+      isSecureCookie(settings.cookie, secure)
     )
     const navigation = mode === 'cookie' && isNavigation(req)
     if (!r.ok && r.code !== 'NO_TOKEN') {
@@ -107,7 +111,14 @@ function session (options) {
       if (r.code === 'INTERNAL') return next(httpError(Object.assign(new Error('INTERNAL: session engine unavailable'), { code: 'INTERNAL' })))
       if (TRY_REFRESH.has(r.code)) {
         if (!navigation) return json(res, 401, { code: 'TRY_REFRESH' })
-        res.statusCode = 303
+        // A form submission goes through the refresh endpoint with a 307, so the browser
+        // posts the form again, to the page, once refreshed; a cross-site one stops here.
+        const get = isSafeMethod(req)
+        if (!get && settings.csrf !== null &&
+            csrf.originVerdict(req, ownOrigin(req, secure, settings.proxy), settings.csrf.trustedOrigins) === false) {
+          return json(res, 403, { code: 'CSRF_INVALID' })
+        }
+        res.statusCode = get ? 303 : 307
         res.setHeader('Location', settings.refreshPath + '?to=' + encodeURIComponent(req.originalUrl || req.url))
         res.setHeader('Cache-Control', 'no-store')
         return res.end()
@@ -163,13 +174,13 @@ function session (options) {
     req.sessionStore = settings.store
     hold(res, () => state.commit(), (err) => {
       debug('saving the session failed: %s', err && err.code)
-      if (!res.headersSent) {
-        // The app's response is dropped, and with it what described its body.
-        for (const h of ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'ETag', 'Last-Modified', 'Location']) res.removeHeader(h)
-        json(res, err && err.status === 503 ? 503 : 500, { code: (err && err.code) || 'INTERNAL' })
-      } else {
-        res.destroy(err)
-      }
+      // The app's response is dropped, and with it what described its body; the error
+      // goes to Express's error handler, which answers instead.
+      for (const h of ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']) res.removeHeader(h)
+      next(httpError(err))
+    }, (err) => {
+      debug('the held response could not be written: %s', err && (err.code || err.message))
+      res.destroy()
     })
     next()
   }

@@ -100,7 +100,7 @@ function csrfOptions (value) {
   if (!Array.isArray(trusted) || !trusted.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))) {
     throw fail('csrf.trustedOrigins', 'must be an array of origins like "https://app.example.com"')
   }
-  return { trustedOrigins: trusted, requireToken: bool(value.requireToken, 'csrf.requireToken', false) }
+  return { trustedOrigins: trusted.map((o) => o.toLowerCase()), requireToken: bool(value.requireToken, 'csrf.requireToken', false) }
 }
 
 /**

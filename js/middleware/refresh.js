@@ -16,7 +16,7 @@
  */
 
 const native = require('../native.js')
-const { HEADER, writeTokens, sendJson: json } = require('./transport.js')
+const { HEADER, namesFor, writeTokens, sendJson: json } = require('./transport.js')
 const { originVerdict } = require('./csrf.js')
 const { isNavigation, ownOrigin } = require('./request.js')
 const { ANONYMOUS } = require('./session.js')
@@ -54,8 +54,8 @@ function presented (req, mode, names) {
  * @param {Function} next
  */
 async function refresh (mw, req, res, r, next) {
-  const navigation = req.method === 'GET' && isNavigation(req)
-  if (req.method !== 'POST' && !navigation) {
+  const navigation = isNavigation(req)
+  if (req.method !== 'POST' && !(navigation && req.method === 'GET')) {
     res.setHeader('Allow', 'POST')
     return json(res, 405, { code: 'METHOD_NOT_ALLOWED' })
   }
@@ -67,10 +67,12 @@ async function refresh (mw, req, res, r, next) {
   const ctx = {
     res, mode: r.mode, secure: r.secure, names: mw.names, cookie: mw.settings.cookie, refreshPath: mw.settings.refreshPath
   }
-  const names = r.secure ? mw.names.secure : mw.names.plain
+  const names = namesFor(mw.names, mw.settings.cookie, r.secure)
+  // A navigation goes back to its page: a form submission (POST) with a 307 once
+  // refreshed, so the browser posts the form again; anything else with a 303 (a GET).
   const finish = (status, code) => {
     if (navigation) {
-      res.statusCode = 303
+      res.statusCode = status === 200 && req.method === 'POST' ? 307 : 303
       res.setHeader('Location', backTo(req.originalUrl || req.url))
       res.setHeader('Cache-Control', 'no-store')
       return res.end()
@@ -83,7 +85,8 @@ async function refresh (mw, req, res, r, next) {
     return json(res, 400, { code: p.code })
   }
   if (!p.token) {
-    writeTokens(ctx, null)
+    // Nothing presented, nothing cleared: a cross-site link to this endpoint (which
+    // carries no SameSite=Strict cookie) must not log the user out.
     return finish(401, 'UNAUTHORISED')
   }
   let out
@@ -99,7 +102,7 @@ async function refresh (mw, req, res, r, next) {
     writeTokens(ctx, t)
     const userId = t.userId.startsWith(ANONYMOUS) ? null : t.userId
     mw.emit('refreshed', { handle: t.handle, userId })
-    if (navigation) return finish()
+    if (navigation) return finish(200)
     return json(res, 200, { userId, accessExpires: t.accessExpires * 1000 })
   }
   writeTokens(ctx, null)

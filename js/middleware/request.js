@@ -30,17 +30,26 @@ function isSecure (req, proxy) {
   return req.secure === true
 }
 
+/** Does the app trust its proxy's X-Forwarded-* headers (`proxy`, else Express's `trust proxy`)? */
+function trustsProxy (req, proxy) {
+  if (proxy !== undefined) return proxy
+  return Boolean(req.app && typeof req.app.get === 'function' && req.app.get('trust proxy'))
+}
+
 /** The request's own origin, e.g. `https://app.example.com`. */
 function ownOrigin (req, secure, proxy) {
-  const host = (proxy === true && firstValue(req.headers['x-forwarded-host'])) || req.headers.host || ''
+  const host = (trustsProxy(req, proxy) && firstValue(req.headers['x-forwarded-host'])) || req.headers.host || ''
   return (secure ? 'https://' : 'http://') + host.toLowerCase()
 }
 
-/** A top-level page load: the browser says so, or (older browsers) it asks for HTML. */
+/**
+ * A top-level page load (a link, the address bar, a form submission): the browser says
+ * so (`Sec-Fetch-Mode: navigate`), or, for a GET from an older browser, it asks for HTML.
+ */
 function isNavigation (req) {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false
   const mode = req.headers['sec-fetch-mode']
   if (mode !== undefined) return mode === 'navigate'
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false
   const accept = req.headers.accept
   return typeof accept === 'string' && accept.includes('text/html')
 }

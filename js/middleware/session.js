@@ -42,11 +42,21 @@ function coded (code, message, status) {
   return e
 }
 
-/** Resolve `promise` into a node-style callback too, when one is given. */
+/**
+ * Resolve `promise` into a node-style callback too, when one is given. Without one, a
+ * caller that does not wait (`req.session.save()` and carry on, an express-session habit)
+ * must not crash the process with an unhandled rejection: the error is still the
+ * promise's, and a failed save still fails the response.
+ */
 function settle (promise, cb) {
-  if (typeof cb !== 'function') return promise
+  if (typeof cb !== 'function') {
+    promise.catch(() => {})
+    return promise
+  }
   return promise.then((v) => { cb(null, v) }, (e) => { cb(e) })
 }
+
+function noop () {}
 
 /** The JSON text of the data, keys in insertion order (the change detector). */
 function dataJson (session) {
@@ -103,6 +113,23 @@ class RequestState {
     this.out = undefined // tokens to send: an object, CLEAR, or undefined (nothing)
     this.session = null
     this.cookie = { ...mw.settings.cookie }
+    this.chain = Promise.resolve() // the session's operations, one after another
+    this.busy = 0
+  }
+
+  /** Run `fn` after the operations already started on this session (save, login, …). */
+  run (fn) {
+    this.busy++
+    const p = this.chain.then(fn)
+    this.chain = p.then(noop, noop).then(() => { this.busy-- })
+    return p
+  }
+
+  /** Operations that send new tokens need the response headers still open. */
+  assertHeadersOpen (what) {
+    if (this.res.headersSent) {
+      throw coded('HEADERS_SENT', what + ' after the response headers were sent: its tokens could not reach the client', 500)
+    }
   }
 
   get userId () {
@@ -140,12 +167,17 @@ class RequestState {
   /** Write what must go out into the response headers (while they can still change). */
   flush () {
     if (this.out === undefined || this.res.headersSent) return
+    // Per response only maxAge may change (`req.session.cookie.maxAge`, e.g. "remember
+    // me"); the rest stays as checked at setup, so a cookie's name prefix and attributes
+    // always agree.
+    const m = this.cookie.maxAge
+    const maxAge = m === null || (Number.isInteger(m) && m > 0) ? m : this.mw.settings.cookie.maxAge
     writeTokens({
       res: this.res,
       mode: this.mode,
       secure: this.secure,
       names: this.mw.names,
-      cookie: this.cookie,
+      cookie: maxAge === this.mw.settings.cookie.maxAge ? this.mw.settings.cookie : { ...this.mw.settings.cookie, maxAge },
       refreshPath: this.mw.settings.refreshPath
     }, this.out)
   }
@@ -163,11 +195,13 @@ class RequestState {
     if (o.data !== undefined && (o.data === null || typeof o.data !== 'object' || Array.isArray(o.data))) {
       throw new TypeError('data option of create() must be an object')
     }
-    const data = o.keepData ? { ...JSON.parse(dataJson(this.session ?? {})), ...(o.data ?? {}) } : { ...(o.data ?? {}) }
+    // JSON round trip: what the store keeps is what the cache keeps (a Date is its text).
+    const data = JSON.parse(JSON.stringify(o.keepData ? { ...JSON.parse(dataJson(this.session ?? {})), ...(o.data ?? {}) } : (o.data ?? {})))
     return this.start(userId, data, o.claims, 'login')
   }
 
   async start (engineUserId, data, claims, reason) {
+    this.assertHeadersOpen('a login')
     const old = this.handle
     const oldUser = this.userId
     const dev = this.mw.device(this.req)
@@ -187,6 +221,7 @@ class RequestState {
   }
 
   async regenerate () {
+    this.assertHeadersOpen('regenerate()')
     const old = this.handle
     if (old !== null && this.userId !== null) return this.start(this.engineUserId, {}, this.claims, 'regenerate')
     if (old !== null) {
@@ -274,6 +309,11 @@ class RequestState {
 
   /** End of request: `unset`, then save, then the token headers. */
   commit () {
+    if (this.busy > 0) return this.chain.then(() => this.commitNow())
+    return this.commitNow()
+  }
+
+  commitNow () {
     const req = this.req
     if (this.session !== null && req.session !== this.session) {
       if (req.session == null && this.mw.settings.unset === 'destroy') {
@@ -299,6 +339,9 @@ class Session {
 
   constructor (state) {
     this.#state = state
+    // An own, read-only __proto__: `Object.assign(req.session, body)` with a body naming
+    // "__proto__" cannot swap the prototype (and with it userId, claims and the methods).
+    Object.defineProperty(this, '__proto__', { value: Session.prototype, writable: false, enumerable: false })
   }
 
   /** The session handle (`req.sessionID`), or null before the session is stored. */
@@ -313,19 +356,23 @@ class Session {
   /** Log in as `userId`: a new session, new tokens; the current session is revoked. */
   create (userId, options, cb) {
     if (typeof options === 'function') { cb = options; options = undefined }
-    return settle(this.#state.login(userId, options), cb)
+    const st = this.#state
+    return settle(st.run(() => st.login(userId, options)), cb)
   }
 
   /** A new, empty session (the same user, if logged in); the current one is revoked. */
-  regenerate (cb) { return settle(this.#state.regenerate(), cb) }
+  regenerate (cb) { const st = this.#state; return settle(st.run(() => st.regenerate()), cb) }
   /** Log out: revoke the session and clear its tokens. */
-  destroy (cb) { return settle(this.#state.destroy(), cb) }
+  destroy (cb) { const st = this.#state; return settle(st.run(() => st.destroy()), cb) }
   /** Read the data again from the store. */
-  reload (cb) { return settle(this.#state.reload(), cb) }
+  reload (cb) { const st = this.#state; return settle(st.run(() => st.reload()), cb) }
   /** Save the changed keys now. */
   save (cb) {
-    const p = this.#state.persist()
-    return settle((p ?? Promise.resolve()).then(() => this.#state.flush()), cb)
+    const st = this.#state
+    return settle(st.run(async () => {
+      await st.persist()
+      st.flush()
+    }), cb)
   }
 
   /** Send the access cookie again on this response (a fresh Max-Age). */

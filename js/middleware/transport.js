@@ -35,6 +35,20 @@ function cookieNames (name, cookie) {
   }
 }
 
+/**
+ * Will the cookies of this response be Secure? `cookie.secure` true, or `'auto'` on a
+ * secure request. The cookie names follow this flag (never the request alone), so a
+ * prefixed name always comes with the Secure attribute browsers require of it.
+ */
+function isSecureCookie (cookie, requestSecure) {
+  return cookie.secure === true || (cookie.secure === 'auto' && requestSecure)
+}
+
+/** The cookie names in force for a request: `{access, refresh}`. */
+function namesFor (names, cookie, requestSecure) {
+  return isSecureCookie(cookie, requestSecure) ? names.secure : names.plain
+}
+
 function attributes (cookie, path, secure, maxAgeMs) {
   let s = '; Path=' + path
   if (cookie.domain !== undefined) s += '; Domain=' + cookie.domain
@@ -44,7 +58,9 @@ function attributes (cookie, path, secure, maxAgeMs) {
   }
   s += '; HttpOnly'
   if (secure) s += '; Secure'
-  s += '; SameSite=' + cookie.sameSite[0].toUpperCase() + cookie.sameSite.slice(1)
+  // Browsers refuse SameSite=None without Secure ('auto' on plain HTTP): Lax there.
+  const sameSite = cookie.sameSite === 'none' && !secure ? 'lax' : cookie.sameSite
+  s += '; SameSite=' + sameSite[0].toUpperCase() + sameSite.slice(1)
   if (cookie.priority !== undefined) s += '; Priority=' + cookie.priority[0].toUpperCase() + cookie.priority.slice(1).toLowerCase()
   if (cookie.partitioned) s += '; Partitioned'
   return s
@@ -86,9 +102,9 @@ function writeTokens (ctx, tokens) {
     return
   }
   const cookie = ctx.cookie
-  const secure = cookie.secure === true || (cookie.secure === 'auto' && ctx.secure)
+  const secure = isSecureCookie(cookie, ctx.secure)
   if (cookie.secure === true && !ctx.secure) return // express-session: no secure cookie over http
-  const names = ctx.secure ? ctx.names.secure : ctx.names.plain
+  const names = namesFor(ctx.names, cookie, ctx.secure)
   const ours = [names.access, names.refresh]
   if (tokens === null) {
     putCookies(res, ours, [
@@ -106,12 +122,15 @@ function writeTokens (ctx, tokens) {
   putCookies(res, ours, lines)
 }
 
-/** Answer `status` with a JSON body (error answers carry `{code}`; never a token). */
-function sendJson (res, status, body) {
+/**
+ * Answer `status` with a JSON body (error answers carry `{code}`; never a token).
+ * `cacheControl` defaults to `no-store`.
+ */
+function sendJson (res, status, body, cacheControl = 'no-store') {
   res.statusCode = status
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
-  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Cache-Control', cacheControl)
   res.end(JSON.stringify(body))
 }
 
-module.exports = { HEADER, cookieNames, writeTokens, sendJson }
+module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, sendJson }
