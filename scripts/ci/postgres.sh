@@ -160,9 +160,9 @@ EOF
   local psql=("$bin/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres)
   # One database per test suite, so that one suite's leftovers (the store suite writes
   # fake key rings) never meet another's: tandem (store), tandem_engine (engine scenarios),
-  # tandem_js (the JS tests).
+  # tandem_js (the engine JS tests), tandem_http (the middleware JS tests).
   local db
-  for db in tandem tandem_engine tandem_js; do
+  for db in tandem tandem_engine tandem_js tandem_http; do
     if [ "$("${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
       "${psql[@]}" -d postgres -c "CREATE DATABASE $db" >/dev/null
     fi
