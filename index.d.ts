@@ -13,7 +13,7 @@
 //
 //   declare module 'tandem-session' { interface SessionData { views: number } }
 
-import type { RequestHandler } from 'express'
+import type { RequestHandler, Request as ExpressRequest } from 'express'
 import type {
   NapiTokenOptions,
   NapiSubject,
@@ -118,10 +118,13 @@ declare namespace session {
      */
     unset?: 'keep' | 'destroy' | undefined
     /**
-     * Not supported: handles are 128-bit random values made in Rust. Giving it is a `TypeError`.
-     * @deprecated not supported
+     * Makes the handle (`req.sessionID`) of each new session: must return 22 base64url
+     * characters (128 bits), e.g. `crypto.randomBytes(16).toString('base64url')`, and a
+     * fresh one every call (a handle that exists fails the login). A handle names a
+     * session; the tokens, never the handle, are the credentials.
+     * @default random 128-bit handles made in Rust
      */
-    genid?: undefined
+    genid?: ((req: ExpressRequest) => string) | undefined
     /**
      * Accepted (a boolean) and ignored, for express-session compatibility: only changed keys
      * are ever written.

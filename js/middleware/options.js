@@ -114,8 +114,8 @@ function normalize (options) {
   for (const k of Object.keys(options)) {
     if (!KNOWN.has(k)) throw fail(k, 'is not an option of tandem-session')
   }
-  if (options.genid !== undefined) {
-    throw fail('genid', 'is not supported: session handles are 128-bit values from the OS random generator, made in Rust')
+  if (options.genid !== undefined && typeof options.genid !== 'function') {
+    throw fail('genid', 'must be a function (req) => string of 22 base64url characters (128 bits)')
   }
   if (options.resave !== undefined && typeof options.resave !== 'boolean') throw fail('resave', 'must be a boolean')
   const name = options.name ?? 'tandem'
@@ -151,6 +151,7 @@ function normalize (options) {
     rolling: bool(options.rolling, 'rolling', false),
     saveUninitialized: bool(options.saveUninitialized, 'saveUninitialized', false),
     unset,
+    genid: options.genid ?? null,
     refreshPath: path(options.refreshPath, 'refreshPath', '/session/refresh'),
     csrf: csrfOptions(options.csrf),
     transfer,

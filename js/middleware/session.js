@@ -206,7 +206,7 @@ class RequestState {
     const oldUser = this.userId
     const dev = this.mw.device(this.req)
     const tokens = await this.mw.engine.create({
-      userId: engineUserId, data, claims, device: dev, replaces: old ?? undefined
+      userId: engineUserId, data, claims, device: dev, replaces: old ?? undefined, handle: this.newHandle()
     }).catch((e) => { throw httpError(e) })
     if (old !== null) {
       this.mw.cache.delete(old)
@@ -218,6 +218,17 @@ class RequestState {
     this.flush()
     this.mw.emit('created', { handle: tokens.handle, userId: this.userId, device: dev })
     return this.session
+  }
+
+  /** The app's `genid(req)` for the new session's handle, or undefined (random, in Rust). */
+  newHandle () {
+    const genid = this.mw.settings.genid
+    if (genid === null) return undefined
+    const h = genid(this.req)
+    if (typeof h !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(h)) {
+      throw new TypeError('genid must return 22 base64url characters (128 bits), e.g. crypto.randomBytes(16).toString("base64url")')
+    }
+    return h
   }
 
   async regenerate () {

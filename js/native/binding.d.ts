@@ -191,6 +191,8 @@ export interface NapiNewSession {
   device?: NapiDevice
   /** The handle of the session this browser had, to revoke. */
   replaces?: string
+  /** The new session's handle (22 base64url characters, 128 bits); random when absent. */
+  handle?: string
 }
 
 /** A presented refresh token, authenticated. */

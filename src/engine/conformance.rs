@@ -14,6 +14,7 @@ use crate::service::{Config, TokenService};
 use crate::session::{DeviceInfo, RefreshPolicy};
 use crate::store::conformance::{broken, ensure};
 use crate::store::Store;
+use crate::token::Handle;
 
 const SECRET: &str = "engine-conformance-secret-long-enough-0001";
 /// Start of the scenarios' fixed clock.
@@ -76,7 +77,49 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   concurrent_patches_are_all_kept(Arc::clone(&store)).await?;
   a_second_engine_sees_a_revocation_at_its_next_sync(Arc::clone(&store)).await?;
   key_rotation_happens_once_and_logs_nobody_out(Arc::clone(&store)).await?;
+  a_chosen_handle_is_used_and_never_takes_over_a_session(Arc::clone(&store)).await?;
   Ok(())
+}
+
+/// An app-chosen handle (`genid`) names the new session; one that exists fails the login
+/// and leaves the other session, its user index and its tokens as they were.
+pub async fn a_chosen_handle_is_used_and_never_takes_over_a_session(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let victim = login(&e).await?;
+  let chosen = Handle::generate()?;
+  let mine = e
+    .create(NewSession {
+      user_id: crate::store::conformance::user()?,
+      handle: Some(chosen),
+      ..NewSession::default()
+    })
+    .await?;
+  ensure(mine.handle == chosen, "the chosen handle names the session")?;
+  let thief = crate::store::conformance::user()?;
+  let taken = e
+    .create(NewSession {
+      user_id: thief.clone(),
+      handle: Some(victim.handle),
+      ..NewSession::default()
+    })
+    .await;
+  ensure(taken.is_err(), "an existing handle fails the login")?;
+  ensure(
+    e.get(&victim.handle).await?.map(|r| r.user_id) == Some(victim.user_id.clone()),
+    "the existing session is untouched",
+  )?;
+  ensure(
+    e.list_user(&thief).await?.is_empty(),
+    "and is not listed under the other user",
+  )?;
+  ensure(
+    e.verify_request(Some(cookie(&victim).as_bytes()), None, "__Host-at")
+      .is_ok(),
+    "its tokens still work",
+  )
 }
 
 /// 20 parallel refreshes with one token: one successor, no theft, no error.

@@ -55,6 +55,11 @@ pub struct NewSession {
   pub device: DeviceInfo,
   /// The session this browser had before, revoked by the login (FX-02).
   pub replaces: Option<Handle>,
+  /// The new session's handle, when the app makes them (express-session's `genid`);
+  /// otherwise a random one. A handle names a session but opens nothing (the tokens are
+  /// the credentials), and a store never overwrites a session, so a handle that exists
+  /// fails the login (`STORE_CORRUPT`) rather than touching the other session.
+  pub handle: Option<Handle>,
 }
 
 /// Tokens for a session: what login and refresh hand to the client.
@@ -228,7 +233,10 @@ impl Engine {
       self.revoke(&old).await?;
     }
     let now = self.now();
-    let handle = Handle::generate()?;
+    let handle = match new.handle {
+      Some(h) => h,
+      None => Handle::generate()?,
+    };
     let rt = RefreshToken::issue(handle)?;
     let record = SessionRecord {
       handle,

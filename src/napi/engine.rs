@@ -45,6 +45,8 @@ pub struct NapiNewSession {
   pub device: Option<NapiDevice>,
   /// The handle of the session this browser had, to revoke.
   pub replaces: Option<String>,
+  /// The new session's handle (22 base64url characters, 128 bits); random when absent.
+  pub handle: Option<String>,
 }
 
 /// Tokens for the client.
@@ -268,6 +270,12 @@ impl NapiEngine {
       claims: session.claims.unwrap_or_default(),
       device: device(session.device),
       replaces,
+      handle: session
+        .handle
+        .as_deref()
+        .map(handle)
+        .transpose()
+        .map_err(to_js_async)?,
     };
     self
       .engine

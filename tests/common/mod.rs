@@ -134,6 +134,7 @@ impl HandedOut {
         claims: claims.as_object().cloned().ok_or("an object")?,
         device: device_named("login"),
         replaces: None,
+        handle: None,
       })
       .await?;
     self.keep(&t);

@@ -37,7 +37,7 @@ eachExpress(function (express) {
         [{ store, secret: SECRET, transfer: 'carrier-pigeon' }, 'transfer'],
         [{ store, secret: SECRET, unset: 'forget' }, 'unset'],
         [{ store, secret: SECRET, cookie: { httpOnly: false } }, 'httpOnly'],
-        [{ store, secret: SECRET, genid: () => 'predictable' }, 'genid'],
+        [{ store, secret: SECRET, genid: 'predictable' }, 'genid'],
         [{ store, secret: SECRET, jwksPath: '/.well-known/jwks.json' }, 'jwksPath'],
         [{ store, secret: SECRET, csrf: 'yes' }, 'csrf'],
         [{ store, secret: SECRET, rolling: 'yes' }, 'rolling'],
@@ -55,6 +55,30 @@ eachExpress(function (express) {
         const s = session({ secret: SECRET, store, ...extra })
         assert.equal(typeof s, 'function', JSON.stringify(extra))
       }
+    })
+  })
+
+  describe('the genid option', function () {
+    it('should name each new session, and fail a login it gives a bad or taken handle', async function (t) {
+      const crypto = require('node:crypto')
+      const made = []
+      let next = () => crypto.randomBytes(16).toString('base64url')
+      const app = await useApp(t, express, { genid: (req) => { const h = next(req); made.push(h); return h } })
+      const c = app.client()
+      const r = await login(c, 'alice')
+      assert.equal(made.length, 1)
+      assert.equal(r.json.id, made[0], 'req.sessionID is what genid made')
+      assert.equal((await c.get('/me')).json.id, made[0])
+      next = () => 'not-a-handle'
+      const bad = await app.client().post('/login', { json: { user: 'bob' } })
+      assert.equal(bad.status, 500)
+      assert.match(bad.json.message, /genid must return 22 base64url characters/)
+      next = () => made[0] // alice's handle: the store never overwrites a session
+      const taken = await app.client().post('/login', { json: { user: 'mallory' } })
+      assert.equal(taken.status, 500)
+      const me = await c.get('/me')
+      assert.deepEqual([me.status, me.json.userId, me.json.id], [200, 'alice', made[0]], 'alice keeps her session')
+      assert.deepEqual(await app.s.listSessions('mallory'), [])
     })
   })
 

@@ -104,8 +104,9 @@ session({ secret, cookie: { sameSite: 'sometimes' } })
 session({ secret, cookie: { expires: new Date() } })
 // @ts-expect-error trustedOrigins is an array
 session({ secret, csrf: { trustedOrigins: 'https://admin.example.com' } })
-// @ts-expect-error genid is not supported
-session({ secret, genid: () => 'id' })
+// @ts-expect-error genid returns a string
+session({ secret, genid: () => 42 })
+session({ secret, genid: (req) => req.ip + 'x'.repeat(10) })
 // @ts-expect-error the store must be a tandem-session store
 session({ secret, store: { get () {}, set () {} } })
 
