@@ -16,7 +16,7 @@
  */
 
 const native = require('../native.js')
-const { HEADER, namesFor, writeTokens, sendJson: json } = require('./transport.js')
+const { HEADER, namesFor, writeTokens, writeInfo, sendJson: json } = require('./transport.js')
 const { originVerdict } = require('./csrf.js')
 const { isNavigation, ownOrigin } = require('./request.js')
 const { ANONYMOUS } = require('./session.js')
@@ -82,6 +82,7 @@ async function refresh (mw, req, res, r, next) {
   const p = presented(req, r.mode, names)
   if (p.code === 'CREDENTIALS_AMBIGUOUS') {
     writeTokens(ctx, null)
+    writeInfo(res, null)
     return json(res, 400, { code: p.code })
   }
   if (!p.token) {
@@ -101,11 +102,17 @@ async function refresh (mw, req, res, r, next) {
     const t = out.tokens
     writeTokens(ctx, t)
     const userId = t.userId.startsWith(ANONYMOUS) ? null : t.userId
+    writeInfo(res, {
+      userId,
+      accessExpires: t.accessExpires * 1000,
+      csrfToken: r.mode === 'cookie' ? mw.engine.csrfToken(t.handle) : undefined
+    })
     mw.emit('refreshed', { handle: t.handle, userId })
     if (navigation) return finish(200)
     return json(res, 200, { userId, accessExpires: t.accessExpires * 1000 })
   }
   writeTokens(ctx, null)
+  writeInfo(res, null)
   if (out.outcome === 'theft') {
     const th = out.theft
     mw.cache.delete(th.handle)

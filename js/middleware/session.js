@@ -17,7 +17,7 @@
  * @private
  */
 
-const { writeTokens } = require('./transport.js')
+const { writeTokens, writeInfo } = require('./transport.js')
 
 /** Engine user ids of anonymous sessions (data before login) start with this. */
 const ANONYMOUS = '~anon:'
@@ -180,6 +180,11 @@ class RequestState {
       cookie: maxAge === this.mw.settings.cookie.maxAge ? this.mw.settings.cookie : { ...this.mw.settings.cookie, maxAge },
       refreshPath: this.mw.settings.refreshPath
     }, this.out)
+    writeInfo(this.res, this.out === CLEAR || this.handle === null ? null : {
+      userId: this.userId,
+      accessExpires: this.out.accessExpires * 1000,
+      csrfToken: this.mode === 'cookie' ? this.mw.engine.csrfToken(this.handle) : undefined
+    })
   }
 
   forget (handle, reason) {

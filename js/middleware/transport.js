@@ -19,7 +19,9 @@ const HEADER = {
   access: 'x-access-token',
   refresh: 'x-refresh-token',
   expires: 'x-access-expires',
-  transfer: 'x-session-transfer'
+  transfer: 'x-session-transfer',
+  info: 'x-session-info',
+  csrf: 'x-csrf-token'
 }
 
 /**
@@ -123,6 +125,23 @@ function writeTokens (ctx, tokens) {
 }
 
 /**
+ * Tell page scripts what they may know of the session, beside the tokens it cannot read:
+ * `X-Session-Info` (URI-encoded JSON `{userId, accessExpires}` in ms, or `ended`) and, in
+ * cookie mode, the session's CSRF token in `X-CSRF-Token` (for the client helper to send
+ * back; it is bound to the session and opens nothing by itself).
+ * @param {object} res
+ * @param {{userId: string|null, accessExpires: number, csrfToken?: string}|null} info null: ended
+ */
+function writeInfo (res, info) {
+  if (info === null) {
+    res.setHeader(HEADER.info, 'ended')
+    return
+  }
+  res.setHeader(HEADER.info, encodeURIComponent(JSON.stringify({ userId: info.userId, accessExpires: info.accessExpires })))
+  if (info.csrfToken !== undefined) res.setHeader(HEADER.csrf, info.csrfToken)
+}
+
+/**
  * Answer `status` with a JSON body (error answers carry `{code}`; never a token).
  * `cacheControl` defaults to `no-store`.
  */
@@ -133,4 +152,4 @@ function sendJson (res, status, body, cacheControl = 'no-store') {
   res.end(JSON.stringify(body))
 }
 
-module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, sendJson }
+module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, sendJson }
