@@ -336,6 +336,14 @@ declare namespace session {
     use: 'sig'
   }
 
+  interface DashboardOptions {
+    /**
+     * Who may see the dashboard and revoke sessions (sync or async).
+     * @default nobody: every request gets 403
+     */
+    authorize?: ((req: ExpressRequest) => boolean | Promise<boolean>) | undefined
+  }
+
   /** A JWK Set (`{ keys: [] }` with HS256). */
   interface Jwks {
     keys: Jwk[]
@@ -354,6 +362,12 @@ declare namespace session {
     removeListener<E extends keyof SessionEvents>(event: E, listener: SessionEventListener<E>): this
     removeAllListeners(event?: keyof SessionEvents): this
     listenerCount(event: keyof SessionEvents): number
+    /**
+     * The sessions dashboard: a handler to mount (`app.use('/admin/sessions',
+     * s.dashboard({ authorize }))`) serving an HTML page of active sessions by user (device,
+     * IP, created, last refresh; a revoke button each) and the recent theft events.
+     */
+    dashboard(options?: DashboardOptions): RequestHandler
     /**
      * Resolves once the engine has started over the store (requests wait for it anyway);
      * rejects with the start error.

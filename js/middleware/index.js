@@ -34,6 +34,7 @@ const { DataCache } = require('./data-cache.js')
 const { RequestState, ANONYMOUS, httpError } = require('./session.js')
 const { refresh } = require('./refresh.js')
 const { hold } = require('./hold.js')
+const { dashboard, track } = require('./dashboard.js')
 
 /** Session data copies kept per process. */
 const CACHE_ENTRIES = 10000
@@ -233,6 +234,9 @@ function session (options) {
   }
   middleware.listenerCount = (e) => emitter.listenerCount(e)
   Object.defineProperties(middleware, Object.getOwnPropertyDescriptors(api))
+  /** The sessions dashboard: an HTML page for admins (`authorize(req)`; nobody by default). */
+  middleware.dashboard = (options) => dashboard(middleware, options)
+  track(middleware) // the dashboard lists the users this process has seen since it started
   return middleware
 }
 

@@ -240,3 +240,12 @@ app.use((err: session.SessionError, req: express.Request, res: express.Response,
 })
 
 export { engineStarts, admin, every, theftCode }
+
+// ---- the dashboard ----------------------------------------------------------------
+
+const board: express.RequestHandler = s.dashboard({ authorize: (req) => req.session.userId === 'alice' })
+s.dashboard({ authorize: async () => true })
+s.dashboard()
+// @ts-expect-error authorize takes the request and answers a boolean
+s.dashboard({ authorize: 'alice' })
+void board

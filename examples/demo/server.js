@@ -1,0 +1,31 @@
+'use strict'
+
+/**
+ * `npm start`: the demo on http://127.0.0.1:3000 (PORT to change it), over the embedded
+ * SQLite store (`.tandem-session/sessions.sqlite3` under the working directory). No other
+ * server is needed.
+ */
+
+const http = require('node:http')
+const { createDemo } = require('./app.js')
+
+const port = Number(process.env.PORT || 3000)
+const host = '127.0.0.1'
+const { app, session } = createDemo(process.env.SESSION_SECRET ? { secret: process.env.SESSION_SECRET } : {})
+
+session.on('theft', ({ userId, lastDevice, presenter }) => {
+  console.log('theft detected: user %s, last refreshed from %s, reused from %s', userId, lastDevice && lastDevice.ip, presenter && presenter.ip)
+})
+
+session.ready().then(() => {
+  const server = http.createServer(app)
+  server.listen(port, host, () => {
+    console.log(`tandem-session demo: http://${host}:${server.address().port}`)
+  })
+  const stop = () => server.close(() => process.exit(0))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}, (err) => {
+  console.error('the session store did not start: %s', (err && (err.code || err.message)) || err)
+  process.exit(1)
+})
