@@ -203,13 +203,18 @@ export function createClient (options = {}) {
 
   /**
    * Refresh unless someone did since `since` (a snapshot). One flight per tab; across tabs
-   * under the Web Lock. Resolves true when the request may be replayed; never rejects.
+   * under the Web Lock: a tab that finds the lock taken waits for it and then only
+   * replays, since the holder was refreshing (the localStorage marker alone is not enough:
+   * browsers copy it to other tabs' processes a little late). Resolves true when the
+   * request may be replayed; never rejects.
    */
   function refreshAfter (since) {
     if (flight) return flight
     const run = () => (snapshot() !== since ? true : refreshNow())
+    const underLock = () => locks.request(LOCK, { ifAvailable: true }, (lock) => (lock ? run() : null))
+      .then((done) => (done === null ? locks.request(LOCK, () => true) : done))
     flight = Promise.resolve()
-      .then(() => (locks ? locks.request(LOCK, run) : run()))
+      .then(() => (locks ? underLock() : run()))
       .catch(() => false)
       .finally(() => { flight = null })
     return flight

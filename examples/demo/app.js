@@ -107,7 +107,7 @@ async function theftWalkthrough (engine, grace, pass) {
     request: 'POST /session/refresh   Cookie: refresh token #1',
     ...refreshOutcome(byVictim),
     note: byVictim.outcome === 'theft'
-      ? `A retired token came back: theft. The session is revoked (last refreshed from ${byVictim.theft.lastDevice.ip}, reused from ${byVictim.theft.presenter.ip}), and the app gets a "theft" event.`
+      ? `A retired token came back: theft. The session is revoked (last refreshed from ${byVictim.theft.lastDevice.ip}, reused from ${byVictim.theft.presenter.ip}). Over HTTP the middleware also emits its "theft" event; this walkthrough calls the engine directly, so copy your cookies into another browser to see one on the dashboard.`
       : 'Expected a theft verdict here.'
   })
   const thiefAgain = byThief.outcome === 'refreshed' ? await engine.refresh(byThief.tokens.refreshToken, thief) : { outcome: 'refused', code: 'UNAUTHORISED' }

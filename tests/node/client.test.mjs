@@ -56,15 +56,20 @@ function fakeServer (routes = {}) {
   return server
 }
 
+/** Web Locks for one name, as browsers do them: `ifAvailable` gives null while held. */
 function fakeLocks () {
   let tail = Promise.resolve()
+  let held = 0
   const names = []
   return {
     names,
-    request (name, callback) {
+    request (name, options, callback) {
+      if (typeof options === 'function') { callback = options; options = {} }
       names.push(name)
-      const run = tail.then(() => callback())
-      tail = run.catch(() => {})
+      if (options.ifAvailable && held > 0) return Promise.resolve().then(() => callback(null))
+      held++
+      const run = tail.then(() => callback({ name }))
+      tail = run.catch(() => {}).then(() => { held-- })
       return run
     }
   }
@@ -163,8 +168,27 @@ describe('client: refresh on 401 TRY_REFRESH', function () {
     assert.equal(a.status, 200)
     assert.equal(b.status, 200)
     assert.equal(server.refreshCalls, 1)
-    assert.deepEqual(locks.names, ['tandem-session:refresh', 'tandem-session:refresh'])
+    assert.deepEqual(locks.names, ['tandem-session:refresh', 'tandem-session:refresh', 'tandem-session:refresh'],
+      'A takes the lock; B finds it taken, then waits for it')
     assert.match(area.map.get('tandem-session:refreshed'), /^[0-9a-z]+$/)
+  })
+
+  it('should refresh once across two tabs even when the marker reaches the other tab late', async function () {
+    // Browsers copy localStorage writes to other tabs' processes after a delay: here each
+    // tab has its own area, so B never sees A's marker; the lock alone must be enough.
+    const server = fakeServer()
+    const gate = deferred()
+    server.gate = gate.promise
+    const locks = fakeLocks()
+    const tabA = client(server, { locks, storageArea: fakeArea() })
+    const tabB = client(server, { locks, storageArea: fakeArea() })
+    const both = Promise.all([tabA.fetch('/api/a'), tabB.fetch('/api/b')])
+    while (server.apiCalls < 2 || server.refreshCalls < 1) await tick()
+    await tick()
+    gate.resolve()
+    const [a, b] = await both
+    assert.deepEqual([a.status, b.status], [200, 200])
+    assert.equal(server.refreshCalls, 1)
   })
 
   it('should skip the refresh without Web Locks when the marker changed since the request was sent', async function () {
