@@ -81,8 +81,10 @@ async function refresh (mw, req, res, r, next) {
   }
   const p = presented(req, r.mode, names)
   if (p.code === 'CREDENTIALS_AMBIGUOUS') {
-    writeTokens(ctx, null)
-    writeInfo(res, null)
+    // Two refresh cookies: one may have been planted by a sibling subdomain (Domain=),
+    // which our host-only clearing could not remove. Clearing would delete only the real
+    // one and leave the planted one to log this browser into the planter's session, so
+    // nothing is cleared: the refresh fails until the planted cookie goes.
     return json(res, 400, { code: p.code })
   }
   if (!p.token) {
