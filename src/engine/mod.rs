@@ -211,13 +211,18 @@ impl Engine {
       .plus_ms((p.ttl_secs + p.leeway_secs) * 1000 + 1000)
   }
 
+  /// An access token for a session's record, never valid past the session's absolute
+  /// lifetime (the last one issued before it ends is cut short, not a full lifetime more).
   fn sign(&self, r: &SessionRecord) -> Result<Issued> {
-    self.tokens.sign_access(&Subject {
-      user_id: &r.user_id,
-      session: &r.handle.to_text(),
-      data_version: r.data_version,
-      claims: &r.claims,
-    })
+    self.tokens.sign_access_until(
+      &Subject {
+        user_id: &r.user_id,
+        session: &r.handle.to_text(),
+        data_version: r.data_version,
+        claims: &r.claims,
+      },
+      r.refresh.absolute_expires_at.secs(),
+    )
   }
 
   /// Log in: a new session with new tokens.

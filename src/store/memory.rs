@@ -146,7 +146,9 @@ impl Store for MemoryStore {
     let Some(r) = g.sessions.get_mut(handle) else {
       return Ok(false);
     };
-    if r.refresh.generation != from.generation || r.refresh.current_digest != from.current_digest {
+    if r.refresh.generation != from.generation
+      || !crate::digest::ct_eq(&r.refresh.current_digest, &from.current_digest)
+    {
       return Ok(false);
     }
     r.refresh = to.clone();

@@ -59,6 +59,20 @@ describe('Engine', function () {
       assert.equal(again.tokens.refreshToken, r1.tokens.refreshToken)
     })
 
+    it('should never issue an access token that outlives the session\'s absolute lifetime', async function () {
+      const absolute = 20 * 60 * 1000 // 20 min, with 15 min access tokens
+      const e = await start({ absoluteMaxAge: absolute })
+      const t0 = await e.create({ userId: 'bob' })
+      assert.equal(t0.accessExpires, (T0 + 15 * 60 * 1000) / 1000, 'a full lifetime while it fits')
+      e.setNow(T0 + 10 * 60 * 1000)
+      const r = await e.refresh(t0.refreshToken)
+      assert.equal(r.outcome, 'refreshed')
+      assert.equal(r.tokens.accessExpires, (T0 + absolute) / 1000, 'cut at the absolute end, not 15 min more')
+      e.setNow(T0 + absolute + 6000)
+      assert.equal(e.verifyRequest(null, 'Bearer ' + r.tokens.accessToken).code, 'TOKEN_EXPIRED')
+      assert.equal((await e.refresh(r.tokens.refreshToken)).outcome, 'refused')
+    })
+
     it('should share one successor among 20 parallel refreshes', async function () {
       const e = await start()
       const t = await e.create({ userId: 'carol' })
