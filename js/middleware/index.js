@@ -87,7 +87,11 @@ function session (options) {
     debug('the session engine did not start: %s', e.code)
   })
 
-  async function load (req, res, next) {
+  /**
+   * Everything before the app's route. Synchronous when the data is in this process's
+   * cache (the steady state); returns a promise when it reads the store or refreshes.
+   */
+  function load (req, res, next) {
     const secure = isSecure(req, settings.proxy)
     const mode = transferMode(req, settings.transfer)
     const path = pathname(req)
@@ -149,40 +153,43 @@ function session (options) {
       return json(res, 403, { code: 'CSRF_INVALID' })
     }
     if (claims !== null) {
-      let copy = mw.cache.get(claims.sid, claims.dv)
-      if (copy === undefined) {
-        let rec
-        try {
-          rec = await engine.get(claims.sid)
-        } catch (e) {
-          return next(httpError(e))
-        }
-        if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
-          state.sendTokens(null)
-          state.flush()
-          if (!navigation) return json(res, 401, { code: 'UNAUTHORISED' })
-        } else {
-          mw.cache.set(claims.sid, rec.dataVersion, rec.data)
-          copy = { data: rec.data, version: rec.dataVersion }
-        }
-      }
-      if (copy !== undefined) {
-        state.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data)
-        state.loaded = true
-      }
+      const copy = mw.cache.get(claims.sid, claims.dv)
+      if (copy === undefined) return loadFromStore(state, claims, navigation, next)
+      adopt(state, claims, copy)
     }
+    return proceed(state, next)
+  }
+
+  /** The session's data is not in this process's cache (or is older): read the store. */
+  async function loadFromStore (state, claims, navigation, next) {
+    let rec
+    try {
+      rec = await mw.engine.get(claims.sid)
+    } catch (e) {
+      return next(httpError(e))
+    }
+    if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
+      state.sendTokens(null)
+      state.flush()
+      if (!navigation) return json(state.res, 401, { code: 'UNAUTHORISED' })
+    } else {
+      mw.cache.set(claims.sid, rec.dataVersion, rec.data)
+      adopt(state, claims, { data: rec.data, version: rec.dataVersion })
+    }
+    return proceed(state, next)
+  }
+
+  function adopt (state, claims, copy) {
+    state.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data)
+    state.loaded = true
+  }
+
+  /** Expose req.session, hold the response until it is saved, and go on to the app. */
+  function proceed (state, next) {
     if (state.session === null) state.install({})
-    req.sessionStore = settings.store
-    hold(res, () => state.commit(), (err) => {
-      debug('saving the session failed: %s', err && err.code)
-      // The app's response is dropped, and with it what described its body; the error
-      // goes to Express's error handler, which answers instead.
-      for (const h of ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']) res.removeHeader(h)
-      next(httpError(err))
-    }, (err) => {
-      debug('the held response could not be written: %s', err && (err.code || err.message))
-      res.destroy()
-    })
+    state.req.sessionStore = settings.store
+    state.next = next
+    hold(state.res, state)
     next()
   }
 
@@ -190,7 +197,13 @@ function session (options) {
     if (req.session) return next()
     const go = () => {
       if (startError !== null) return next(startError)
-      load(req, res, next).catch((e) => next(httpError(e)))
+      let pending
+      try {
+        pending = load(req, res, next)
+      } catch (e) {
+        return next(httpError(e))
+      }
+      if (pending !== undefined && typeof pending.then === 'function') pending.catch((e) => next(httpError(e)))
     }
     if (mw.engine !== null || startError !== null) return go()
     ready.then(go)

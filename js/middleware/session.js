@@ -112,15 +112,22 @@ class RequestState {
     this.destroyed = false
     this.out = undefined // tokens to send: an object, CLEAR, or undefined (nothing)
     this.session = null
-    this.cookie = { ...mw.settings.cookie }
-    this.chain = Promise.resolve() // the session's operations, one after another
+    this.cookieCopy = null // req.session.cookie, made when first asked for
+    this.chain = null // the session's operations, one after another (made when first needed)
     this.busy = 0
+    this.next = null // Express's next, for errors after the route (set by the middleware)
+  }
+
+  /** This response's cookie options (`req.session.cookie`). */
+  get cookie () {
+    if (this.cookieCopy === null) this.cookieCopy = { ...this.mw.settings.cookie }
+    return this.cookieCopy
   }
 
   /** Run `fn` after the operations already started on this session (save, login, …). */
   run (fn) {
     this.busy++
-    const p = this.chain.then(fn)
+    const p = (this.chain ?? Promise.resolve()).then(fn)
     this.chain = p.then(noop, noop).then(() => { this.busy-- })
     return p
   }
@@ -170,7 +177,7 @@ class RequestState {
     // Per response only maxAge may change (`req.session.cookie.maxAge`, e.g. "remember
     // me"); the rest stays as checked at setup, so a cookie's name prefix and attributes
     // always agree.
-    const m = this.cookie.maxAge
+    const m = this.cookieCopy === null ? this.mw.settings.cookie.maxAge : this.cookieCopy.maxAge
     const maxAge = m === null || (Number.isInteger(m) && m > 0) ? m : this.mw.settings.cookie.maxAge
     writeTokens({
       res: this.res,
@@ -323,6 +330,21 @@ class RequestState {
     }
   }
 
+  /** The held response could not be saved: its own answer is dropped, the error handler answers. */
+  failed (err) {
+    this.mw.debug('saving the session failed: %s', err && err.code)
+    for (const h of ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']) {
+      this.res.removeHeader(h)
+    }
+    this.next(httpError(err))
+  }
+
+  /** A replayed response call threw (an invalid header value, say): end the response. */
+  replayFailed (err) {
+    this.mw.debug('the held response could not be written: %s', err && (err.code || err.message))
+    this.res.destroy()
+  }
+
   /** End of request: `unset`, then save, then the token headers. */
   commit () {
     if (this.busy > 0) return this.chain.then(() => this.commitNow())
@@ -355,9 +377,6 @@ class Session {
 
   constructor (state) {
     this.#state = state
-    // An own, read-only __proto__: `Object.assign(req.session, body)` with a body naming
-    // "__proto__" cannot swap the prototype (and with it userId, claims and the methods).
-    Object.defineProperty(this, '__proto__', { value: Session.prototype, writable: false, enumerable: false })
   }
 
   /** The session handle (`req.sessionID`), or null before the session is stored. */
@@ -403,5 +422,13 @@ class Session {
     return h === null ? null : this.#state.mw.engine.csrfToken(h)
   }
 }
+
+// `Object.assign(req.session, body)` with a body naming "__proto__" must not swap the
+// prototype (and with it userId, claims and the methods): this accessor shadows
+// Object.prototype's for every Session, and refuses to set.
+Object.defineProperty(Session.prototype, '__proto__', {
+  get () { return Session.prototype },
+  set () { throw new TypeError('req.session.__proto__ cannot be set') }
+})
 
 module.exports = { RequestState, Session, ANONYMOUS, httpError, coded }
