@@ -1,0 +1,55 @@
+'use strict'
+
+// The short soak (the long one: `node bench/soak.mjs --seconds 1800`, README "Soak"): 20 s
+// of bounded mixed load (logins, reads, writes, refreshes, logouts, theft attempts, admin
+// revocations) against an app in a child process over a temp SqliteStore. bench/soak.mjs
+// does the checking (zero 5xx, zero resurrected sessions, zero lost updates, nobody logged
+// out unasked, memory flat after warm-up) and exits non-zero on any violation; here we also
+// make sure it did enough to mean something.
+
+const assert = require('node:assert/strict')
+const { spawn } = require('node:child_process')
+const path = require('node:path')
+const { it } = require('node:test')
+
+const SOAK = path.join(__dirname, '..', '..', 'bench', 'soak.mjs')
+const SECONDS = Number(process.env.TANDEM_SOAK_SECONDS || 20)
+
+it(`should survive ${SECONDS} s of mixed load with no violation`, { timeout: (SECONDS + 90) * 1000 }, async (t) => {
+  const child = spawn(process.execPath, [SOAK, '--seconds', String(SECONDS), '--store', 'sqlite', '--quiet'], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => { out += d })
+  child.stderr.on('data', (d) => { err += d })
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  let summary
+  try {
+    summary = JSON.parse(out)
+  } catch {
+    assert.fail(`no JSON summary (exit ${code}): ${out.slice(0, 2000)} ${err.slice(0, 2000)}`)
+  }
+  const c = summary.counts
+  t.diagnostic(`${summary.requests} requests (${summary.requestsPerSecond}/s); thefts ${c.theftDetected}/${c.theftAttempts}; ` +
+    `writes ${c.writesAcked}; refreshes ${c.refreshes}; logouts ${c.logouts}; dead-session probes ${c.deadProbes}; ` +
+    `RSS ${summary.memory.rssSlopeMBPerMin} ± ${summary.memory.rssSlopeStdErr} MB/min (${summary.memory.rss}), ` +
+    `heap ${summary.memory.heapSlopeMBPerMin} ± ${summary.memory.heapSlopeStdErr} MB/min (${summary.memory.heap})`)
+  assert.deepEqual({ violations: summary.violations, examples: summary.examples }, { violations: {}, examples: [] },
+    'no violation')
+  assert.equal(code, 0, `the soak exits 0: ${err.slice(0, 2000)}`)
+  assert.equal(summary.ok, true)
+  // Enough load to mean something (a 2-core machine does several hundred requests a second).
+  assert.ok(summary.requests >= 2000, `thousands of requests: ${summary.requests}`)
+  assert.ok(c.writesAcked >= 200, `writes: ${c.writesAcked}`)
+  assert.ok(c.writeBursts >= 20, `parallel write bursts: ${c.writeBursts}`)
+  assert.ok(c.refreshes >= 100, `refreshes: ${c.refreshes}`)
+  assert.ok(c.theftAttempts >= 5, `theft attempts: ${c.theftAttempts}`)
+  assert.equal(c.theftDetected, c.theftAttempts, 'every theft attempt detected')
+  assert.equal(summary.app.theft, c.theftDetected, 'one theft event per detected theft')
+  assert.ok(c.logouts >= 10, `logouts: ${c.logouts}`)
+  assert.ok(c.deadProbes >= 50, `dead-session probes: ${c.deadProbes}`)
+  assert.ok(c.finalSessionsChecked >= 1, 'live sessions checked at the end')
+  assert.ok(summary.byStatus['200'] > 0 && !Object.keys(summary.byStatus).some((s) => Number(s) >= 500), 'no 5xx')
+  assert.ok(summary.memory.samplesAfterWarmup >= 5, 'memory measured after warm-up')
+})
