@@ -49,7 +49,9 @@ fi
 cargo fuzz --version
 
 # Each sanitizer builds into its own folder, so switching does not rebuild the other.
+root="$(pwd)"
 target_dir="${FUZZ_TARGET_DIR:-fuzz/target}"
+case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 if [ "$SANITIZER" != none ]; then
   # The stable toolchain refuses -Zsanitizer unless it is told to act as nightly.
   export RUSTC_BOOTSTRAP=1
@@ -74,6 +76,7 @@ echo "built in $((SECONDS - t0)) s"
 
 work="${FUZZ_KEEP:-$(mktemp -d)}"
 mkdir -p "$work"
+work="$(cd "$work" && pwd)"
 failed=()
 summary=()
 for t in "${targets[@]}"; do
@@ -85,21 +88,25 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   cp -R "fuzz/corpus/$t/." "$corpus/"
   dict=()
-  [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=fuzz/dict/$t.dict")
+  [ -f "fuzz/dict/$t.dict" ] && dict=("-dict=$root/fuzz/dict/$t.dict")
   log="$work/$t.log"
   status=0
-  # -jobs/-workers run separate processes that each write fuzz-N.log; with 1 job, stream.
+  # -jobs runs worker processes that each write fuzz-N.log in the current folder: run
+  # from the work folder, and append those logs to the target's.
   extra=()
   [ "$JOBS" -gt 1 ] && extra=("-jobs=$JOBS" "-workers=$JOBS")
-  "$bin" "$corpus" \
+  rm -f "$work"/fuzz-*.log
+  (cd "$work" && "$bin" "$corpus" \
     -max_total_time="$SECONDS_EACH" \
     -max_len="$(max_len "$t")" \
     -timeout=10 \
     -rss_limit_mb=2048 \
     -print_final_stats=1 \
     -artifact_prefix="$artifacts/" \
-    "${dict[@]}" "${extra[@]}" \
-    >"$log" 2>&1 || status=$?
+    "${dict[@]}" "${extra[@]}") >"$log" 2>&1 || status=$?
+  if [ "$JOBS" -gt 1 ]; then
+    cat "$work"/fuzz-*.log >>"$log" 2>/dev/null || true
+  fi
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
   cov="$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9a-zA-Z]+' "$log" | tail -1 || true)"
