@@ -106,10 +106,12 @@ pub fn bearer(header: &[u8]) -> Result<Option<&[u8]>> {
       "Bearer credentials are malformed",
     ));
   }
+  // token68 is at least one character, then optional `=` padding: `Bearer ===` is not one.
   let body_end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-  if !token[..body_end]
-    .iter()
-    .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b))
+  if body_end == 0
+    || !token[..body_end]
+      .iter()
+      .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b))
   {
     return Err(err(
       ErrorKind::TokenMalformed,
@@ -208,6 +210,11 @@ mod tests {
   #[test]
   fn bearer_rules() -> Result<()> {
     assert_eq!(bearer(b"Bearer abc.def.ghi")?, Some(&b"abc.def.ghi"[..]));
+    assert_eq!(
+      bearer(b"Bearer abc==")?,
+      Some(&b"abc=="[..]),
+      "padding after a body"
+    );
     assert_eq!(bearer(b"bearer abc")?, Some(&b"abc"[..]));
     assert_eq!(bearer(b"Basic dXNlcjpwYXNz")?, None);
     for bad in [
@@ -217,6 +224,8 @@ mod tests {
       "Bearerabc",
       "Bearer a\tb",
       "Bearer a;b",
+      "Bearer ===",
+      "Bearer =",
     ] {
       assert!(bearer(bad.as_bytes()).is_err(), "{bad:?}");
     }
