@@ -25,15 +25,16 @@ class DataCache {
   }
 
   /**
-   * The data of `handle` if the copy is at least at `version`, as a fresh object.
-   * @returns {{data: object, version: number}|undefined}
+   * The data of `handle` if the copy is at least at `version`, as a fresh object, with
+   * the JSON text it was parsed from.
+   * @returns {{data: object, version: number, json: string}|undefined}
    */
   get (handle, version) {
     const e = this.#map.get(handle)
     if (e === undefined || e.version < version) return undefined
     this.#map.delete(handle) // move to the most recent end
     this.#map.set(handle, e)
-    return { data: JSON.parse(e.json), version: e.version }
+    return { data: JSON.parse(e.json), version: e.version, json: e.json }
   }
 
   /** Keep `data` as `handle`'s copy at `version` (an older version never replaces a newer). */

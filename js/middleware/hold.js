@@ -14,27 +14,33 @@
  * told the data was saved). A replayed call that throws (an invalid header value, say)
  * goes to the owner's `replayFailed(err)` instead of surfacing as an unhandled
  * rejection. The wrappers stay in place once done and forward, so a middleware that
- * wrapped these methods after us (compression, say) keeps its wrapper. The wrappers are
- * shared functions and the state is one object per response (this runs on every request).
+ * wrapped these methods after us (compression, say) keeps its wrapper. The wrappers sit
+ * on Node's `ServerResponse.prototype` and nothing is added to the response (see below);
+ * when something before us shadows these methods on the response, ours are set on the
+ * response itself, after its.
  * Not covered: writes to `res.socket` directly.
  * @private
  */
 
+const { RESPONSE_BASE } = require('./express-proto.js')
+
 const HOLD = Symbol('tandem-session.hold')
+const METHODS = ['writeHead', 'flushHeaders', 'write', 'end']
 const OPEN = 0
 const COMMITTING = 1
 const DONE = 2
 
 class Hold {
-  constructor (res, owner) {
+  /** @param {object} originals the response's own `writeHead`, `flushHeaders`, `write`, `end` */
+  constructor (res, owner, originals) {
     this.res = res
     this.owner = owner
     this.state = OPEN
     this.queue = null // method, args, method, args, …
-    this.writeHead = res.writeHead
-    this.flushHeaders = res.flushHeaders
-    this.write = res.write
-    this.end = res.end
+    this.writeHead = originals.writeHead
+    this.flushHeaders = originals.flushHeaders
+    this.write = originals.write
+    this.end = originals.end
   }
 
   call (m, args) {
@@ -77,10 +83,47 @@ class Hold {
   }
 }
 
+// Own-property mode: wrappers set on the response itself (plain `http`, or a response
+// whose methods a middleware before us already wrapped).
 function heldWriteHead (...args) { return this[HOLD].call('writeHead', args) }
 function heldFlushHeaders (...args) { return this[HOLD].call('flushHeaders', args) }
 function heldWrite (...args) { return this[HOLD].call('write', args) }
 function heldEnd (...args) { return this[HOLD].call('end', args) }
+
+// Prototype mode: wrappers on Node's `http.ServerResponse.prototype`, installed once (on
+// the first held response), which find the response's Hold in a WeakMap and otherwise
+// call the method they replaced. Every response object inherits them whatever framework
+// prototypes sit in between (Express's, a sub-app's), so nothing is added to the response
+// (express-proto.js says why that matters). Used when the response resolves all four
+// methods to them; a response whose methods something else shadows (a middleware before
+// us that wrapped them, a framework prototype overriding one) gets own wrappers instead.
+const HOLDS = new WeakMap()
+let shared = null // {writeHead, …: the replaced methods; writeHeadWrapper, …: ours}
+
+function patchServerResponse () {
+  const proto = RESPONSE_BASE
+  const installed = {}
+  for (const m of METHODS) {
+    const original = proto[m]
+    const wrapper = function (...args) {
+      const h = HOLDS.get(this)
+      return h === undefined ? original.apply(this, args) : h.call(m, args)
+    }
+    installed[m] = original
+    installed[m + 'Wrapper'] = wrapper
+  }
+  for (const m of METHODS) {
+    Object.defineProperty(proto, m, { value: installed[m + 'Wrapper'], writable: true, configurable: true, enumerable: false })
+  }
+  return installed
+}
+
+/** Whether prototype mode applies to `res`. */
+function usesSharedWrappers (res) {
+  if (shared === null) shared = patchServerResponse()
+  return res.writeHead === shared.writeHeadWrapper && res.end === shared.endWrapper &&
+    res.write === shared.writeWrapper && res.flushHeaders === shared.flushHeadersWrapper
+}
 
 /**
  * @param {import('node:http').ServerResponse} res
@@ -88,7 +131,11 @@ function heldEnd (...args) { return this[HOLD].call('end', args) }
  *   replayFailed: (err: Error) => void}} owner commit is sync when it returns undefined
  */
 function hold (res, owner) {
-  res[HOLD] = new Hold(res, owner)
+  if (usesSharedWrappers(res)) {
+    HOLDS.set(res, new Hold(res, owner, shared))
+    return
+  }
+  res[HOLD] = new Hold(res, owner, res)
   res.writeHead = heldWriteHead
   res.flushHeaders = heldFlushHeaders
   res.write = heldWrite

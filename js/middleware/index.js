@@ -34,6 +34,7 @@ const { DataCache } = require('./data-cache.js')
 const { RequestState, ANONYMOUS, httpError } = require('./session.js')
 const { refresh } = require('./refresh.js')
 const { hold } = require('./hold.js')
+const { attach } = require('./slots.js')
 const { dashboard, track } = require('./dashboard.js')
 
 /** Session data copies kept per process. */
@@ -180,14 +181,14 @@ function session (options) {
   }
 
   function adopt (state, claims, copy) {
-    state.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data)
+    state.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data, copy.json)
     state.loaded = true
   }
 
   /** Expose req.session, hold the response until it is saved, and go on to the app. */
   function proceed (state, next) {
+    attach(state.req, state)
     if (state.session === null) state.install({})
-    state.req.sessionStore = settings.store
     state.next = next
     hold(state.res, state)
     next()

@@ -116,6 +116,8 @@ class RequestState {
     this.chain = null // the session's operations, one after another (made when first needed)
     this.busy = 0
     this.next = null // Express's next, for errors after the route (set by the middleware)
+    this.sessionId = null // req.sessionID
+    this.ownSlots = false // req.sessionID and req.sessionStore are own properties (slots.js)
   }
 
   /** This response's cookie options (`req.session.cookie`). */
@@ -145,22 +147,31 @@ class RequestState {
   }
 
   /** Adopt a session (loaded, or made by this request) and expose it as req.session. */
-  adopt (handle, engineUserId, claims, exp, version, data) {
+  adopt (handle, engineUserId, claims, exp, version, data, json) {
     this.handle = handle
     this.engineUserId = engineUserId
     this.claims = claims || {}
     this.exp = exp
     this.version = version
-    this.install(data)
+    this.install(data, json)
   }
 
-  install (data) {
+  /**
+   * Expose `data` as req.session. `json`, when given, is `JSON.stringify(data)` (the
+   * cache's text): it is the change detector's starting point unless a key was left out.
+   */
+  install (data, json) {
     const s = new Session(this)
-    for (const k of Object.keys(data)) if (!METHOD_NAMES.has(k)) s[k] = data[k]
-    this.originalJson = dataJson(s)
+    let skipped = false
+    for (const k in data) {
+      if (METHOD_NAMES.has(k)) skipped = true
+      else s[k] = data[k]
+    }
+    this.originalJson = json === undefined || skipped ? dataJson(s) : json
     this.session = s
     this.req.session = s
-    this.req.sessionID = this.handle
+    this.sessionId = this.handle
+    if (this.ownSlots) this.req.sessionID = this.handle
   }
 
   sendTokens (tokens) {
