@@ -73,8 +73,19 @@ function session (options) {
         debug('a %s listener threw: %s', event, e && e.message)
       }
     },
-    randomId: () => crypto.randomBytes(16).toString('base64url')
+    randomId: () => crypto.randomBytes(16).toString('base64url'),
+    /** The session's CSRF token (an HMAC of the handle, fixed for the process's secrets). */
+    csrfToken: (handle) => {
+      let t = csrfTokens.get(handle)
+      if (t === undefined) {
+        t = mw.engine.csrfToken(handle)
+        if (csrfTokens.size >= CACHE_ENTRIES) csrfTokens.delete(csrfTokens.keys().next().value)
+        csrfTokens.set(handle, t)
+      }
+      return t
+    }
   }
+  const csrfTokens = new Map() // handle -> CSRF token, the oldest dropped first
   let startError = null
   const ready = Engine.start({
     store: settings.store,

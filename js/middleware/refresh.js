@@ -107,7 +107,7 @@ async function refresh (mw, req, res, r, next) {
     writeInfo(res, {
       userId,
       accessExpires: t.accessExpires * 1000,
-      csrfToken: r.mode === 'cookie' ? mw.engine.csrfToken(t.handle) : undefined
+      csrfToken: r.mode === 'cookie' ? mw.csrfToken(t.handle) : undefined
     })
     mw.emit('refreshed', { handle: t.handle, userId })
     if (navigation) return finish(200)

@@ -201,7 +201,7 @@ class RequestState {
     writeInfo(this.res, this.out === CLEAR || this.handle === null ? null : {
       userId: this.userId,
       accessExpires: this.out.accessExpires * 1000,
-      csrfToken: this.mode === 'cookie' ? this.mw.engine.csrfToken(this.handle) : undefined
+      csrfToken: this.mode === 'cookie' ? this.mw.csrfToken(this.handle) : undefined
     })
   }
 
@@ -430,7 +430,7 @@ class Session {
   /** A CSRF token for this session (`X-CSRF-Token` header or `_csrf` field), or null. */
   csrfToken () {
     const h = this.#state.handle
-    return h === null ? null : this.#state.mw.engine.csrfToken(h)
+    return h === null ? null : this.#state.mw.csrfToken(h)
   }
 }
 

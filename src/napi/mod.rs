@@ -15,4 +15,5 @@ mod error;
 mod hot;
 mod options;
 mod registry;
+mod runtime;
 mod store;
