@@ -118,11 +118,26 @@ function patchServerResponse () {
   return installed
 }
 
-/** Whether prototype mode applies to `res`. */
+/** prototype of a response -> whether it resolves the four methods to our wrappers */
+const protoVerdicts = new WeakMap()
+
+/**
+ * Whether prototype mode applies to `res`: its prototype chain resolves the four methods
+ * to our wrappers (checked once per prototype) and it has no own method of those names.
+ * Reads on a response are costly under Express (express-proto.js), so this does no
+ * property load on `res` itself.
+ */
 function usesSharedWrappers (res) {
   if (shared === null) shared = patchServerResponse()
-  return res.writeHead === shared.writeHeadWrapper && res.end === shared.endWrapper &&
-    res.write === shared.writeWrapper && res.flushHeaders === shared.flushHeadersWrapper
+  const proto = Object.getPrototypeOf(res)
+  let ok = protoVerdicts.get(proto)
+  if (ok === undefined) {
+    ok = proto !== null && proto.writeHead === shared.writeHeadWrapper && proto.end === shared.endWrapper &&
+      proto.write === shared.writeWrapper && proto.flushHeaders === shared.flushHeadersWrapper
+    protoVerdicts.set(proto, ok)
+  }
+  return ok && !Object.hasOwn(res, 'end') && !Object.hasOwn(res, 'write') &&
+    !Object.hasOwn(res, 'writeHead') && !Object.hasOwn(res, 'flushHeaders')
 }
 
 /**

@@ -104,11 +104,13 @@ function session (options) {
    * cache (the steady state); returns a promise when it reads the store or refreshes.
    */
   function load (req, res, next) {
-    const secure = isSecure(req, settings.proxy)
-    const mode = transferMode(req, settings.transfer)
+    const h = req.headers
+    const method = req.method
+    const secure = isSecure(req, settings.proxy, h)
+    const mode = transferMode(req, settings.transfer, h)
     const path = pathname(req)
     if (path === settings.refreshPath) return refresh(mw, req, res, { mode, secure }, next)
-    if (settings.jwksPath !== null && path === settings.jwksPath && req.method === 'GET') {
+    if (settings.jwksPath !== null && path === settings.jwksPath && method === 'GET') {
       return json(res, 200, mw.engine.jwks(), 'public, max-age=300')
     }
     if (!inCookiePath(path, settings.cookie.path)) return next()
@@ -118,11 +120,11 @@ function session (options) {
     // CREDENTIALS_AMBIGUOUS, not a choice we make.
     const transfer = settings.transfer
     const r = engine.verifyRequest(
-      transfer !== 'header' ? req.headers.cookie : null,
-      transfer !== 'cookie' ? req.headers.authorization : null,
+      transfer !== 'header' ? h.cookie : null,
+      transfer !== 'cookie' ? h.authorization : null,
       isSecureCookie(settings.cookie, secure)
     )
-    const navigation = mode === 'cookie' && isNavigation(req)
+    const navigation = mode === 'cookie' && isNavigation(req, h, method)
     if (!r.ok && r.code !== 'NO_TOKEN') {
       debug('access token refused: %s', r.code)
       if (r.code === 'INTERNAL') return next(httpError(Object.assign(new Error('INTERNAL: session engine unavailable'), { code: 'INTERNAL' })))
@@ -130,7 +132,7 @@ function session (options) {
         if (!navigation) return json(res, 401, { code: 'TRY_REFRESH' })
         // A form submission goes through the refresh endpoint with a 307, so the browser
         // posts the form again, to the page, once refreshed; a cross-site one stops here.
-        const get = isSafeMethod(req)
+        const get = isSafeMethod(req, method)
         if (!get && settings.csrf !== null &&
             csrf.originVerdict(req, ownOrigin(req, secure, settings.proxy), settings.csrf.trustedOrigins) === false) {
           return json(res, 403, { code: 'CSRF_INVALID' })
@@ -155,7 +157,7 @@ function session (options) {
     const claims = r.ok ? r.claims : null
     const byCookie = r.ok ? r.source === 'cookie' : mode === 'cookie'
     if (r.ok) state.mode = byCookie ? 'cookie' : 'header' // new tokens go back the way they came
-    if (settings.csrf !== null && byCookie && !isSafeMethod(req) && !csrf.allowed(req, {
+    if (settings.csrf !== null && byCookie && !isSafeMethod(req, method) && !csrf.allowed(req, {
       own: ownOrigin(req, secure, settings.proxy),
       settings: settings.csrf,
       handle: claims ? claims.sid : null,
