@@ -54,6 +54,14 @@ class Engine {
     return requestResult(native.verifyRequestPacked(this.#id, cookieHeader ?? null, authorization ?? null, secure === true))
   }
 
+  /**
+   * A number that moves whenever a token accepted so far may now be refused other than by
+   * expiring (a revocation, a theft, a new key ring): see the middleware's verdict cache.
+   */
+  verdictEpoch () {
+    return native.verdictEpoch(this.#id)
+  }
+
   /** Verify one access token; throws with `code` (`SESSION_REVOKED` among them). */
   verifyAccessToken (token) {
     return tokenResult(native.verifyAccessTokenPacked(this.#id, token))

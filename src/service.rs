@@ -8,6 +8,7 @@
 //! Not guaranteed: that the ring is fresh; whoever shares a store reloads it (issue of the
 //! engine) and calls [`TokenService::install_ring`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -38,6 +39,8 @@ pub struct TokenService {
   config: Config,
   ring: RwLock<Arc<KeyRing>>,
   clock: Arc<dyn Clock>,
+  /// Rings installed since creation (each may refuse tokens the previous accepted).
+  ring_installs: AtomicU64,
 }
 
 impl TokenService {
@@ -64,6 +67,7 @@ impl TokenService {
       secrets,
       config,
       ring: RwLock::new(Arc::new(ring)),
+      ring_installs: AtomicU64::new(0),
       clock,
     })
   }
@@ -91,6 +95,12 @@ impl TokenService {
     }
   }
 
+  /// How many key rings were installed since creation: it changes whenever the keys that
+  /// verify accepts may have changed.
+  pub fn ring_generation(&self) -> u64 {
+    self.ring_installs.load(Ordering::Acquire)
+  }
+
   /// Install `ring` if its version is higher than the current one's, or, when `replace`
   /// is set, at least as high (a process adopting the stored ring in place of the one it
   /// generated). Never an older version: an old sealed ring must not bring a revoked key
@@ -102,6 +112,7 @@ impl TokenService {
     };
     if ring.version() > g.version() || (replace && ring.version() == g.version()) {
       *g = Arc::new(ring);
+      self.ring_installs.fetch_add(1, Ordering::AcqRel);
       true
     } else {
       false

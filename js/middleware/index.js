@@ -31,6 +31,7 @@ const { cookieNames, isSecureCookie, sendJson: json } = require('./transport.js'
 const { isSecure, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
 const { DataCache } = require('./data-cache.js')
+const { VerdictCache } = require('./verdict-cache.js')
 const { RequestState, ANONYMOUS, httpError } = require('./session.js')
 const { refresh } = require('./refresh.js')
 const { hold } = require('./hold.js')
@@ -59,11 +60,15 @@ function session (options) {
   const settings = normalize(options)
   const names = cookieNames(settings.name, settings.cookie)
   const emitter = new EventEmitter()
+  let fixedNow = settings.engine.fixedNow ?? null
   const mw = {
     settings,
     names,
     engine: null,
     cache: new DataCache(CACHE_ENTRIES),
+    verdicts: new VerdictCache(CACHE_ENTRIES),
+    /** The engine's clock in ms (the test clock under `fixedNow`). */
+    now: () => fixedNow ?? Date.now(),
     debug,
     device,
     emit: (event, payload) => {
@@ -119,11 +124,16 @@ function session (options) {
     // 'auto' hands Rust both headers: a cookie and a Bearer token that disagree are
     // CREDENTIALS_AMBIGUOUS, not a choice we make.
     const transfer = settings.transfer
-    const r = engine.verifyRequest(
-      transfer !== 'header' ? h.cookie : null,
-      transfer !== 'cookie' ? h.authorization : null,
-      isSecureCookie(settings.cookie, secure)
-    )
+    const cookie = transfer !== 'header' ? h.cookie : undefined
+    const authorization = transfer !== 'cookie' ? h.authorization : undefined
+    const cookieSecure = isSecureCookie(settings.cookie, secure)
+    const epoch = engine.verdictEpoch()
+    const now = mw.now()
+    let r = mw.verdicts.get(cookie, authorization, cookieSecure, epoch, now)
+    if (r === undefined) {
+      r = engine.verifyRequest(cookie, authorization, cookieSecure)
+      if (r.ok) mw.verdicts.set(cookie, authorization, cookieSecure, r, epoch, now)
+    }
     const navigation = mode === 'cookie' && isNavigation(req, h, method)
     if (!r.ok && r.code !== 'NO_TOKEN') {
       debug('access token refused: %s', r.code)
@@ -253,7 +263,10 @@ function session (options) {
     revokeSigningKey: async (kid) => { await api.ready(); return mw.engine.revokeKey(kid) },
     currentKid: () => mw.engine.currentKid(),
     /** Tests only (needs `fixedNow`). */
-    setNow: (ms) => mw.engine.setNow(ms),
+    setNow: (ms) => {
+      mw.engine.setNow(ms)
+      fixedNow = ms
+    },
     get engine () { return mw.engine }
   }
   for (const k of ['on', 'once', 'off', 'addListener', 'removeListener', 'removeAllListeners', 'listenerCount']) {

@@ -365,6 +365,13 @@ export declare function openSqliteStore(path: string): Promise<NativeStore>
  */
 export declare function readCookie(cookieHeader: string, name: string): string | null
 
+/**
+ * The core's verdict epoch (`Engine::verdict_epoch`; the key rings installed, for a core
+ * with no engine): a verify result is still the answer while this has not changed and
+ * the token has not expired. -1 for an unknown core.
+ */
+export declare function verdictEpoch(core: number): number
+
 /** Verify one access token, packed (`source` is `h`). */
 export declare function verifyAccessTokenPacked(core: number, token: string): string
 

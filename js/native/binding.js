@@ -847,5 +847,6 @@ module.exports.openRedisClusterStore = nativeBinding.openRedisClusterStore
 module.exports.openRedisStore = nativeBinding.openRedisStore
 module.exports.openSqliteStore = nativeBinding.openSqliteStore
 module.exports.readCookie = nativeBinding.readCookie
+module.exports.verdictEpoch = nativeBinding.verdictEpoch
 module.exports.verifyAccessTokenPacked = nativeBinding.verifyAccessTokenPacked
 module.exports.verifyRequestPacked = nativeBinding.verifyRequestPacked

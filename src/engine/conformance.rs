@@ -78,6 +78,7 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   a_second_engine_sees_a_revocation_at_its_next_sync(Arc::clone(&store)).await?;
   key_rotation_happens_once_and_logs_nobody_out(Arc::clone(&store)).await?;
   a_chosen_handle_is_used_and_never_takes_over_a_session(Arc::clone(&store)).await?;
+  the_verdict_epoch_moves_whenever_a_token_may_become_refused(Arc::clone(&store)).await?;
   Ok(())
 }
 
@@ -311,6 +312,42 @@ pub async fn a_second_engine_sees_a_revocation_at_its_next_sync(
     r.err().map(|e| e.kind()) == Some(ErrorKind::SessionRevoked),
     "the other engine refuses it after one sync",
   )
+}
+
+/// The verdict epoch (what a cache of verify results checks) moves on a logout, a theft,
+/// a revocation learnt from the store's feed and an emergency key revocation, and stays
+/// put on logins, refreshes and verifies.
+pub async fn the_verdict_epoch_moves_whenever_a_token_may_become_refused(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let a = engine(Arc::clone(&store), Arc::clone(&clock)).await?;
+  let b = engine(store, Arc::clone(&clock)).await?;
+  let e0 = a.verdict_epoch();
+  let t = login(&a).await?;
+  let c = cookie(&t);
+  a.verify_request(Some(c.as_bytes()), None, "__Host-at")?;
+  let t2 = refreshed(a.refresh(t.refresh.as_bytes(), device("browser")).await?)?;
+  ensure(a.verdict_epoch() == e0, "login, verify and refresh leave the epoch alone")?;
+  a.revoke(&t2.handle).await?;
+  let e1 = a.verdict_epoch();
+  ensure(e1 != e0, "a logout moves it")?;
+  let eb = b.verdict_epoch();
+  b.sync().await?;
+  ensure(b.verdict_epoch() != eb, "a revocation read from the feed moves the other engine's")?;
+  let v = login(&a).await?;
+  let v2 = refreshed(a.refresh(v.refresh.as_bytes(), device("browser")).await?)?;
+  let _ = refreshed(a.refresh(v2.refresh.as_bytes(), device("browser")).await?)?;
+  let before_theft = a.verdict_epoch();
+  match a.refresh(v.refresh.as_bytes(), device("thief")).await? {
+    RefreshOutcome::Theft(_) => {}
+    _ => return Err(broken("replaying a rotated-out refresh token is theft")),
+  }
+  ensure(a.verdict_epoch() != before_theft, "a theft moves it")?;
+  let kid = a.tokens().ring().current().kid().to_owned();
+  let before_key = a.verdict_epoch();
+  a.revoke_key(&kid).await?;
+  ensure(a.verdict_epoch() != before_key, "an emergency key revocation moves it")
 }
 
 /// When rotation is due, engines syncing at once rotate the stored ring exactly once, all

@@ -477,6 +477,17 @@ impl Engine {
     self.tokens.sign_access_until(subject, not_after_secs)
   }
 
+  /// A number that changes whenever an access token this process accepted could become
+  /// refused other than by time passing: a session revoked (here or from the store's
+  /// feed, a theft included) or a new key ring (rotation, an emergency key revocation).
+  /// A cache of verify results is current only while it has not moved.
+  pub fn verdict_epoch(&self) -> u64 {
+    self
+      .revoked
+      .generation()
+      .wrapping_add(self.tokens.ring_generation())
+  }
+
   /// Is the session `sid` revoked, as far as this process knows?
   pub fn is_revoked(&self, sid: &str) -> bool {
     self.revoked.contains(sid)

@@ -29,6 +29,7 @@ pub struct Revocations {
   set: RwLock<HashMap<String, Entry>>,
   len: AtomicUsize,
   cursor: AtomicU64,
+  generation: AtomicU64,
 }
 
 impl Revocations {
@@ -51,6 +52,13 @@ impl Revocations {
     e.until = e.until.max(until);
     e.theft |= theft;
     self.len.store(g.len(), Ordering::Release);
+    self.generation.fetch_add(1, Ordering::AcqRel);
+  }
+
+  /// How many additions the set has seen: it changes whenever a session becomes refused
+  /// (a cache of verdicts is current only while this has not moved).
+  pub fn generation(&self) -> u64 {
+    self.generation.load(Ordering::Acquire)
   }
 
   /// Why `sid` is refused: `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED` (a theft this

@@ -57,6 +57,18 @@ pub fn verify_request_packed(
   .map_or_else(|| finish("-INTERNAL,no such core".to_owned()), finish)
 }
 
+/// The core's verdict epoch (`Engine::verdict_epoch`; the key rings installed, for a core
+/// with no engine): a verify result is still the answer while this has not changed and
+/// the token has not expired. -1 for an unknown core.
+#[napi]
+pub fn verdict_epoch(core: u32) -> f64 {
+  registry::with(core, |r| match &r.engine {
+    Some(e) => e.verdict_epoch(),
+    None => r.service.ring_generation(),
+  })
+  .map_or(-1.0, |v| (v % (1 << 52)) as f64)
+}
+
 /// Verify one access token, packed (`source` is `h`).
 #[napi(catch_unwind)]
 pub fn verify_access_token_packed(core: u32, token: Utf16String) -> Either<Latin1String, String> {
