@@ -217,20 +217,22 @@ function session (options) {
     next()
   }
 
+  /** Run `load`, its errors (thrown or rejected) going to Express's error handler. */
+  function run (req, res, next) {
+    if (startError !== null) return next(startError)
+    let pending
+    try {
+      pending = load(req, res, next)
+    } catch (e) {
+      return next(httpError(e))
+    }
+    if (pending !== undefined && typeof pending.then === 'function') pending.catch((e) => next(httpError(e)))
+  }
+
   function middleware (req, res, next) {
     if (req.session) return next()
-    const go = () => {
-      if (startError !== null) return next(startError)
-      let pending
-      try {
-        pending = load(req, res, next)
-      } catch (e) {
-        return next(httpError(e))
-      }
-      if (pending !== undefined && typeof pending.then === 'function') pending.catch((e) => next(httpError(e)))
-    }
-    if (mw.engine !== null || startError !== null) return go()
-    ready.then(go)
+    if (mw.engine !== null || startError !== null) return run(req, res, next)
+    ready.then(() => run(req, res, next))
   }
 
   const api = {
