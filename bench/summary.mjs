@@ -52,7 +52,9 @@ const instr = part('INSTRUCTIONS-RESULTS.md')
 const verify = part('VERIFY-RESULTS.md')
 const engine = part('ENGINE-RESULTS.md')
 const analysisPath = path.join(here, 'ANALYSIS.md')
-const analysis = fs.existsSync(analysisPath) ? fs.readFileSync(analysisPath, 'utf8').replace(/^# .*\n+/, '').trim() : '(bench/ANALYSIS.md is missing)'
+const analysis = fs.existsSync(analysisPath)
+  ? fs.readFileSync(analysisPath, 'utf8').replace(/^# .*\n+/, '').replace(/^## /gm, '### ').trim()
+  : '(bench/ANALYSIS.md is missing)'
 
 const instrText = instr === null ? '' : fs.readFileSync(path.join(here, instr.file), 'utf8').split('\n').slice(2).join('\n').trim()
 
