@@ -328,13 +328,19 @@ pub async fn the_verdict_epoch_moves_whenever_a_token_may_become_refused(
   let c = cookie(&t);
   a.verify_request(Some(c.as_bytes()), None, "__Host-at")?;
   let t2 = refreshed(a.refresh(t.refresh.as_bytes(), device("browser")).await?)?;
-  ensure(a.verdict_epoch() == e0, "login, verify and refresh leave the epoch alone")?;
+  ensure(
+    a.verdict_epoch() == e0,
+    "login, verify and refresh leave the epoch alone",
+  )?;
   a.revoke(&t2.handle).await?;
   let e1 = a.verdict_epoch();
   ensure(e1 != e0, "a logout moves it")?;
   let eb = b.verdict_epoch();
   b.sync().await?;
-  ensure(b.verdict_epoch() != eb, "a revocation read from the feed moves the other engine's")?;
+  ensure(
+    b.verdict_epoch() != eb,
+    "a revocation read from the feed moves the other engine's",
+  )?;
   let v = login(&a).await?;
   let v2 = refreshed(a.refresh(v.refresh.as_bytes(), device("browser")).await?)?;
   let _ = refreshed(a.refresh(v2.refresh.as_bytes(), device("browser")).await?)?;
@@ -347,7 +353,10 @@ pub async fn the_verdict_epoch_moves_whenever_a_token_may_become_refused(
   let kid = a.tokens().ring().current().kid().to_owned();
   let before_key = a.verdict_epoch();
   a.revoke_key(&kid).await?;
-  ensure(a.verdict_epoch() != before_key, "an emergency key revocation moves it")
+  ensure(
+    a.verdict_epoch() != before_key,
+    "an emergency key revocation moves it",
+  )
 }
 
 /// When rotation is due, engines syncing at once rotate the stored ring exactly once, all
