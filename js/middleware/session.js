@@ -163,7 +163,7 @@ class RequestState {
   install (data, json) {
     const s = new Session(this)
     let skipped = false
-    for (const k in data) {
+    for (const k of Object.keys(data)) { // own keys only, whatever Object.prototype holds
       if (METHOD_NAMES.has(k)) skipped = true
       else s[k] = data[k]
     }
