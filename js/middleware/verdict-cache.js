@@ -16,7 +16,7 @@
  * - the clock is before the token's `exp` (no leeway: near or past expiry Rust decides)
  *   and not before the time it was verified (a test clock moved back).
  * Only acceptances are kept; refusals always go to Rust. Bounded: the oldest entry goes
- * first. Each hit returns the same frozen result, and a fresh copy of the app claims.
+ * first, and expired ones are dropped as new ones come in. Each hit returns the same frozen result, and a fresh copy of the app claims.
  *
  * Not a secret store: keys are headers the clients sent, values are claims that the
  * request's route sees anyway. A hit needs the full header, so timing says nothing about
@@ -74,6 +74,14 @@ class VerdictCache {
     if (map === null || !result.ok) return
     if (epoch !== this.#epoch) this.clear(epoch)
     const key = authorization === undefined ? cookie : authorization
+    // Entries go in in time order and tokens share one lifetime, so the oldest expire first:
+    // each insertion drops up to two expired ones, which keeps the map near the number of
+    // live tokens (not the cap) in a process that sees many short-lived ones.
+    for (let i = 0; i < 2; i++) {
+      const first = map.entries().next().value
+      if (first === undefined || first[1].expMs > nowMs) break
+      map.delete(first[0])
+    }
     if (map.size >= this.#max) map.delete(map.keys().next().value)
     const appClaims = result.claims.claims === undefined ? null : JSON.stringify(result.claims.claims)
     Object.freeze(result.claims)

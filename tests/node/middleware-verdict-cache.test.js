@@ -60,6 +60,14 @@ describe('VerdictCache', function () {
     assert.ok(c.get('k=3', undefined, false, 1, 0))
   })
 
+  it('should drop expired verdicts as new ones come in, not only at the cap', function () {
+    const c = new VerdictCache(1000)
+    for (let i = 0; i < 10; i++) c.set(`old=${i}`, undefined, false, ok(10), 1, 0) // exp 10 s
+    for (let i = 0; i < 5; i++) c.set(`new=${i}`, undefined, false, ok(100), 1, 20_000)
+    for (let i = 0; i < 10; i++) assert.equal(c.get(`old=${i}`, undefined, false, 1, 5_000), undefined, `old=${i} dropped`)
+    assert.ok(c.get('new=4', undefined, false, 1, 20_000))
+  })
+
   it('should hand each hit its own copy of the app claims, as verified', function () {
     const c = new VerdictCache(10)
     const first = ok(100, { roles: ['reader'] })
