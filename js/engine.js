@@ -15,6 +15,8 @@ const { assertWellFormed } = require('./arguments.js')
 const TOKEN_OPTIONS = ['secret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
   'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'fixedNow']
 const SESSION_OPTIONS = ['refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'syncInterval']
+/** Every option `Engine.start` reads besides `store`: token options, then session options. */
+const ENGINE_OPTIONS = Object.freeze([...TOKEN_OPTIONS, ...SESSION_OPTIONS])
 
 function pick (options, names) {
   const out = {}
@@ -67,6 +69,19 @@ class Engine {
     return tokenResult(native.verifyAccessTokenPacked(this.#id, token))
   }
 
+  /**
+   * The value of cookie `name` in a Cookie header, read strictly as the verify reads it
+   * (never URL-decoded), or null when absent. Throws an Error with `code`
+   * `CREDENTIALS_AMBIGUOUS` when the name appears twice, `TOKEN_MALFORMED` when the header
+   * is too long or the value is not ASCII.
+   * @param {string} cookieHeader
+   * @param {string} name
+   * @returns {string|null}
+   */
+  readCookie (cookieHeader, name) {
+    return native.readCookie(cookieHeader, name)
+  }
+
   /** Log in: `{userId, data?, claims?, device?: {ip, userAgent}, replaces?}` → tokens. */
   create (session) {
     if (session !== null && typeof session === 'object') {
@@ -112,4 +127,4 @@ class Engine {
   setNow (ms) { return this.#native.setNow(ms) }
 }
 
-module.exports = { Engine }
+module.exports = { Engine, ENGINE_OPTIONS }

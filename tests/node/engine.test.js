@@ -175,6 +175,27 @@ describe('Engine', function () {
     })
   })
 
+  describe('when reading a cookie', function () {
+    it('should return the value as sent, null when absent, and throw with code when ambiguous', async function () {
+      const e = await start()
+      assert.equal(e.readCookie('a=1; __Host-rt=x.y%20z', '__Host-rt'), 'x.y%20z')
+      assert.equal(e.readCookie('a=1', '__Host-rt'), null)
+      assert.throws(() => e.readCookie('rt=1; rt=2', 'rt'), (err) => err instanceof Error && err.code === 'CREDENTIALS_AMBIGUOUS')
+      assert.throws(() => e.readCookie('rt=\u00e9', 'rt'), { code: 'TOKEN_MALFORMED' })
+    })
+  })
+
+  describe('ENGINE_OPTIONS', function () {
+    it('should list every option Engine.start reads besides store', function () {
+      const { ENGINE_OPTIONS } = require('../../js/engine.js')
+      assert.ok(Object.isFrozen(ENGINE_OPTIONS))
+      for (const n of ['secret', 'accessTokenMaxAge', 'leeway', 'fixedNow', 'refreshGrace', 'syncInterval']) {
+        assert.ok(ENGINE_OPTIONS.includes(n), n)
+      }
+      assert.ok(!ENGINE_OPTIONS.includes('store'))
+    })
+  })
+
   describe('when the store is SQLite', function () {
     it('should keep sessions across engines sharing the file, and see revocations at sync', async function () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-sqlite-'))
