@@ -9,7 +9,7 @@
  */
 
 const native = require('./native.js')
-const { requestResult, tokenResult, withCode } = require('./packed.js')
+const { requestResult, tokenResult } = require('./packed.js')
 const { assertWellFormed } = require('./arguments.js')
 
 const TOKEN_OPTIONS = ['secret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
@@ -44,7 +44,7 @@ class Engine {
       throw new TypeError('store option must be a tandem-session store (e.g. new MemoryStore())')
     }
     const store = await options.store._open()
-    const nativeEngine = await store.startEngine(pick(options, TOKEN_OPTIONS), pick(options, SESSION_OPTIONS)).catch(withCode)
+    const nativeEngine = await store.startEngine(pick(options, TOKEN_OPTIONS), pick(options, SESSION_OPTIONS))
     return new Engine(nativeEngine)
   }
 
@@ -89,29 +89,29 @@ class Engine {
       assertWellFormed(session.claims, 'claims')
       assertWellFormed(session.data, 'data')
     }
-    return this.#native.create(session).catch(withCode)
+    return this.#native.create(session)
   }
 
   /** Refresh → `{outcome: 'refreshed'|'theft'|'refused', tokens?, theft?, code?}`. */
-  refresh (refreshToken, device) { return this.#native.refresh(refreshToken, device).catch(withCode) }
+  refresh (refreshToken, device) { return this.#native.refresh(refreshToken, device) }
   /** Revoke a session → whether it existed. */
-  revoke (handle) { return this.#native.revoke(handle).catch(withCode) }
+  revoke (handle) { return this.#native.revoke(handle) }
   /** Revoke all of a user's sessions except `except` → revoked handles. */
-  revokeUser (userId, except) { return this.#native.revokeUser(userId, except).catch(withCode) }
+  revokeUser (userId, except) { return this.#native.revokeUser(userId, except) }
   /** A user's live sessions, most recently refreshed first. */
-  listUser (userId) { return this.#native.listUser(userId).catch(withCode) }
+  listUser (userId) { return this.#native.listUser(userId) }
   /** A live session's data, or null. */
-  get (handle) { return this.#native.get(handle).catch(withCode) }
+  get (handle) { return this.#native.get(handle) }
   /** Change some keys of a session's data (`null` deletes) → new version, or null if gone. */
   patchData (handle, changes) {
     assertWellFormed(changes, 'changes')
-    return this.#native.patchData(handle, changes).catch(withCode)
+    return this.#native.patchData(handle, changes)
   }
 
   /** Read revocations and the key ring from the store now. */
-  sync () { return this.#native.sync().catch(withCode) }
+  sync () { return this.#native.sync() }
   /** Emergency: revoke signing key `kid` for every process sharing the store. */
-  revokeKey (kid) { return this.#native.revokeKey(kid).catch(withCode) }
+  revokeKey (kid) { return this.#native.revokeKey(kid) }
   currentKid () { return this.#native.currentKid() }
   csrfToken (handle) { return this.#native.csrfToken(handle) }
   verifyCsrfToken (token, handle) { return this.#native.verifyCsrfToken(token, handle) }

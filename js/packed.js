@@ -63,17 +63,4 @@ function tokenResult (s) {
   throw err
 }
 
-/**
- * Async native calls report errors as "CODE: detail" (napi-rs sets its own status on
- * them); copy the code into `err.code`, as sync calls have it.
- * @param {Error} err
- */
-function withCode (err) {
-  if (err && typeof err.message === 'string') {
-    const m = /^([A-Z][A-Z_]+): /.exec(err.message)
-    if (m) err.code = m[1]
-  }
-  throw err
-}
-
-module.exports = { requestResult, tokenResult, withCode }
+module.exports = { requestResult, tokenResult }

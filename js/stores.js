@@ -2,7 +2,9 @@
 
 /**
  * Session stores, by their public names. A store object is a description plus a lazily
- * opened native store; the engine opens it when it starts.
+ * opened native store; the engine opens it when it starts. Guarantees: an opener that
+ * fails rejects with an Error whose `code` the addon set (`STORE_UNAVAILABLE`,
+ * `STORE_CORRUPT`, …); the option checks here throw TypeErrors at construction.
  *
  * MemoryStore, SqliteStore (the embedded default), PostgresStore and RedisStore (a server
  * or a Redis Cluster).
@@ -13,7 +15,6 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const native = require('./native.js')
-const { withCode } = require('./packed.js')
 
 /** Where SqliteStore keeps its file when given no path: under the working directory. */
 const DEFAULT_SQLITE_PATH = path.join('.tandem-session', 'sessions.sqlite3')
@@ -63,7 +64,7 @@ class SqliteStore {
   _open () {
     if (!this.#opening) {
       fs.mkdirSync(path.dirname(this.#path), { recursive: true })
-      this.#opening = native.openSqliteStore(this.#path).catch(withCode)
+      this.#opening = native.openSqliteStore(this.#path)
     }
     return this.#opening
   }
@@ -87,7 +88,7 @@ class PostgresStore {
 
   /** @private */
   _open () {
-    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString).catch(withCode)
+    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString)
     return this.#opening
   }
 }
@@ -121,8 +122,7 @@ class RedisStore {
   /** @private */
   _open () {
     if (!this.#opening) {
-      const p = this.#url !== undefined ? native.openRedisStore(this.#url) : native.openRedisClusterStore(this.#cluster)
-      this.#opening = p.catch(withCode)
+      this.#opening = this.#url !== undefined ? native.openRedisStore(this.#url) : native.openRedisClusterStore(this.#cluster)
     }
     return this.#opening
   }

@@ -15,7 +15,10 @@ export declare class NativeEngine {
   get id(): number
   /** Log in: a new session (new handle, new tokens). */
   create(session: NapiNewSession): Promise<NapiTokens>
-  /** Refresh with a presented refresh token. */
+  /**
+   * Refresh with a presented refresh token. A refused token is an outcome, not an error;
+   * the promise rejects only when the refresh could not be decided (`STORE_UNAVAILABLE`).
+   */
   refresh(token: string, deviceInfo?: NapiDevice | undefined | null): Promise<NapiRefreshOutcome>
   /** Revoke a session; resolves to whether it existed. */
   revoke(session: string): Promise<boolean>
@@ -24,19 +27,19 @@ export declare class NativeEngine {
   /** The live sessions of a user, most recently refreshed first. */
   listUser(userId: string): Promise<Array<NapiSessionInfo>>
   /** A live session's data, or null. */
-  get(session: string): Promise<NapiSessionData | null>
+  get(session: string): Promise<NapiSessionData | undefined | null>
   /**
    * Change some keys of a session's data (`null` deletes a key); resolves to the new
    * data version, or null when the session is gone (nothing is written).
    */
-  patchData(session: string, changes: Record<string, any>): Promise<number | null>
+  patchData(session: string, changes: Record<string, any>): Promise<number | undefined | null>
   /**
    * Read revocations and the key ring from the store now (the background task does this
    * every `syncInterval`).
    */
-  sync(): Promise<void>
+  sync(): Promise<undefined>
   /** Emergency: revoke signing key `kid` for every process sharing the store. */
-  revokeKey(kid: string): Promise<void>
+  revokeKey(kid: string): Promise<undefined>
   /** The current signing key's id. */
   currentKid(): string
   /** A CSRF token bound to a session. */
@@ -136,10 +139,7 @@ export interface NapiDevice {
   userAgent?: string
 }
 
-/**
- * A detected theft.
- * A re-signed access token.
- */
+/** A re-signed access token. */
 export interface NapiIssued {
   /** The access token. */
   accessToken: string
@@ -283,6 +283,7 @@ export interface NapiSubject {
   claims?: Record<string, any>
 }
 
+/** A detected theft. */
 export interface NapiTheft {
   /** The revoked session. */
   handle: string

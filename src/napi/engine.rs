@@ -7,12 +7,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use crate::engine::{Engine, NewSession, RefreshOutcome, SessionInfo, Theft, Tokens};
 use crate::error::ErrorKind;
-use crate::napi::error::{core_to_js_async, to_js, to_js_async, Code};
+use crate::napi::error::{promise, to_js, Code, Result};
 use crate::napi::options::{
   normalize, normalize_session, NapiSessionOptions, NapiTokenOptions, TestClock,
 };
@@ -64,7 +66,6 @@ pub struct NapiTokens {
   pub refresh_token: String,
 }
 
-/// A detected theft.
 /// A re-signed access token.
 #[napi(object)]
 pub struct NapiIssued {
@@ -74,6 +75,7 @@ pub struct NapiIssued {
   pub access_expires: f64,
 }
 
+/// A detected theft.
 #[napi(object)]
 pub struct NapiTheft {
   /// The revoked session.
@@ -177,8 +179,34 @@ fn info_js(i: SessionInfo) -> NapiSessionInfo {
   }
 }
 
-fn handle(text: &str) -> napi::Result<Handle, Code> {
-  Handle::parse(text, ErrorKind::InvalidArgument).map_err(to_js)
+fn refresh_outcome_js(out: RefreshOutcome) -> NapiRefreshOutcome {
+  let none = NapiRefreshOutcome {
+    outcome: String::new(),
+    tokens: None,
+    theft: None,
+    code: None,
+  };
+  match out {
+    RefreshOutcome::Refreshed(t) => NapiRefreshOutcome {
+      outcome: "refreshed".into(),
+      tokens: Some(tokens_js(t)),
+      ..none
+    },
+    RefreshOutcome::Theft(t) => NapiRefreshOutcome {
+      outcome: "theft".into(),
+      theft: Some(theft_js(t)),
+      ..none
+    },
+    RefreshOutcome::Refused(k) => NapiRefreshOutcome {
+      outcome: "refused".into(),
+      code: Some(k.code().into()),
+      ..none
+    },
+  }
+}
+
+fn handle(text: &str) -> Result<Handle> {
+  Ok(Handle::parse(text, ErrorKind::InvalidArgument)?)
 }
 
 /// Start a session engine over `store` (adopts or publishes the key ring); the body of
@@ -188,18 +216,12 @@ pub async fn start(
   store: Arc<dyn crate::store::Store>,
   options: NapiTokenOptions,
   session: Option<NapiSessionOptions>,
-) -> napi::Result<NapiEngine> {
-  let n = normalize(&options).map_err(to_js_async)?;
-  let secrets = Secrets::new(&options.secret).map_err(core_to_js_async)?;
-  let (policy, interval) = normalize_session(session).map_err(to_js_async)?;
-  let tokens = Arc::new(
-    TokenService::new(secrets, n.config, None, n.clock.clock()).map_err(core_to_js_async)?,
-  );
-  let engine = Arc::new(
-    Engine::start(Arc::clone(&tokens), store, policy)
-      .await
-      .map_err(core_to_js_async)?,
-  );
+) -> Result<NapiEngine> {
+  let n = normalize(&options)?;
+  let secrets = Secrets::new(&options.secret)?;
+  let (policy, interval) = normalize_session(session)?;
+  let tokens = Arc::new(TokenService::new(secrets, n.config, None, n.clock.clock())?);
+  let engine = Arc::new(Engine::start(Arc::clone(&tokens), store, policy).await?);
   let id = registry::register(registry::Registered {
     service: tokens,
     cookie_name: n.cookie_name,
@@ -257,151 +279,133 @@ impl NapiEngine {
 
   /// Log in: a new session (new handle, new tokens).
   #[napi]
-  pub async fn create(&self, session: NapiNewSession) -> napi::Result<NapiTokens> {
-    let replaces = session
-      .replaces
-      .as_deref()
-      .map(handle)
-      .transpose()
-      .map_err(to_js_async)?;
-    let new = NewSession {
-      user_id: session.user_id,
-      data: session.data.unwrap_or_default(),
-      claims: session.claims.unwrap_or_default(),
-      device: device(session.device),
-      replaces,
-      handle: session
-        .handle
-        .as_deref()
-        .map(handle)
-        .transpose()
-        .map_err(to_js_async)?,
-    };
-    self
-      .engine
-      .create(new)
-      .await
-      .map(tokens_js)
-      .map_err(core_to_js_async)
+  pub fn create<'env>(
+    &self,
+    env: &'env Env,
+    session: NapiNewSession,
+  ) -> napi::Result<PromiseRaw<'env, NapiTokens>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let new = NewSession {
+        user_id: session.user_id,
+        data: session.data.unwrap_or_default(),
+        claims: session.claims.unwrap_or_default(),
+        device: device(session.device),
+        replaces: session.replaces.as_deref().map(handle).transpose()?,
+        handle: session.handle.as_deref().map(handle).transpose()?,
+      };
+      Ok(tokens_js(engine.create(new).await?))
+    })
   }
 
-  /// Refresh with a presented refresh token.
+  /// Refresh with a presented refresh token. A refused token is an outcome, not an error;
+  /// the promise rejects only when the refresh could not be decided (`STORE_UNAVAILABLE`).
   #[napi]
-  pub async fn refresh(
+  pub fn refresh<'env>(
     &self,
+    env: &'env Env,
     token: String,
     device_info: Option<NapiDevice>,
-  ) -> napi::Result<NapiRefreshOutcome> {
-    let out = self
-      .engine
-      .refresh(token.as_bytes(), device(device_info))
-      .await
-      .map_err(core_to_js_async)?;
-    Ok(match out {
-      RefreshOutcome::Refreshed(t) => NapiRefreshOutcome {
-        outcome: "refreshed".into(),
-        tokens: Some(tokens_js(t)),
-        theft: None,
-        code: None,
-      },
-      RefreshOutcome::Theft(t) => NapiRefreshOutcome {
-        outcome: "theft".into(),
-        tokens: None,
-        theft: Some(theft_js(t)),
-        code: None,
-      },
-      RefreshOutcome::Refused(k) => NapiRefreshOutcome {
-        outcome: "refused".into(),
-        tokens: None,
-        theft: None,
-        code: Some(k.code().into()),
-      },
+  ) -> napi::Result<PromiseRaw<'env, NapiRefreshOutcome>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let out = engine
+        .refresh(token.as_bytes(), device(device_info))
+        .await?;
+      Ok(refresh_outcome_js(out))
     })
   }
 
   /// Revoke a session; resolves to whether it existed.
   #[napi]
-  pub async fn revoke(&self, session: String) -> napi::Result<bool> {
-    let h = handle(&session).map_err(to_js_async)?;
-    self.engine.revoke(&h).await.map_err(core_to_js_async)
+  pub fn revoke<'env>(&self, env: &'env Env, session: String) -> napi::Result<PromiseRaw<'env, bool>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move { Ok(engine.revoke(&handle(&session)?).await?) })
   }
 
   /// Revoke every session of a user, except `except`; resolves to the revoked handles.
   #[napi]
-  pub async fn revoke_user(
+  pub fn revoke_user<'env>(
     &self,
+    env: &'env Env,
     user_id: String,
     except: Option<String>,
-  ) -> napi::Result<Vec<String>> {
-    let except = except
-      .as_deref()
-      .map(handle)
-      .transpose()
-      .map_err(to_js_async)?;
-    let out = self
-      .engine
-      .revoke_user(&user_id, except)
-      .await
-      .map_err(core_to_js_async)?;
-    Ok(out.iter().map(Handle::to_text).collect())
+  ) -> napi::Result<PromiseRaw<'env, Vec<String>>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let except = except.as_deref().map(handle).transpose()?;
+      let out = engine.revoke_user(&user_id, except).await?;
+      Ok(out.iter().map(Handle::to_text).collect())
+    })
   }
 
   /// The live sessions of a user, most recently refreshed first.
   #[napi]
-  pub async fn list_user(&self, user_id: String) -> napi::Result<Vec<NapiSessionInfo>> {
-    let list = self
-      .engine
-      .list_user(&user_id)
-      .await
-      .map_err(core_to_js_async)?;
-    Ok(list.into_iter().map(info_js).collect())
+  pub fn list_user<'env>(
+    &self,
+    env: &'env Env,
+    user_id: String,
+  ) -> napi::Result<PromiseRaw<'env, Vec<NapiSessionInfo>>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let list = engine.list_user(&user_id).await?;
+      Ok(list.into_iter().map(info_js).collect())
+    })
   }
 
   /// A live session's data, or null.
   #[napi]
-  pub async fn get(&self, session: String) -> napi::Result<Option<NapiSessionData>> {
-    let h = handle(&session).map_err(to_js_async)?;
-    let r = self.engine.get(&h).await.map_err(core_to_js_async)?;
-    Ok(r.map(|r| NapiSessionData {
-      user_id: r.user_id,
-      data: Value::Object(r.data),
-      data_version: r.data_version as f64,
-      claims: Value::Object(r.claims),
-    }))
+  pub fn get<'env>(
+    &self,
+    env: &'env Env,
+    session: String,
+  ) -> napi::Result<PromiseRaw<'env, Option<NapiSessionData>>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let r = engine.get(&handle(&session)?).await?;
+      Ok(r.map(|r| NapiSessionData {
+        user_id: r.user_id,
+        data: Value::Object(r.data),
+        data_version: r.data_version as f64,
+        claims: Value::Object(r.claims),
+      }))
+    })
   }
 
   /// Change some keys of a session's data (`null` deletes a key); resolves to the new
   /// data version, or null when the session is gone (nothing is written).
   #[napi]
-  pub async fn patch_data(
+  pub fn patch_data<'env>(
     &self,
+    env: &'env Env,
     session: String,
     changes: Map<String, Value>,
-  ) -> napi::Result<Option<f64>> {
-    let h = handle(&session).map_err(to_js_async)?;
-    let patch: Vec<(String, Option<Value>)> = changes
-      .into_iter()
-      .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
-      .collect();
-    let v = self
-      .engine
-      .patch_data(&h, &patch)
-      .await
-      .map_err(core_to_js_async)?;
-    Ok(v.map(|v| v as f64))
+  ) -> napi::Result<PromiseRaw<'env, Option<f64>>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let h = handle(&session)?;
+      let patch: Vec<(String, Option<Value>)> = changes
+        .into_iter()
+        .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
+        .collect();
+      let v = engine.patch_data(&h, &patch).await?;
+      Ok(v.map(|v| v as f64))
+    })
   }
 
   /// Read revocations and the key ring from the store now (the background task does this
   /// every `syncInterval`).
   #[napi]
-  pub async fn sync(&self) -> napi::Result<()> {
-    self.engine.sync().await.map_err(core_to_js_async)
+  pub fn sync<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move { Ok(engine.sync().await?) })
   }
 
   /// Emergency: revoke signing key `kid` for every process sharing the store.
   #[napi]
-  pub async fn revoke_key(&self, kid: String) -> napi::Result<()> {
-    self.engine.revoke_key(&kid).await.map_err(core_to_js_async)
+  pub fn revoke_key<'env>(&self, env: &'env Env, kid: String) -> napi::Result<PromiseRaw<'env, ()>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move { Ok(engine.revoke_key(&kid).await?) })
   }
 
   /// The current signing key's id.

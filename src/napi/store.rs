@@ -1,11 +1,19 @@
 //! Stores as JS sees them: one class, `NativeStore`, made by an async opener per kind.
 //! `js/stores.js` gives them their public names (`MemoryStore`, `SqliteStore`, …).
+//! Openers and `startEngine` are async; a failure rejects with `err.code` set (see
+//! `error.rs`): `STORE_UNAVAILABLE`, `STORE_CORRUPT`, `CONFIG_INVALID`, ….
 
 use std::sync::Arc;
 
+use napi::bindgen_prelude::PromiseRaw;
+use napi::Env;
 use napi_derive::napi;
 
-use crate::store::{MemoryStore, Store};
+use crate::error::{Error, ErrorKind};
+use crate::napi::engine::{self, NapiEngine};
+use crate::napi::error::promise;
+use crate::napi::options::{NapiSessionOptions, NapiTokenOptions};
+use crate::store::{MemoryStore, PostgresStore, RedisStore, SqliteStore, Store};
 
 /// A session store (memory, SQLite, Redis, PostgreSQL).
 #[napi(js_name = "NativeStore")]
@@ -23,12 +31,13 @@ impl NapiStore {
 
   /// Start a session engine over this store (adopts or publishes the key ring).
   #[napi]
-  pub async fn start_engine(
+  pub fn start_engine<'env>(
     &self,
-    options: crate::napi::options::NapiTokenOptions,
-    session: Option<crate::napi::options::NapiSessionOptions>,
-  ) -> napi::Result<crate::napi::engine::NapiEngine> {
-    crate::napi::engine::start(Arc::clone(&self.store), options, session).await
+    env: &'env Env,
+    options: NapiTokenOptions,
+    session: Option<NapiSessionOptions>,
+  ) -> napi::Result<PromiseRaw<'env, NapiEngine>> {
+    promise(env, engine::start(Arc::clone(&self.store), options, session))
   }
 }
 
@@ -36,57 +45,51 @@ impl NapiStore {
 #[napi]
 pub fn open_memory_store(max_sessions: Option<u32>) -> NapiStore {
   let max = max_sessions.map_or(crate::store::memory::DEFAULT_MAX_SESSIONS, |n| n as usize);
-  NapiStore {
-    store: Arc::new(MemoryStore::new(max)),
-  }
+  opened(MemoryStore::new(max))
 }
 
 /// Open (creating it if needed) the SQLite store in the file `path`.
 #[napi]
-pub async fn open_sqlite_store(path: String) -> napi::Result<NapiStore> {
-  let store = tokio::task::spawn_blocking(move || crate::store::SqliteStore::open(path))
-    .await
-    .map_err(|_| {
-      napi::Error::new(
-        napi::Status::GenericFailure,
-        "INTERNAL: the store opener panicked",
-      )
-    })?
-    .map_err(crate::napi::error::core_to_js_async)?;
-  Ok(NapiStore {
-    store: Arc::new(store),
+pub fn open_sqlite_store(env: &Env, path: String) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  promise(env, async move {
+    let opening = tokio::task::spawn_blocking(move || SqliteStore::open(path));
+    match opening.await {
+      Ok(store) => Ok(opened(store?)),
+      Err(_) => Err(Error::new(ErrorKind::Internal, "the store opener panicked").into()),
+    }
   })
 }
 
 /// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables.
 #[napi]
-pub async fn open_postgres_store(connection_string: String) -> napi::Result<NapiStore> {
-  let store = crate::store::PostgresStore::connect(&connection_string)
-    .await
-    .map_err(crate::napi::error::core_to_js_async)?;
-  Ok(NapiStore {
-    store: Arc::new(store),
+pub fn open_postgres_store(
+  env: &Env,
+  connection_string: String,
+) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  promise(env, async move {
+    Ok(opened(PostgresStore::connect(&connection_string).await?))
   })
 }
 
 /// Connect to a Redis server (`redis://host:port/db`).
 #[napi]
-pub async fn open_redis_store(url: String) -> napi::Result<NapiStore> {
-  let store = crate::store::RedisStore::connect(&url)
-    .await
-    .map_err(crate::napi::error::core_to_js_async)?;
-  Ok(NapiStore {
-    store: Arc::new(store),
-  })
+pub fn open_redis_store(env: &Env, url: String) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  promise(env, async move { Ok(opened(RedisStore::connect(&url).await?)) })
 }
 
 /// Connect to a Redis Cluster, given some of its nodes' URLs.
 #[napi]
-pub async fn open_redis_cluster_store(urls: Vec<String>) -> napi::Result<NapiStore> {
-  let store = crate::store::RedisStore::connect_cluster(&urls)
-    .await
-    .map_err(crate::napi::error::core_to_js_async)?;
-  Ok(NapiStore {
-    store: Arc::new(store),
+pub fn open_redis_cluster_store(
+  env: &Env,
+  urls: Vec<String>,
+) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  promise(env, async move {
+    Ok(opened(RedisStore::connect_cluster(&urls).await?))
   })
+}
+
+fn opened(store: impl Store + 'static) -> NapiStore {
+  NapiStore {
+    store: Arc::new(store),
+  }
 }

@@ -175,6 +175,35 @@ describe('Engine', function () {
     })
   })
 
+  describe('when a native call fails', function () {
+    // The addon itself sets err.code, for async calls as for sync ones: these go to the
+    // native objects directly, past the JS wrappers.
+    const native = require('../../js/native.js')
+
+    it('should reject async calls with an Error whose code the addon set', async function () {
+      const store = native.openMemoryStore()
+      const nativeEngine = await store.startEngine({ secret: [SECRET], fixedNow: T0 })
+      for (const call of [() => nativeEngine.revoke('not-a-handle'), () => nativeEngine.get('x'),
+        () => nativeEngine.create({ userId: 'x', claims: { sub: 'admin' } }), () => nativeEngine.revokeKey('no-such-kid')]) {
+        const err = await call().then(() => null, (e) => e)
+        assert.ok(err instanceof Error, 'an Error')
+        assert.match(err.code, /^(INVALID_ARGUMENT|CLAIM_RESERVED|KEY_UNKNOWN)$/)
+        assert.ok(err.message.startsWith(err.code + ': '), err.message)
+      }
+      await assert.rejects(store.startEngine({ secret: ['short'] }), { code: 'CONFIG_INVALID' })
+      await assert.rejects(store.startEngine({ secret: [SECRET], leeway: 1.5 }), (e) => e.code === 'CONFIG_INVALID' && /leeway/.test(e.message))
+    })
+
+    it('should throw sync calls with the code, and never put the input in the message', async function () {
+      const e = await start()
+      const token = 'x'.repeat(40) + '.' + 'y'.repeat(40)
+      const err = await e.refresh(token).then((out) => out)
+      assert.deepEqual({ outcome: err.outcome, code: err.code }, { outcome: 'refused', code: 'REFRESH_MALFORMED' })
+      assert.throws(() => e.csrfToken('not-a-handle'), (x) => x.code === 'INVALID_ARGUMENT' && !x.message.includes('not-a-handle'))
+      assert.throws(() => e.verifyAccessToken(token), (x) => x.code === 'TOKEN_MALFORMED' && !x.message.includes(token))
+    })
+  })
+
   describe('when reading a cookie', function () {
     it('should return the value as sent, null when absent, and throw with code when ambiguous', async function () {
       const e = await start()
