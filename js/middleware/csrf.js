@@ -20,6 +20,8 @@
  * @private
  */
 
+const { ownOrigin } = require('./request.js')
+
 const CSRF_HEADER = 'x-csrf-token'
 
 /**
@@ -37,6 +39,19 @@ function originVerdict (req, own, trusted) {
   if (site === 'cross-site' || site === 'same-site') return false
   if (site === 'same-origin') return true
   return null
+}
+
+/**
+ * The origin gate alone, for a request that acts before any session is read (a form
+ * submission sent through the refresh endpoint, the endpoint's own POST): true when CSRF
+ * is on and the browser proves the request comes from another site.
+ * @param {object} req
+ * @param {{csrf: object|null, proxy: boolean|undefined}} settings the middleware's settings
+ * @param {boolean} secure whether the request counts as secure
+ */
+function refusedByOrigin (req, settings, secure) {
+  return settings.csrf !== null &&
+    originVerdict(req, ownOrigin(req, secure, settings.proxy), settings.csrf.trustedOrigins) === false
 }
 
 /**
@@ -58,4 +73,4 @@ function allowed (req, o) {
   return byOrigin === true && !o.settings.requireToken
 }
 
-module.exports = { allowed, originVerdict, CSRF_HEADER }
+module.exports = { allowed, refusedByOrigin }

@@ -21,13 +21,16 @@
  * @public
  */
 
+const { setBounded } = require('./bounded.js')
+const { MAX_USER_ID, isUserIdLength } = require('./user-id.js')
+const { redirectNavigation } = require('./transport.js')
+
 /** Theft events kept (per session() object). */
 const THEFTS_KEPT = 50
 /** Users remembered (the least recently seen are forgotten first). */
 const USERS_KEPT = 1000
 /** Users whose sessions one page lists. */
 const USERS_LISTED = 100
-const MAX_USER_ID = 256
 const BODY_LIMIT = 16 * 1024
 const HANDLE = /^[A-Za-z0-9_-]{22}$/
 const NOTICES = {
@@ -48,9 +51,7 @@ function tracker (s) {
   t = { users: new Map(), thefts: [] }
   const seen = (e) => {
     if (!e || typeof e.userId !== 'string' || e.userId === '') return
-    t.users.delete(e.userId) // re-insert: the Map's order is "least recently seen first"
-    t.users.set(e.userId, Date.now())
-    if (t.users.size > USERS_KEPT) t.users.delete(t.users.keys().next().value)
+    setBounded(t.users, e.userId, Date.now(), USERS_KEPT) // the Map's order: least recently seen first
   }
   s.on('created', seen)
   s.on('refreshed', seen)
@@ -149,13 +150,6 @@ function send (res, status, html, head) {
   res.end(head ? undefined : html)
 }
 
-function redirect (res, location) {
-  res.statusCode = 303
-  res.setHeader('Location', location)
-  res.setHeader('Cache-Control', 'no-store')
-  res.end()
-}
-
 /** The request's own URL under the mount point: `{path, query}`. */
 function parseUrl (req) {
   const u = new URL(req.url || '/', 'http://dashboard.invalid')
@@ -184,10 +178,6 @@ async function formBody (req) {
 function field (body, name) {
   const v = body[name]
   return typeof v === 'string' ? v : null
-}
-
-function validUserId (u) {
-  return typeof u === 'string' && u.length > 0 && u.length <= MAX_USER_ID
 }
 
 /**
@@ -276,7 +266,7 @@ ${rows}
     const notice = NOTICES[query.get('done')]
     let body
     if (user !== null && user !== '') {
-      if (!validUserId(user)) {
+      if (!isUserIdLength(user)) {
         body = `<section class="notice error">A user id is 1 to ${MAX_USER_ID} characters.</section>`
       } else {
         const [one] = await sessionsOf([user])
@@ -330,20 +320,20 @@ ${body}
       return send(res, 403, page('Forbidden', '<main><section><h2>403 Forbidden</h2><p>The form was stale or not from this page (CSRF token missing or invalid). Go back and try again.</p></section></main>'))
     }
     const user = field(body, 'user')
-    const returnUser = validUserId(user) ? user : null
+    const returnUser = isUserIdLength(user) ? user : null
     if (route === 'revoke') {
       const h = field(body, 'handle')
       if (h === null || !HANDLE.test(h)) {
         return send(res, 400, page('Bad request', '<main><section><h2>400 Bad request</h2><p>No session handle.</p></section></main>'))
       }
       const existed = await s.revokeSession(h)
-      return redirect(res, back(base, returnUser, existed ? 'revoked' : 'gone'))
+      return redirectNavigation(res, false, back(base, returnUser, existed ? 'revoked' : 'gone'))
     }
     if (returnUser === null) {
       return send(res, 400, page('Bad request', '<main><section><h2>400 Bad request</h2><p>No user id.</p></section></main>'))
     }
     await s.revokeUserSessions(returnUser)
-    return redirect(res, back(base, returnUser, 'user-revoked'))
+    return redirectNavigation(res, false, back(base, returnUser, 'user-revoked'))
   }
 
   return function sessionsDashboard (req, res, next) {

@@ -5,10 +5,17 @@
  * TypeError naming the option, so a typo fails at boot rather than on the first request.
  * Names follow express-session where the meaning carries over; lifetimes are in
  * milliseconds like its `cookie.maxAge`. Does not open the store (the engine does).
+ *
+ * The names: the Express-level options listed here, and the engine's own list
+ * (`ENGINE_OPTIONS` of `js/engine.js`), whose values go to `Engine.start` as given. Until
+ * the core checks engine options at setup, the few whose bad value would otherwise
+ * surface only at engine start (secret, algorithm, lifetimes, issuer, audience,
+ * fixedNow) are also checked here, so a typo still fails at boot.
  * @private
  */
 
 const { SqliteStore } = require('../stores.js')
+const { ENGINE_OPTIONS } = require('../engine.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
 const UNSETS = ['keep', 'destroy']
@@ -17,12 +24,20 @@ const PRIORITIES = ['low', 'medium', 'high']
 const ALGORITHMS = ['HS256', 'EdDSA']
 /** A cookie name: an RFC 6265 token (no separators, no spaces, no controls). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const KNOWN = new Set([
-  'secret', 'store', 'name', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
-  'genid', 'resave', 'accessTokenMaxAge', 'refreshTokenMaxAge', 'absoluteMaxAge',
-  'refreshGrace', 'refreshPath', 'csrf', 'transfer', 'algorithm', 'jwksPath', 'issuer',
-  'audience', 'leeway', 'keyRotationInterval', 'retiredKeyTtl', 'syncInterval', 'fixedNow'
-])
+/** The options the middleware reads itself: the Express-level ones. */
+const EXPRESS_OPTIONS = ['store', 'name', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
+  'genid', 'resave', 'refreshPath', 'csrf', 'transfer', 'jwksPath']
+/** Engine options that are not the app's: the middleware sets them from its own (`name`, `cookie`). */
+const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName', 'maxTokenLength'])
+/** The engine options an app may pass to `session()`; they go to `Engine.start` as given. */
+const PASSED_TO_ENGINE = ENGINE_OPTIONS.filter((k) => !SET_BY_MIDDLEWARE.has(k))
+const KNOWN = new Set([...EXPRESS_OPTIONS, ...PASSED_TO_ENGINE])
+
+function pick (options, names) {
+  const out = {}
+  for (const k of names) if (options[k] !== undefined) out[k] = options[k]
+  return out
+}
 
 function fail (option, must) {
   return new TypeError(`${option} option ${must}`)
@@ -142,8 +157,8 @@ function normalize (options) {
     if (options[k] !== undefined && typeof options[k] !== 'string') throw fail(k, 'must be a string')
   }
   const cookie = cookieOptions(options.cookie)
+  const secretList = secrets(options.secret)
   return {
-    secret: secrets(options.secret),
     store,
     name,
     cookie,
@@ -157,19 +172,8 @@ function normalize (options) {
     transfer,
     algorithm,
     jwksPath,
-    engine: {
-      accessTokenMaxAge: options.accessTokenMaxAge,
-      refreshTokenMaxAge: options.refreshTokenMaxAge,
-      absoluteMaxAge: options.absoluteMaxAge,
-      refreshGrace: options.refreshGrace,
-      leeway: options.leeway,
-      keyRotationInterval: options.keyRotationInterval,
-      retiredKeyTtl: options.retiredKeyTtl,
-      syncInterval: options.syncInterval,
-      issuer: options.issuer,
-      audience: options.audience,
-      fixedNow: options.fixedNow
-    }
+    /** What goes to `Engine.start` besides the store and the cookie names. */
+    engine: { ...pick(options, PASSED_TO_ENGINE), secret: secretList, algorithm }
   }
 }
 

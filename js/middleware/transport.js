@@ -3,7 +3,7 @@
 /**
  * How tokens travel: the names of the two cookies, `Set-Cookie` lines for them, and the
  * header-mode response headers. Writing only: tokens are read from requests in Rust
- * (`verifyRequestPacked`, `readCookie`).
+ * (`Engine#verifyRequest`, `Engine#readCookie`).
  *
  * Guarantees: both cookies are HttpOnly; the refresh cookie's Path is the refresh
  * endpoint, so the browser sends it nowhere else; on secure requests the names carry the
@@ -152,4 +152,16 @@ function sendJson (res, status, body, cacheControl = 'no-store') {
   res.end(JSON.stringify(body))
 }
 
-module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, sendJson }
+/**
+ * Send a page navigation on to `location`: a 307 when the browser must send its form
+ * again (a form submission going through the refresh endpoint, or coming back from it),
+ * else a 303 (the browser follows with a GET). Never cached.
+ */
+function redirectNavigation (res, resendForm, location) {
+  res.statusCode = resendForm ? 307 : 303
+  res.setHeader('Location', location)
+  res.setHeader('Cache-Control', 'no-store')
+  res.end()
+}
+
+module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, sendJson, redirectNavigation }

@@ -1,7 +1,8 @@
 'use strict'
 
 /**
- * Per-request members without new properties on `req` and `res`.
+ * Per-request members without new properties on `req` and `res`: the reason for the
+ * tuned implementations in this folder (TANDEM_SESSION_PLAIN=1 runs the plain ones).
  *
  * Node's request and response objects already carry dozens of properties, and under
  * Express each request gets new hidden classes: every property a middleware adds to them
@@ -9,10 +10,10 @@
  * the authenticated-read benchmark: the four response-method wrappers and the two request
  * properties that express-session-style middlewares add cost more instructions than the
  * rest of our middleware together. So the response wrappers live on Node's
- * `ServerResponse.prototype` (hold.js), and `req.sessionID` / `req.sessionStore` on the
+ * `ServerResponse.prototype` (response-hold.js), and `req.sessionID` / `req.sessionStore` on the
  * framework's shared request prototype (the object just above Node's
  * `IncomingMessage.prototype` in the chain: Express's `request`, which every app and
- * sub-app of that Express inherits), reading the request's state from a WeakMap (slots.js).
+ * sub-app of that Express inherits), reading the request's state from a WeakMap (request-fields.js).
  *
  * Guarantees: a member installed here behaves, for code that does not know us, as the
  * name did before: a request with no state of ours reads `undefined`; an assignment makes

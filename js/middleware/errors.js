@@ -1,0 +1,29 @@
+'use strict'
+
+/**
+ * Errors the middleware hands to Express's error handler: each carries `code` (the
+ * engine's stable code, or one of ours) and `status` (the HTTP answer it stands for).
+ *
+ * Guarantees: `httpError` never replaces a status already set, and maps only by `code`
+ * (`STORE_UNAVAILABLE` 503, `INVALID_ARGUMENT` 400, any other code 500); messages never
+ * carry a token.
+ * @private
+ */
+
+/** Give an engine error (`err.code`) its HTTP `status`; returns `err`. */
+function httpError (err) {
+  if (err && typeof err === 'object' && err.status === undefined && typeof err.code === 'string') {
+    err.status = err.code === 'STORE_UNAVAILABLE' ? 503 : err.code === 'INVALID_ARGUMENT' ? 400 : 500
+  }
+  return err
+}
+
+/** A new error with `code`, `status` and the message `"CODE: message"`. */
+function coded (code, message, status) {
+  const e = new Error(code + ': ' + message)
+  e.code = code
+  e.status = status
+  return e
+}
+
+module.exports = { httpError, coded }

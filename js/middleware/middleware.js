@@ -1,0 +1,265 @@
+'use strict'
+
+/**
+ * `SessionMiddleware`: the Express middleware as an object. It holds the settings, the
+ * engine, this process's caches and the event emitter; `handle(req, res, next)` runs the
+ * steps before the app's route, in this order:
+ *
+ * 1. `route`: the refresh endpoint (`refresh.js`) and the JWKS route are answered here;
+ *    requests outside the cookie Path are left alone;
+ * 2. `authenticate`: the access token is verified in Rust with no I/O (the Verifier); an
+ *    expired one answers `401 TRY_REFRESH` (a page navigation is sent through the refresh
+ *    endpoint instead), a bad or revoked one `401 UNAUTHORISED` with the tokens cleared;
+ * 3. `checkCsrf`: unsafe methods in cookie mode (`csrf.js`), before anything else happens;
+ * 4. `loadData`: the session data from this process's cache when the token's data version
+ *    says the copy is current, else from the store;
+ * 5. `attach`: `req.session` is set, and the response is held at its first byte until the
+ *    changed keys are saved and the new tokens are in its headers (the ResponseHold).
+ *
+ * Each step that answers the request itself says so (`ANSWERED`, or false), and the
+ * later steps do not run. Synchronous when the data is in this process's cache (the
+ * steady state); a promise when it reads the store or refreshes.
+ *
+ * Guarantees: errors reach Express's error handler with `code` and `status`; logs go
+ * through `debug` (`DEBUG=tandem-session`) and never contain a token; an event listener
+ * that throws is logged, not propagated into the request.
+ * Not here: the user-level calls (`admin.js`) and the function Express calls (`index.js`).
+ * @private
+ */
+
+const { EventEmitter } = require('node:events')
+const debug = require('debug')('tandem-session')
+
+const { Engine } = require('../engine.js')
+const { normalize } = require('./options.js')
+const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
+const { isSecure, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
+const csrf = require('./csrf.js')
+const { DataCache } = require('./data-cache.js')
+const { RequestState } = require('./request-state.js')
+const { httpError } = require('./errors.js')
+const { setBounded } = require('./bounded.js')
+const { refresh } = require('./refresh.js')
+const { ResponseHold, RequestFields, Verifier } = require('./machinery.js')
+
+/** Session data copies (and CSRF tokens) kept per process. */
+const CACHE_ENTRIES = 10000
+/** Verify codes that a refresh can fix. */
+const TRY_REFRESH = new Set(['TOKEN_EXPIRED', 'KEY_UNKNOWN', 'TOKEN_NOT_YET_VALID'])
+/** What `route` found. */
+const OUTSIDE = 0
+const SESSION = 1
+const REFRESH = 2
+const JWKS = 3
+/** A step answered the request (or handed it to the error handler). */
+const ANSWERED = Symbol('answered')
+
+/** Is `path` inside the cookie Path `base` (RFC 6265 path-match)? */
+function inCookiePath (path, base) {
+  return base === '/' || path === base || path.startsWith(base.endsWith('/') ? base : base + '/')
+}
+
+class SessionMiddleware {
+  /** @param {object} options see README "Options" */
+  constructor (options) {
+    const settings = normalize(options)
+    this.settings = settings
+    this.names = cookieNames(settings.name, settings.cookie)
+    this.emitter = new EventEmitter()
+    this.dataCache = new DataCache(CACHE_ENTRIES)
+    this.csrfTokens = new Map() // handle -> CSRF token (bounded.js)
+    this.fixedNow = settings.engine.fixedNow ?? null
+    this.engine = null
+    this.verifier = null
+    this.startError = null
+    this.started = Engine.start({
+      ...settings.engine,
+      store: settings.store,
+      accessCookieName: this.names.plain.access,
+      secureAccessCookieName: this.names.secure.access
+    }).then((engine) => {
+      this.engine = engine
+      this.verifier = new Verifier(engine, settings.transfer, () => this.now())
+    }, (e) => {
+      this.startError = httpError(e)
+      debug('the session engine did not start: %s', e.code)
+    })
+  }
+
+  /** The engine's clock in ms (the test clock under `fixedNow`). */
+  now () {
+    return this.fixedNow ?? Date.now()
+  }
+
+  emit (event, payload) {
+    try {
+      this.emitter.emit(event, payload)
+    } catch (e) {
+      debug('a %s listener threw: %s', event, e && e.message)
+    }
+  }
+
+  /** The session's CSRF token (an HMAC of the handle, fixed for the process's secrets). */
+  csrfToken (handle) {
+    let t = this.csrfTokens.get(handle)
+    if (t === undefined) {
+      t = this.engine.csrfToken(handle)
+      setBounded(this.csrfTokens, handle, t, CACHE_ENTRIES)
+    }
+    return t
+  }
+
+  /** Express's `(req, res, next)`: wait for the engine once, then run the steps. */
+  handle (req, res, next) {
+    if (req.session) return next()
+    if (this.engine !== null || this.startError !== null) return this.run(req, res, next)
+    this.started.then(() => this.run(req, res, next))
+  }
+
+  /** The steps, their errors (thrown or rejected) going to Express's error handler. */
+  run (req, res, next) {
+    if (this.startError !== null) return next(this.startError)
+    let pending
+    try {
+      pending = this.steps(req, res, next)
+    } catch (e) {
+      return next(httpError(e))
+    }
+    if (pending !== undefined && typeof pending.then === 'function') pending.catch((e) => next(httpError(e)))
+  }
+
+  steps (req, res, next) {
+    const h = req.headers // read once: every read on a request costs (fast/express-proto.js)
+    const method = req.method
+    const route = this.route(req, method)
+    if (route === OUTSIDE) return next()
+    if (route === JWKS) return sendJson(res, 200, this.engine.jwks(), 'public, max-age=300')
+    const settings = this.settings
+    const state = new RequestState(this, req, res, transferMode(req, settings.transfer, h), isSecure(req, settings.proxy, h))
+    if (route === REFRESH) return refresh(this, state, next)
+    const claims = this.authenticate(state, h, method, next)
+    if (claims === ANSWERED || !this.checkCsrf(state, claims, method)) return undefined
+    return this.loadData(state, claims, next)
+  }
+
+  /** Step 1: which part of the middleware answers this path. */
+  route (req, method) {
+    const path = pathname(req)
+    const settings = this.settings
+    if (path === settings.refreshPath) return REFRESH
+    if (path === settings.jwksPath && method === 'GET') return JWKS
+    return inCookiePath(path, settings.cookie.path) ? SESSION : OUTSIDE
+  }
+
+  /**
+   * Step 2: the access token's claims; null when the request goes on without a session
+   * (none presented, or a page load whose token was refused); ANSWERED when refused.
+   */
+  authenticate (state, h, method, next) {
+    const r = this.verifier.verify(h, isSecureCookie(this.settings.cookie, state.secure))
+    state.navigation = state.mode === 'cookie' && isNavigation(state.req, h, method)
+    if (r.ok) {
+      state.mode = r.source === 'cookie' ? 'cookie' : 'header' // new tokens go back the way they came
+      return r.claims
+    }
+    if (r.code === 'NO_TOKEN') return null
+    return this.refused(state, r.code, method, next)
+  }
+
+  /** The access token was refused with `code`: answer, or go on without a session (a page load). */
+  refused (state, code, method, next) {
+    debug('access token refused: %s', code)
+    const res = state.res
+    if (code === 'INTERNAL') {
+      next(httpError(Object.assign(new Error('INTERNAL: session engine unavailable'), { code: 'INTERNAL' })))
+      return ANSWERED
+    }
+    if (TRY_REFRESH.has(code)) {
+      if (state.navigation) this.refreshThenReturn(state, method)
+      else sendJson(res, 401, { code: 'TRY_REFRESH' })
+      return ANSWERED
+    }
+    state.clearTokens()
+    if (code === 'CREDENTIALS_AMBIGUOUS') {
+      if (state.mode === 'header') { // a cookie was in it too: clear that as well
+        state.mode = 'cookie'
+        state.flush()
+      }
+      sendJson(res, 400, { code })
+      return ANSWERED
+    }
+    // A page load goes on without a session (the page shows "signed out").
+    if (state.navigation) return null
+    sendJson(res, 401, { code: code === 'TOKEN_THEFT_DETECTED' ? code : 'UNAUTHORISED' })
+    return ANSWERED
+  }
+
+  /**
+   * A page navigation with an expired token goes through the refresh endpoint and back. A
+   * form submission goes with a 307, so the browser posts the form again, to the page,
+   * once refreshed; a cross-site one stops here.
+   */
+  refreshThenReturn (state, method) {
+    const { req, res } = state
+    const resendForm = !isSafeMethod(req, method)
+    if (resendForm && csrf.refusedByOrigin(req, this.settings, state.secure)) {
+      return sendJson(res, 403, { code: 'CSRF_INVALID' })
+    }
+    redirectNavigation(res, resendForm, this.settings.refreshPath + '?to=' + encodeURIComponent(req.originalUrl || req.url))
+  }
+
+  /** Step 3: false (answered 403) when an unsafe cookie-mode request fails the CSRF check. */
+  checkCsrf (state, claims, method) {
+    const settings = this.settings
+    const req = state.req
+    if (settings.csrf === null || state.mode !== 'cookie' || isSafeMethod(req, method)) return true
+    const engine = this.engine
+    if (csrf.allowed(req, {
+      own: ownOrigin(req, state.secure, settings.proxy),
+      settings: settings.csrf,
+      handle: claims ? claims.sid : null,
+      verify: (t, handle) => engine.verifyCsrfToken(t, handle)
+    })) return true
+    debug('CSRF check refused a %s', method)
+    sendJson(state.res, 403, { code: 'CSRF_INVALID' })
+    return false
+  }
+
+  /** Step 4: the session's data, from this process's copy when it is current, else the store. */
+  loadData (state, claims, next) {
+    if (claims !== null) {
+      const copy = this.dataCache.get(claims.sid, claims.dv)
+      if (copy === undefined) return this.loadFromStore(state, claims, next)
+      state.adoptLoaded(claims, copy)
+    }
+    return this.attach(state, next)
+  }
+
+  async loadFromStore (state, claims, next) {
+    let rec
+    try {
+      rec = await this.engine.get(claims.sid)
+    } catch (e) {
+      return next(httpError(e))
+    }
+    if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
+      state.clearTokens()
+      if (!state.navigation) return sendJson(state.res, 401, { code: 'UNAUTHORISED' })
+    } else {
+      this.dataCache.set(claims.sid, rec.dataVersion, rec.data)
+      state.adoptLoaded(claims, { data: rec.data, version: rec.dataVersion })
+    }
+    return this.attach(state, next)
+  }
+
+  /** Step 5: expose req.session, hold the response until it is saved, and go on to the app. */
+  attach (state, next) {
+    RequestFields.expose(state.req, state)
+    if (state.session === null) state.install({})
+    state.next = next
+    ResponseHold.hold(state.res, state)
+    next()
+  }
+}
+
+module.exports = { SessionMiddleware }

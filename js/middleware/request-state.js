@@ -1,0 +1,356 @@
+'use strict'
+
+/**
+ * One request's view of its session: what the token said, what was loaded, and what must
+ * go out with the response. Shared by the `Session` object(s) of the request
+ * (`session.js`), and the one place that writes tokens to a response (`flush`), for the
+ * app's routes and the refresh endpoint alike.
+ *
+ * Guarantees:
+ * - saving writes only the keys that changed (`changes.js`) and only to a session that
+ *   still exists (a save racing a logout writes nothing, DESIGN promise 5);
+ * - login (`create`) always makes a new session with new tokens and revokes the one the
+ *   request had (promise 4); data moves over only with `keepData`;
+ * - tokens go out only while the response headers are open; a login after they were
+ *   sent fails with `HEADERS_SENT` rather than losing its tokens.
+ * Not here: reading tokens (Rust), and when the end of the request comes (the
+ * ResponseHold calls `commit`).
+ * @private
+ */
+
+const debug = require('debug')('tandem-session')
+
+const { writeTokens, writeInfo } = require('./transport.js')
+const { device } = require('./request.js')
+const { Session, METHOD_NAMES } = require('./session.js')
+const { dataJson, changes } = require('./changes.js')
+const { httpError, coded } = require('./errors.js')
+const { MAX_USER_ID, ANONYMOUS, publicUserId, anonymousUserId, isLoginUserId } = require('./user-id.js')
+
+/** `out` when the response must clear the tokens. */
+const CLEAR = null
+/** Response headers that describe the app's own answer (dropped when its save failed). */
+const ANSWER_HEADERS = ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']
+
+function noop () {}
+
+class RequestState {
+  /**
+   * @param {import('./middleware.js').SessionMiddleware} middleware
+   * @param {'cookie'|'header'} mode how this request's tokens travel (new ones go back so)
+   * @param {boolean} secure whether the request counts as secure for cookies
+   */
+  constructor (middleware, req, res, mode, secure) {
+    this.middleware = middleware
+    this.req = req
+    this.res = res
+    this.mode = mode
+    this.secure = secure
+    this.navigation = false // a page load in cookie mode (set by the middleware)
+    this.handle = null // the stored session, or null
+    this.engineUserId = null
+    this.claims = {}
+    this.exp = 0 // seconds: expiry of the access token in force
+    this.version = 0
+    this.originalJson = '{}'
+    this.loaded = false // a session came with the request
+    this.touched = false
+    this.destroyed = false
+    this.out = undefined // tokens to send: an object, CLEAR, or undefined (nothing)
+    this.session = null
+    this.cookieCopy = null // req.session.cookie, made when first asked for
+    this.chain = null // the session's operations, one after another (made when first needed)
+    this.busy = 0
+    this.next = null // Express's next, for errors after the route (set by the middleware)
+    this.sessionId = null // req.sessionID
+    this.ownFields = false // req.sessionID is an own property, set here (RequestFields)
+  }
+
+  /** This response's cookie options (`req.session.cookie`). */
+  get cookie () {
+    if (this.cookieCopy === null) this.cookieCopy = { ...this.middleware.settings.cookie }
+    return this.cookieCopy
+  }
+
+  /** The store in use (`req.sessionStore`). */
+  get store () { return this.middleware.settings.store }
+
+  /** The app's user id: null for an anonymous session or none. */
+  get userId () { return publicUserId(this.engineUserId) }
+
+  /** Run `fn` after the operations already started on this session (save, login, …). */
+  run (fn) {
+    this.busy++
+    const p = (this.chain ?? Promise.resolve()).then(fn)
+    this.chain = p.then(noop, noop).then(() => { this.busy-- })
+    return p
+  }
+
+  /** Operations that send new tokens need the response headers still open. */
+  assertHeadersOpen (what) {
+    if (this.res.headersSent) {
+      throw coded('HEADERS_SENT', what + ' after the response headers were sent: its tokens could not reach the client', 500)
+    }
+  }
+
+  /** Adopt a session (loaded, or made by this request) and expose it as req.session. */
+  adopt (handle, engineUserId, claims, exp, version, data, json) {
+    this.handle = handle
+    this.engineUserId = engineUserId
+    this.claims = claims || {}
+    this.exp = exp
+    this.version = version
+    this.install(data, json)
+  }
+
+  /**
+   * Adopt the session the access token names, with its data `copy` (`{data, version,
+   * json?}`, from this process's cache or the store).
+   */
+  adoptLoaded (claims, copy) {
+    this.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data, copy.json)
+    this.loaded = true
+  }
+
+  /**
+   * Expose `data` as req.session. `json`, when given, is `JSON.stringify(data)` (the
+   * cache's text): it is the change detector's starting point unless a key was left out.
+   */
+  install (data, json) {
+    const s = new Session(this)
+    let skipped = false
+    for (const k of Object.keys(data)) { // own keys only, whatever Object.prototype holds
+      if (METHOD_NAMES.has(k)) skipped = true
+      else s[k] = data[k]
+    }
+    this.originalJson = json === undefined || skipped ? dataJson(s) : json
+    this.session = s
+    this.req.session = s
+    this.sessionId = this.handle
+    if (this.ownFields) this.req.sessionID = this.handle
+  }
+
+  sendTokens (tokens) {
+    if (tokens === CLEAR || this.out === undefined || this.out === CLEAR) {
+      this.out = tokens
+    } else {
+      this.out = { ...this.out, ...tokens } // a re-signed access token keeps a new refresh token
+    }
+  }
+
+  /** Clear the tokens on this response now. */
+  clearTokens () {
+    this.sendTokens(CLEAR)
+    this.flush()
+  }
+
+  /** The refresh endpoint rotated the tokens of session `tokens.handle`: send them now. */
+  sendRefreshed (tokens) {
+    this.handle = tokens.handle
+    this.engineUserId = tokens.userId
+    this.sendTokens(tokens)
+    this.flush()
+  }
+
+  /** Write what must go out into the response headers (while they can still change). */
+  flush () {
+    if (this.out === undefined || this.res.headersSent) return
+    const settings = this.middleware.settings
+    // Per response only maxAge may change (`req.session.cookie.maxAge`, e.g. "remember
+    // me"); the rest stays as checked at setup, so a cookie's name prefix and attributes
+    // always agree.
+    const m = this.cookieCopy === null ? settings.cookie.maxAge : this.cookieCopy.maxAge
+    const maxAge = m === null || (Number.isInteger(m) && m > 0) ? m : settings.cookie.maxAge
+    writeTokens({
+      res: this.res,
+      mode: this.mode,
+      secure: this.secure,
+      names: this.middleware.names,
+      cookie: maxAge === settings.cookie.maxAge ? settings.cookie : { ...settings.cookie, maxAge },
+      refreshPath: settings.refreshPath
+    }, this.out)
+    writeInfo(this.res, this.out === CLEAR || this.handle === null ? null : {
+      userId: this.userId,
+      accessExpires: this.out.accessExpires * 1000,
+      csrfToken: this.mode === 'cookie' ? this.middleware.csrfToken(this.handle) : undefined
+    })
+  }
+
+  forget (handle, reason) {
+    this.middleware.dataCache.delete(handle)
+    this.middleware.emit('revoked', { handle, userId: handle === this.handle ? this.userId : null, reason })
+  }
+
+  async login (userId, options) {
+    const o = options ?? {}
+    if (!isLoginUserId(userId)) {
+      throw new TypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters, not starting with "${ANONYMOUS}"`)
+    }
+    if (o.data !== undefined && (o.data === null || typeof o.data !== 'object' || Array.isArray(o.data))) {
+      throw new TypeError('data option of create() must be an object')
+    }
+    // JSON round trip: what the store keeps is what the cache keeps (a Date is its text).
+    const data = JSON.parse(JSON.stringify(o.keepData ? { ...JSON.parse(dataJson(this.session ?? {})), ...(o.data ?? {}) } : (o.data ?? {})))
+    return this.start(userId, data, o.claims, 'login')
+  }
+
+  async start (engineUserId, data, claims, reason) {
+    this.assertHeadersOpen('a login')
+    const middleware = this.middleware
+    const old = this.handle
+    const oldUser = this.userId
+    const dev = device(this.req)
+    const tokens = await middleware.engine.create({
+      userId: engineUserId, data, claims, device: dev, replaces: old ?? undefined, handle: this.newHandle()
+    }).catch((e) => { throw httpError(e) })
+    if (old !== null) {
+      middleware.dataCache.delete(old)
+      middleware.emit('revoked', { handle: old, userId: oldUser, reason })
+    }
+    middleware.dataCache.set(tokens.handle, 0, data)
+    this.adopt(tokens.handle, engineUserId, claims, tokens.accessExpires, 0, data)
+    this.sendTokens(tokens)
+    this.flush()
+    middleware.emit('created', { handle: tokens.handle, userId: this.userId, device: dev })
+    return this.session
+  }
+
+  /** The app's `genid(req)` for the new session's handle, or undefined (random, in Rust). */
+  newHandle () {
+    const genid = this.middleware.settings.genid
+    if (genid === null) return undefined
+    const h = genid(this.req)
+    if (typeof h !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(h)) {
+      throw new TypeError('genid must return 22 base64url characters (128 bits), e.g. crypto.randomBytes(16).toString("base64url")')
+    }
+    return h
+  }
+
+  async regenerate () {
+    this.assertHeadersOpen('regenerate()')
+    const old = this.handle
+    if (old !== null && this.userId !== null) return this.start(this.engineUserId, {}, this.claims, 'regenerate')
+    if (old !== null) {
+      await this.middleware.engine.revoke(old).catch((e) => { throw httpError(e) })
+      this.forget(old, 'regenerate')
+      this.sendTokens(CLEAR)
+    }
+    this.handle = null
+    this.engineUserId = null
+    this.claims = {}
+    this.install({})
+    return this.session
+  }
+
+  async destroy () {
+    const old = this.handle
+    if (old !== null) {
+      await this.middleware.engine.revoke(old).catch((e) => { throw httpError(e) })
+      this.forget(old, 'logout')
+    }
+    this.handle = null
+    this.destroyed = true
+    this.clearTokens()
+    if (this.req.session === this.session) this.req.session = undefined
+    this.session = null
+  }
+
+  async reload () {
+    if (this.handle === null) throw coded('SESSION_REVOKED', 'failed to load session: it is not stored', 401)
+    const r = await this.middleware.engine.get(this.handle).catch((e) => { throw httpError(e) })
+    if (r === null) throw coded('SESSION_REVOKED', 'failed to load session: it no longer exists', 401)
+    this.middleware.dataCache.set(this.handle, r.dataVersion, r.data)
+    this.version = Math.max(this.version, r.dataVersion)
+    const s = this.session
+    for (const k of Object.keys(s)) delete s[k]
+    for (const k of Object.keys(r.data)) if (!METHOD_NAMES.has(k)) s[k] = r.data[k]
+    this.originalJson = dataJson(s)
+    return s
+  }
+
+  /**
+   * Save what changed; returns undefined when nothing needs I/O (the response then goes
+   * out at once), else a promise.
+   */
+  persist () {
+    const s = this.session
+    if (s === null) return undefined
+    const settings = this.middleware.settings
+    const patch = changes(s, this.originalJson)
+    if (this.handle === null) {
+      if (patch === null && !(settings.saveUninitialized && !this.destroyed)) return undefined
+      const data = JSON.parse(dataJson(s))
+      return this.start(anonymousUserId(), data, undefined, 'login').then(() => {})
+    }
+    if (patch === null) {
+      if (this.touched || (settings.rolling && this.loaded && this.out === undefined)) this.reissue()
+      return undefined
+    }
+    const handle = this.handle
+    const json = dataJson(s)
+    const cache = this.middleware.dataCache
+    return this.middleware.engine.patchData(handle, patch).then((v) => {
+      if (v === null) { // revoked meanwhile: nothing was written, and the client must know
+        cache.delete(handle)
+        this.sendTokens(CLEAR)
+        return
+      }
+      cache.patched(handle, v, patch)
+      this.version = v
+      if (this.session === s) this.originalJson = json
+      this.reissue()
+    }, (e) => { throw httpError(e) })
+  }
+
+  /** A new access token with the current data version, expiring when the old one does. */
+  reissue () {
+    try {
+      const t = this.middleware.engine.reissue(this.engineUserId, this.handle, this.version, this.claims, this.exp)
+      this.sendTokens({ accessToken: t.accessToken, accessExpires: t.accessExpires })
+    } catch (e) {
+      // Revoked (the client learns at its next request) or about to expire (the next
+      // request refreshes): the data is saved either way.
+      debug('no new access token after a save: %s', e.code)
+    }
+  }
+
+  /** The held response could not be saved: its own answer is dropped, the error handler answers. */
+  failed (err) {
+    debug('saving the session failed: %s', err && err.code)
+    for (const h of ANSWER_HEADERS) this.res.removeHeader(h)
+    this.next(httpError(err))
+  }
+
+  /** A replayed response call threw (an invalid header value, say): end the response. */
+  replayFailed (err) {
+    debug('the held response could not be written: %s', err && (err.code || err.message))
+    this.res.destroy()
+  }
+
+  /** End of request: `unset`, then save, then the token headers. */
+  commit () {
+    if (this.busy > 0) return this.chain.then(() => this.commitNow())
+    return this.commitNow()
+  }
+
+  commitNow () {
+    const req = this.req
+    if (this.session !== null && req.session !== this.session) {
+      if (req.session == null && this.middleware.settings.unset === 'destroy') {
+        return this.destroy().then(() => this.flush())
+      }
+      if (req.session == null) { // unset 'keep': the stored copy stays as it is
+        this.flush()
+        return undefined
+      }
+    }
+    const p = this.persist()
+    if (p === undefined) {
+      this.flush()
+      return undefined
+    }
+    return p.then(() => this.flush())
+  }
+}
+
+module.exports = { RequestState }
