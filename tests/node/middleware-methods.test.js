@@ -1,15 +1,16 @@
 'use strict'
 
 // The Session methods in both styles (node callback and promise), req.sessionID, and
-// the proxy and secure-cookie options, on Express 5 and 4.
+// what regenerate(), reload() and save() do, modelled on express-session's own tests,
+// on Express 5 and 4. destroy() is in middleware-logout, create() in middleware-login.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const { cookieNames } = require('./support/http-client.js')
 const {
-  ACCESS, REFRESH, REFRESH_PATH,
-  assertOk, eachExpress, login, session, shouldNotSetCookie, shouldSetCookie, useApp
+  ACCESS, REFRESH, REFRESH_PATH, assertCode, assertOk, eachExpress, login, session,
+  shouldSetCookie, useApp
 } = require('./support/apps.js')
 
 const METHODS = ['create', 'regenerate', 'destroy', 'reload', 'save', 'touch']
@@ -90,75 +91,99 @@ eachExpress(function (express) {
     })
   })
 
-  describe('when the cookies must be Secure', function () {
-    it('should set no cookie over plain http with cookie.secure true', async function (t) {
-      const app = await useApp(t, express, { cookie: { secure: true } })
+  describe('req.session.regenerate()', function () {
+    it('should give a new id and empty data for the same user, and reject the old session\'s tokens', async function (t) {
+      const app = await useApp(t, express)
       const c = app.client()
-      const r = await c.post('/login', { json: { user: 'alice' } })
-      assert.notEqual(r.status, 500, r.text)
-      shouldNotSetCookie(r)
-      assert.deepEqual(c.jar.names(), [])
-    })
-
-    it('should trust X-Forwarded-Proto with proxy: true and use __Host-/__Secure- names', async function (t) {
-      const app = await useApp(t, express, { proxy: true })
-      const c = app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
-      const r = await login(c, 'alice')
-      const at = shouldSetCookie(r, '__Host-tandem')
-      assert.equal(at.secure, true)
-      assert.equal(at.pathAttribute, '/')
-      assert.equal(at.hostOnly, true, 'no Domain')
-      const rt = shouldSetCookie(r, '__Secure-tandem.refresh')
-      assert.equal(rt.secure, true)
-      assert.equal(rt.pathAttribute, REFRESH_PATH)
-      shouldNotSetCookie(r, ACCESS)
-      shouldNotSetCookie(r, REFRESH)
-      assert.deepEqual(c.jar.refused, [], 'a browser keeps them all')
-      const me = await c.get('/me')
-      assertOk(me)
-      assert.equal(me.json.userId, 'alice')
-      assert.deepEqual(cookieNames(me.cookie), ['__Host-tandem'])
-      const ref = await c.post(REFRESH_PATH)
-      assertOk(ref, 'refresh behind the proxy (Origin is the https origin)')
-      shouldSetCookie(ref, '__Secure-tandem.refresh')
-    })
-
-    it('should not trust X-Forwarded-Proto with proxy: false', async function (t) {
-      const app = await useApp(t, express, { proxy: false }, { trustProxy: true })
-      const c = app.client({ headers: { 'X-Forwarded-Proto': 'https' } })
-      const r = await login(c, 'alice')
-      const at = shouldSetCookie(r, ACCESS)
-      assert.equal(at.secure, false)
-      shouldNotSetCookie(r, '__Host-tandem')
-    })
-
-    it('should follow Express\'s req.secure when proxy is unset', async function (t) {
-      const trusted = await useApp(t, express, {}, { trustProxy: true })
-      const c = trusted.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
-      shouldSetCookie(await login(c, 'alice'), '__Host-tandem')
-      const untrusted = await useApp(t, express)
-      const d = untrusted.client({ headers: { 'X-Forwarded-Proto': 'https' } })
-      shouldSetCookie(await login(d, 'alice'), ACCESS)
-    })
-
-    it('should use __Secure- for the access cookie when its path is not /', async function (t) {
-      const app = await useApp(t, express, { proxy: true, cookie: { path: '/app' }, refreshPath: '/app/refresh' }, {
-        setup (a) {
-          a.post('/app/login', async (req, res, next) => {
-            try {
-              await req.session.create('alice')
-              res.json({ id: req.session.id })
-            } catch (err) { next(err) }
-          })
-        }
-      })
-      const c = app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
-      const r = await c.post('/app/login', { json: {} })
+      await login(c, 'alice', { data: { a: 1 } })
+      const old = c.clone()
+      const r = await c.post('/regenerate')
       assertOk(r)
-      const at = shouldSetCookie(r, '__Secure-tandem')
-      assert.equal(at.pathAttribute, '/app')
-      shouldNotSetCookie(r, '__Host-tandem')
-      assert.equal(shouldSetCookie(r, '__Secure-tandem.refresh').pathAttribute, '/app/refresh')
+      assert.equal(typeof r.json.id, 'string')
+      assert.notEqual(r.json.id, r.json.before)
+      assert.equal(r.json.userId, 'alice')
+      assert.deepEqual(r.json.data, {})
+      assert.equal(r.json.sessionID, r.json.id)
+      shouldSetCookie(r, ACCESS)
+      shouldSetCookie(r, REFRESH)
+      const me = await c.get('/me')
+      assert.deepEqual([me.json.id, me.json.userId, me.json.data], [r.json.id, 'alice', {}])
+      assertCode(await old.get('/me'), 401, 'UNAUTHORISED', 'old access token')
+      assertCode(await old.post(REFRESH_PATH), 401, 'UNAUTHORISED', 'old refresh token')
+      assert.ok(app.events.revoked.some((e) => e.handle === r.json.before && e.reason === 'regenerate'))
+    })
+
+    it('should regenerate an anonymous session into another anonymous one', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      await c.post('/data', { json: { a: 1 } })
+      const first = await c.get('/me')
+      const r = await c.post('/regenerate')
+      assertOk(r)
+      assert.equal(r.json.userId, null)
+      assert.equal(r.json.before, first.json.id)
+      assert.notEqual(r.json.id, first.json.id)
+      assert.deepEqual(r.json.data, {})
+    })
+  })
+
+  describe('req.session.reload()', function () {
+    it('should re-read data that another request changed meanwhile', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      await login(c, 'alice', { data: { x: 1 } })
+      const slow = c.post('/reload?gate=R')
+      await app.gates.arrived('R')
+      assertOk(await c.post('/data', { json: { x: 2, y: 3 } }))
+      app.gates.open('R')
+      const r = await slow
+      assertOk(r)
+      assert.deepEqual(r.json.seen.data, { x: 1 })
+      assert.equal(r.json.err, null)
+      assert.deepEqual(r.json.data, { x: 2, y: 3 })
+    })
+
+    for (const style of ['promise', 'cb']) {
+      it(`should fail with SESSION_REVOKED when the session was destroyed meanwhile (${style})`, async function (t) {
+        const app = await useApp(t, express)
+        const c = app.client()
+        await login(c, 'alice')
+        const slow = c.post(`/reload?gate=R&style=${style}`)
+        await app.gates.arrived('R')
+        assertOk(await c.post('/logout'))
+        app.gates.open('R')
+        const r = await slow
+        assert.equal(r.json?.err?.code, 'SESSION_REVOKED', r.text)
+      })
+    }
+  })
+
+  describe('req.session.save()', function () {
+    it('should make the data visible to a concurrent request before the response ends', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      await login(c, 'alice')
+      const slow = c.post('/save-wait?gate=S', { json: { saved: 'early' } })
+      await app.gates.arrived('S')
+      const other = await c.get('/me')
+      assertOk(other)
+      assert.deepEqual(other.json.data, { saved: 'early' })
+      app.gates.open('S')
+      assertOk(await slow)
+    })
+
+    it('should store an anonymous session on its first save with data', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      const slow = c.post('/save-wait?gate=S', { json: { cart: [1] } })
+      await app.gates.arrived('S')
+      app.gates.open('S')
+      const r = await slow
+      assertOk(r)
+      assert.equal(typeof r.json.id, 'string')
+      shouldSetCookie(r, ACCESS)
+      const me = await c.get('/me')
+      assert.deepEqual([me.json.id, me.json.data], [r.json.id, { cart: [1] }])
     })
   })
 })

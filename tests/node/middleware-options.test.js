@@ -1,15 +1,17 @@
 'use strict'
 
 // session() options, checked at setup (a TypeError naming the option), a few options
-// at work over HTTP, and a store that is down, on Express 5 and 4.
+// at work over HTTP (genid, refreshPath, jwksPath, saveUninitialized, unset), and a store
+// that is down, on Express 5 and 4. The cookie options are in middleware-cookies, csrf in
+// middleware-csrf.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const {
-  ACCESS, EXPIRE_MS, REFRESH, REFRESH_PATH, SECRET,
-  assertCode, assertOk, eachExpress, login, redisAvailable, session,
-  shouldNotSetCookie, shouldSetCookie, startRedis, useApp
+  ACCESS, EXPIRE_MS, REFRESH, REFRESH_PATH, SECRET, assertCode, assertOk, bothCookies, eachExpress,
+  login, redisAvailable, session, shouldClearCookies, shouldNotSetCookie, shouldSetCookie,
+  startRedis, useApp
 } = require('./support/apps.js')
 
 const { MemoryStore, RedisStore } = session
@@ -91,18 +93,6 @@ eachExpress(function (express) {
     })
   })
 
-  describe('name', function () {
-    it('should name the access and refresh cookies', async function (t) {
-      const app = await useApp(t, express, { name: 'sid' })
-      const c = app.client()
-      const r = await login(c, 'alice')
-      shouldSetCookie(r, 'sid')
-      shouldSetCookie(r, 'sid.refresh')
-      shouldNotSetCookie(r, ACCESS)
-      assertOk(await c.get('/me'))
-    })
-  })
-
   describe('refreshPath', function () {
     it('should move the refresh endpoint and the refresh cookie\'s Path', async function (t) {
       const app = await useApp(t, express, { refreshPath: '/auth/renew' })
@@ -112,39 +102,6 @@ eachExpress(function (express) {
       app.advance(EXPIRE_MS)
       assertOk(await c.post('/auth/renew'))
       assertOk(await c.get('/me'))
-    })
-  })
-
-  describe('cookie.path', function () {
-    it('should leave requests outside the path alone', async function (t) {
-      const app = await useApp(t, express, { cookie: { path: '/app' } }, {
-        setup (a) {
-          a.get('/outside', (req, res) => res.json({ session: req.session === undefined ? 'none' : 'some' }))
-        }
-      })
-      const r = await app.client().get('/outside')
-      assertOk(r)
-      assert.equal(r.json.session, 'none')
-      shouldNotSetCookie(r)
-    })
-  })
-
-  describe('csrf', function () {
-    it('should let a trusted origin through, and requireToken ask every cookie write for a token', async function (t) {
-      const app = await useApp(t, express, { csrf: { trustedOrigins: ['https://admin.example.com'], requireToken: true } })
-      const c = app.client()
-      await login(c, 'alice')
-      assertCode(await c.post('/data', { json: { a: 1 } }), 403, 'CSRF_INVALID', 'same origin, no token, requireToken')
-      const token = (await c.get('/csrf')).json.token
-      assertOk(await c.post('/data', { json: { a: 1 }, headers: { 'X-CSRF-Token': token, Origin: 'https://admin.example.com' } }))
-      assertCode(await c.post('/data', { json: { a: 2 }, headers: { 'X-CSRF-Token': token, Origin: 'https://evil.example' } }), 403, 'CSRF_INVALID')
-    })
-
-    it('should check nothing with csrf: false', async function (t) {
-      const app = await useApp(t, express, { csrf: false })
-      const c = app.client()
-      await login(c, 'alice')
-      assertOk(await c.post('/data', { json: { a: 1 }, headers: { Origin: 'http://evil.example' } }))
     })
   })
 
@@ -198,5 +155,57 @@ eachExpress(function (express) {
       }
       assertCode(await c.post('/login', { json: { user: 'alice' } }), 503, 'STORE_UNAVAILABLE', 'login')
     })
+  })
+
+  describe('saveUninitialized', function () {
+    it('should send no cookie and store nothing for an untouched session when false (default)', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      const r = await c.get('/me')
+      assertOk(r)
+      shouldNotSetCookie(r)
+      assert.equal(r.json.id, null)
+      assert.equal(r.json.userId, null)
+      assert.equal(app.events.created.length, 0)
+    })
+
+    it('should store an empty anonymous session and send its cookie when true', async function (t) {
+      const app = await useApp(t, express, { saveUninitialized: true })
+      const c = app.client()
+      const r = await c.get('/me')
+      assertOk(r)
+      shouldSetCookie(r, ACCESS)
+      const again = await c.get('/me')
+      assert.equal(typeof again.json.id, 'string')
+      assert.equal(again.json.userId, null)
+      assert.deepEqual(again.json.data, {})
+    })
+  })
+
+  describe('unset', function () {
+    for (const how of ['delete', 'null']) {
+      it(`should keep the session when 'keep' (default) and the route does ${how}`, async function (t) {
+        const app = await useApp(t, express)
+        const c = app.client()
+        const li = await login(c, 'alice', { data: { a: 1 } })
+        const r = await c.post('/unset', { json: { how } })
+        assertOk(r)
+        shouldNotSetCookie(r)
+        const me = await c.get('/me')
+        assert.deepEqual([me.json.userId, me.json.id, me.json.data], ['alice', li.json.id, { a: 1 }])
+      })
+
+      it(`should destroy the session when 'destroy' and the route does ${how}`, async function (t) {
+        const app = await useApp(t, express, { unset: 'destroy' })
+        const c = app.client()
+        await login(c, 'alice', { data: { a: 1 } })
+        const old = c.clone()
+        const r = await c.post('/unset', { json: { how } })
+        assertOk(r)
+        shouldClearCookies(r, bothCookies())
+        assertCode(await old.get('/me'), 401, 'UNAUTHORISED')
+        assert.deepEqual(await app.s.listSessions('alice'), [])
+      })
+    }
   })
 })

@@ -2,15 +2,18 @@
 
 // Refresh over HTTP, on Express 5 and 4: an API call with an expired access token gets
 // 401 TRY_REFRESH and POSTs the refresh endpoint; a page navigation is refreshed by
-// redirects alone (303 to the refresh path and back), and never redirected off-site.
+// redirects alone (303 to the refresh path and back), and never redirected off-site,
+// also when another site links to the endpoint (ATK-55). A stolen refresh token used
+// first by the thief is theft for both holders, a race within the grace window is not,
+// and an emergency signing-key revocation refreshes into the same session.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const {
-  ACCESS, ACCESS_MS, EXPIRE_MS, REFRESH, REFRESH_PATH,
-  assertCode, assertNoTokenInBody, assertOk, bothCookies, eachExpress, login,
-  shouldClearCookies, shouldNotSetCookie, shouldSetCookie, useApp
+  ACCESS, ACCESS_MS, EVIL, EXPIRE_MS, GRACE_MS, REFRESH, REFRESH_PATH, assertCode,
+  assertNoTokenInBody, assertOk, bothCookies, eachExpress, loggedIn, login, shouldClearCookies,
+  shouldNotSetCookie, shouldSetCookie, useApp
 } = require('./support/apps.js')
 
 /** The app's URL for a Location header (relative or absolute). */
@@ -179,6 +182,110 @@ eachExpress(function (express) {
       assert.ok(r.status >= 400 && r.status < 500, `GET ${REFRESH_PATH} as an API call: ${r.status}`)
       shouldNotSetCookie(r, REFRESH)
       assert.equal(app.events.refreshed.length, refreshed)
+    })
+  })
+
+  describe('when a refresh token is stolen and used first by the thief', function () {
+    it('should refuse the victim, then both holders, with TOKEN_THEFT_DETECTED, and fire theft once', async function (t) {
+      const app = await useApp(t, express)
+      const victim = app.client({ userAgent: 'Victim/1.0' })
+      const li = await login(victim, 'alice')
+      const attacker = victim.clone({ userAgent: 'curl/8' })
+      app.advance(1000)
+      const stolen = await attacker.post(REFRESH_PATH)
+      assertOk(stolen, 'the thief refreshes first')
+      assert.equal(stolen.json.userId, 'alice')
+      assertOk(await attacker.get('/me'), 'the thief is in')
+      app.advance(GRACE_MS + 1000)
+      const r = await victim.post(REFRESH_PATH)
+      assertCode(r, 401, 'TOKEN_THEFT_DETECTED', 'victim refresh with the rotated token')
+      shouldClearCookies(r, bothCookies())
+      const attackerCopy = attacker.clone()
+      const api = await attacker.get('/me')
+      assertCode(api, 401, 'TOKEN_THEFT_DETECTED', 'the thief\'s next API call')
+      shouldClearCookies(api, { [ACCESS]: '/' })
+      // With a copy of the thief's cookies from before that call (its 401 cleared them):
+      assertCode(await attackerCopy.post(REFRESH_PATH), 401, 'TOKEN_THEFT_DETECTED', 'the thief\'s next refresh')
+      assert.equal(app.events.theft.length, 1, 'theft fires exactly once')
+      const theft = app.events.theft[0]
+      assert.equal(theft.userId, 'alice')
+      assert.equal(theft.handle, li.json.id)
+      assert.equal(theft.presenter.userAgent, 'Victim/1.0')
+      assert.equal(theft.lastDevice.userAgent, 'curl/8')
+      assert.deepEqual(await app.s.listSessions('alice'), [])
+      assert.ok(app.events.revoked.some((e) => e.handle === li.json.id && e.reason === 'theft'))
+    })
+
+    it('should not call a benign race within the grace window theft', async function (t) {
+      const app = await useApp(t, express)
+      const tab1 = app.client()
+      await login(tab1, 'alice')
+      const tab2 = tab1.clone()
+      app.advance(1000)
+      assertOk(await tab1.post(REFRESH_PATH))
+      app.advance(GRACE_MS - 2000)
+      assertOk(await tab2.post(REFRESH_PATH), 'the other tab, within the grace window')
+      assertOk(await tab2.get('/me'))
+      assertOk(await tab1.get('/me'))
+      assert.equal(app.events.theft.length, 0)
+    })
+  })
+
+  describe('when the signing key is revoked in an emergency', function () {
+    it('should answer TRY_REFRESH, then refresh into the same session', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      await login(c, 'alice', { data: { cart: [1] } })
+      const me1 = await c.get('/me')
+      assertOk(me1)
+      const kid = app.s.currentKid()
+      await app.s.revokeSigningKey(kid)
+      assertCode(await c.get('/me'), 401, 'TRY_REFRESH', 'an access token signed by the revoked key')
+      const r = await c.post(REFRESH_PATH)
+      assertOk(r, 'refresh')
+      assert.equal(r.json.userId, 'alice')
+      assert.notEqual(app.s.currentKid(), kid, 'a new key signs')
+      const me2 = await c.get('/me')
+      assertOk(me2)
+      assert.equal(me2.json.userId, 'alice')
+      assert.equal(me2.json.id, me1.json.id, 'same session')
+      assert.deepEqual(me2.json.data, { cart: [1] })
+    })
+  })
+
+  describe('when another site links to the refresh endpoint (ATK-55)', function () {
+    // Decision: a cross-site top-level GET navigation to <refreshPath> refreshes. An incoming
+    // link from another site to a page of ours, with an expired access token, is redirected
+    // through the refresh endpoint, and browsers mark every hop of a redirect chain that a
+    // cross-site navigation started as `Sec-Fetch-Site: cross-site`; refusing it would sign
+    // out every visitor who arrives by a link. What keeps it safe: the GET only rotates the
+    // visitor's own refresh token (SameSite=Lax sends it on top-level navigations only), it
+    // answers a 303 to a same-origin path (never off-site), and no token is in the body or
+    // the Location. A cross-site POST to the endpoint stays 403 (middleware-csrf).
+    it('should refresh and 303 to a same-origin path only, with no token in the body', async function (t) {
+      const app = await useApp(t, express)
+      const { c, access, refresh } = await loggedIn(app, 'alice')
+      const crossSite = { headers: { 'Sec-Fetch-Site': 'cross-site' } }
+      const r = await c.navigate(REFRESH_PATH + '?to=/page', crossSite)
+      assert.equal(r.status, 303, r.text)
+      assert.equal(r.location, '/page')
+      assert.match(r.cookie, new RegExp(`(^|; )${REFRESH.replace('.', '\\.')}=`), 'the Lax refresh cookie was sent')
+      const at = shouldSetCookie(r, ACCESS)
+      const rt = shouldSetCookie(r, REFRESH)
+      assert.notEqual(at.value, access)
+      assert.notEqual(rt.value, refresh, 'rotated')
+      assertNoTokenInBody(r, [at.value, rt.value, access, refresh])
+      assert.equal(r.text, '', 'no body at all')
+      assert.match(r.headers['cache-control'] ?? '', /no-store/)
+      assert.equal(app.events.refreshed.length, 1)
+      const page = await c.follow(r)
+      assert.match(page.text, /signed in as alice/)
+      for (const to of ['https://evil.example', EVIL + '/page', '//evil.example/page']) {
+        const off = await c.navigate(REFRESH_PATH + '?to=' + encodeURIComponent(to), crossSite)
+        assert.equal(off.status, 303, off.text)
+        assert.equal(off.location, '/', `to=${to}`)
+      }
+      assertOk(await c.get('/me'), 'still signed in')
     })
   })
 })

@@ -4,7 +4,8 @@
  * Test apps for the middleware tests: one Express app (5 or 4) with `session()` in front
  * of a few routes, on 127.0.0.1 port 0, over a fresh MemoryStore and a fixed clock that
  * the tests move (`app.advance(ms)`), never sleeping past an expiry. Also the assertions
- * the test files share (`shouldSetCookie`, `shouldClearCookies`, `assertCode`, …).
+ * the test files share (`shouldSetCookie`, `shouldClearCookies`, `assertCode`,
+ * `shouldRefuseCsrf`, …) and small helpers over a logged-in client (`loggedIn`, `stored`).
  */
 
 const assert = require('node:assert/strict')
@@ -332,6 +333,63 @@ async function login (client, user, body = {}, opts = {}) {
   return res
 }
 
+/**
+ * Log `user` in with `client` (a fresh one by default): `{c, res, handle, access, refresh,
+ * csrf}`, the tokens read from the jar under the names of the client's scheme.
+ */
+async function loggedIn (app, user, client = app.client()) {
+  const res = await login(client, user)
+  const [access, refresh] = client.secure ? ['__Host-' + ACCESS, '__Secure-' + REFRESH] : [ACCESS, REFRESH]
+  return {
+    c: client,
+    res,
+    handle: res.json.id,
+    access: client.jar.get(access).value,
+    refresh: client.jar.get(refresh).value,
+    csrf: res.headers['x-csrf-token']
+  }
+}
+
+/** The data and data version the store holds for a session (null when it is gone). */
+async function stored (app, handle) {
+  const s = await app.s.engine.get(handle)
+  return s && { data: s.data, dataVersion: s.dataVersion }
+}
+
+/** Flip one character in the middle of a token. */
+function flip (token) {
+  const i = Math.floor(token.length / 2)
+  return token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1)
+}
+
+/**
+ * What a refused request must leave alone: the /data and /logout routes' hit counts, the
+ * refreshes so far and the stored session `handle`. Compare with `shouldHaveChangedNothing`.
+ */
+async function sideEffects (app, handle) {
+  return { data: app.hits.data ?? 0, logout: app.hits.logout ?? 0, refreshed: app.events.refreshed.length, stored: await stored(app, handle) }
+}
+
+/** Assert that nothing of `sideEffects(app, handle)` moved since `before`. */
+async function shouldHaveChangedNothing (app, handle, before) {
+  assert.equal(app.hits.data ?? 0, before.data, 'the route never ran')
+  assert.equal(app.hits.logout ?? 0, before.logout, 'logout never ran')
+  assert.equal(app.events.refreshed.length, before.refreshed, 'no refresh happened')
+  assert.deepEqual(await stored(app, handle), before.stored, 'no store write')
+}
+
+/**
+ * Assert that the CSRF check refuses a write, a logout and a refresh of `client` sent with
+ * `headers`: 403 CSRF_INVALID each, and no cookie set by the write.
+ */
+async function shouldRefuseCsrf (client, headers, what) {
+  const r = await client.post('/data', { json: { n: 666 }, headers })
+  assertCode(r, 403, 'CSRF_INVALID', what)
+  shouldNotSetCookie(r)
+  assertCode(await client.post('/logout', { headers }), 403, 'CSRF_INVALID', 'logout, ' + what)
+  assertCode(await client.post(REFRESH_PATH, { headers }), 403, 'CSRF_INVALID', 'refresh, ' + what)
+}
+
 // ---- a throwaway redis-server for the store-down tests ----
 
 function redisAvailable () {
@@ -393,14 +451,20 @@ module.exports = {
   assertOk,
   bothCookies,
   eachExpress,
+  flip,
+  loggedIn,
   login,
   redisAvailable,
   session,
   shouldClearCookies,
+  shouldHaveChangedNothing,
   shouldNotSetCookie,
+  shouldRefuseCsrf,
   shouldSetCookie,
+  sideEffects,
   startApp,
   startRedis,
+  stored,
   useApp,
   view
 }

@@ -1,6 +1,8 @@
 'use strict'
 
-// Regression tests for the findings of the first security review of the token core.
+// What TokenCore refuses or guards, pinned by the first security review of the token
+// core: user ids and claims that are not valid Unicode, dangerousSignRaw outside tests,
+// the key ring after an emergency revocation, and refresh tokens against a stored digest.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
@@ -15,7 +17,7 @@ function core (options) {
   return new TokenCore({ secret: [SECRET], fixedNow: T0, ...options })
 }
 
-describe('TokenCore hardening', function () {
+describe('TokenCore guards', function () {
   describe('when a user id or claim holds a lone surrogate', function () {
     it('should refuse it with INVALID_ARGUMENT instead of rewriting it', function () {
       const c = core()

@@ -1,0 +1,155 @@
+'use strict'
+
+// CSRF over HTTP, on Express 5 and 4: cross-site writes, logouts and refreshes refused
+// with 403 and no side effect, the same-origin proof or token a stored cookie session
+// needs, Origin shapes that look like ours (ATK-57), a text/plain JSON form (ATK-58), and
+// the csrf option (trustedOrigins, requireToken, off).
+
+const assert = require('node:assert/strict')
+const { describe, it } = require('node:test')
+
+const {
+  EVIL, REFRESH, REFRESH_PATH, assertCode, assertOk, eachExpress, loggedIn, login,
+  shouldHaveChangedNothing, shouldNotSetCookie, shouldRefuseCsrf, sideEffects, stored, useApp
+} = require('./support/apps.js')
+
+eachExpress(function (express) {
+  describe('when a request comes from another site', function () {
+    it('should refuse a cross-site POST with 403 CSRF_INVALID and no side effect', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      const li = await login(c, 'alice')
+      assertOk(await c.post('/data', { json: { n: 1 } }), 'same-origin POST (Origin is the app\'s)')
+      const token = (await c.get('/csrf')).json.token
+      const before = await sideEffects(app, li.json.id)
+      const attempts = [
+        ['a foreign Origin', { Origin: EVIL }],
+        ['Origin: null', { Origin: 'null' }],
+        ['Sec-Fetch-Site: cross-site', { Origin: false, 'Sec-Fetch-Site': 'cross-site' }],
+        ['Sec-Fetch-Site: same-site', { Origin: false, 'Sec-Fetch-Site': 'same-site' }],
+        ['a foreign Origin with a valid CSRF token', { Origin: EVIL, 'X-CSRF-Token': token }],
+        ['a foreign Origin that starts like ours', { Origin: app.origin + '.evil.example' }]
+      ]
+      for (const [what, headers] of attempts) await shouldRefuseCsrf(c, headers, what)
+      await shouldHaveChangedNothing(app, li.json.id, before)
+      const me = await c.get('/me')
+      assert.equal(me.json.userId, 'alice', 'still logged in')
+      assert.deepEqual(me.json.data, { n: 1 })
+    })
+
+    it('should ask a stored cookie session for a same-origin proof or a valid CSRF token', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      await login(c, 'alice')
+      const none = await c.post('/data', { json: { n: 2 }, headers: { Origin: false } })
+      assertCode(none, 403, 'CSRF_INVALID', 'no Origin, no Sec-Fetch-Site, no token')
+      const bad = await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': 'garbage' } })
+      assertCode(bad, 403, 'CSRF_INVALID', 'a garbage token')
+      const other = app.client()
+      await login(other, 'bob')
+      const bobs = (await other.get('/csrf')).json.token
+      assertCode(await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': bobs } }),
+        403, 'CSRF_INVALID', 'a token of another session')
+      assert.equal(app.hits.data ?? 0, 0)
+
+      const token = (await c.get('/csrf')).json.token
+      assert.equal(typeof token, 'string')
+      const byHeader = await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': token } })
+      assertOk(byHeader, 'X-CSRF-Token')
+      const byForm = await c.post('/data', { form: { m: 'x', _csrf: token }, headers: { Origin: false } })
+      assertOk(byForm, '_csrf form field')
+      const byFetchMetadata = await c.post('/data', { json: { k: 1 }, headers: { Origin: false, 'Sec-Fetch-Site': 'same-origin' } })
+      assertOk(byFetchMetadata, 'Sec-Fetch-Site: same-origin')
+      const me = await c.get('/me')
+      assert.deepEqual(me.json.data, { n: 2, m: 'x', k: 1 })
+    })
+
+    it('should give a session that is not stored yet a null CSRF token and let its first write through', async function (t) {
+      const app = await useApp(t, express)
+      const c = app.client()
+      assert.equal((await c.get('/csrf')).json.token, null)
+      const r = await c.post('/data', { json: { a: 1 }, headers: { Origin: false } })
+      assertOk(r, 'nothing stored, nothing to forge')
+      assert.equal(typeof (await c.get('/csrf')).json.token, 'string')
+    })
+  })
+
+  describe('when Origin is shaped to look like ours (ATK-57)', function () {
+    it('should refuse our host in the path, another scheme or port with 403 and no side effect, and accept upper case', async function (t) {
+      const app = await useApp(t, express)
+      const { c, handle } = await loggedIn(app, 'alice')
+      assertOk(await c.post('/data', { json: { n: 1 } }))
+      const before = await sideEffects(app, handle)
+      const { host, port } = new URL(app.origin)
+      const otherPort = Number(port) === 65535 ? Number(port) - 1 : Number(port) + 1
+      const origins = {
+        'our host in the path': `https://evil.tld/${host}`,
+        'our origin in the path': `http://evil.tld/${app.origin}`,
+        'https instead of http': `https://${host}`,
+        'another port': `http://127.0.0.1:${otherPort}`,
+        'no port': 'http://127.0.0.1',
+        'localhost for 127.0.0.1': `http://localhost:${port}`,
+        'a trailing slash': app.origin + '/'
+      }
+      for (const [what, Origin] of Object.entries(origins)) await shouldRefuseCsrf(c, { Origin }, what)
+      await shouldHaveChangedNothing(app, handle, before)
+      assert.equal(app.events.refreshed.length, 0)
+      // Our code lower-cases Origin before comparing (browsers send it lower-case anyway):
+      // an upper-case spelling of our own origin is our origin.
+      const upper = app.origin.toUpperCase()
+      assert.notEqual(upper, app.origin)
+      assertOk(await c.post('/data', { json: { n: 2 }, headers: { Origin: upper } }), 'upper-case Origin')
+      assert.deepEqual((await stored(app, handle)).data, { n: 2 })
+      assertOk(await c.post(REFRESH_PATH, { headers: { Origin: upper } }), 'refresh with upper-case Origin')
+    })
+  })
+
+  describe('when a cross-site form posts JSON as text/plain (ATK-58)', function () {
+    it('should refuse it with 403 on an app route and on the refresh endpoint, changing nothing', async function (t) {
+      const app = await useApp(t, express)
+      const { c, handle, refresh } = await loggedIn(app, 'alice')
+      assertOk(await c.post('/data', { json: { n: 1 } }))
+      const before = await sideEffects(app, handle)
+      const body = '{"n":666,"ignore":"="}'
+      const forms = [
+        ['foreign Origin', { Origin: EVIL }],
+        ['foreign Origin and Sec-Fetch-Site', { Origin: EVIL, 'Sec-Fetch-Site': 'cross-site' }],
+        ['no Origin, Sec-Fetch-Site: cross-site', { Origin: false, 'Sec-Fetch-Site': 'cross-site' }]
+      ]
+      for (const [what, headers] of forms) {
+        const opts = { body, type: 'text/plain', headers: { 'Sec-Fetch-Mode': 'navigate', ...headers } }
+        const r = await c.post('/data', opts)
+        assertCode(r, 403, 'CSRF_INVALID', '/data, ' + what)
+        shouldNotSetCookie(r)
+        const rr = await c.post(REFRESH_PATH, opts)
+        assertCode(rr, 403, 'CSRF_INVALID', 'refresh, ' + what)
+        shouldNotSetCookie(rr)
+        const anon = await app.client().post('/data', opts)
+        assertCode(anon, 403, 'CSRF_INVALID', 'a visitor with no session, ' + what)
+      }
+      await shouldHaveChangedNothing(app, handle, before)
+      assert.equal(app.events.refreshed.length, 0, 'nothing rotated')
+      assert.equal(c.jar.get(REFRESH).value, refresh)
+      assert.deepEqual((await c.get('/me')).json.data, { n: 1 })
+    })
+  })
+
+  describe('csrf', function () {
+    it('should let a trusted origin through, and requireToken ask every cookie write for a token', async function (t) {
+      const app = await useApp(t, express, { csrf: { trustedOrigins: ['https://admin.example.com'], requireToken: true } })
+      const c = app.client()
+      await login(c, 'alice')
+      assertCode(await c.post('/data', { json: { a: 1 } }), 403, 'CSRF_INVALID', 'same origin, no token, requireToken')
+      const token = (await c.get('/csrf')).json.token
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { 'X-CSRF-Token': token, Origin: 'https://admin.example.com' } }))
+      assertCode(await c.post('/data', { json: { a: 2 }, headers: { 'X-CSRF-Token': token, Origin: 'https://evil.example' } }), 403, 'CSRF_INVALID')
+    })
+
+    it('should check nothing with csrf: false', async function (t) {
+      const app = await useApp(t, express, { csrf: false })
+      const c = app.client()
+      await login(c, 'alice')
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { Origin: 'http://evil.example' } }))
+    })
+  })
+})
