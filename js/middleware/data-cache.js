@@ -7,13 +7,16 @@
  * a copy whose version is at least the token's is what the store holds for that client,
  * and the read needs no store round trip.
  *
- * Guarantees: bounded (least recently used entries go first); entries are JSON text, so
- * each request parses its own copy and no request sees another's unsaved changes.
+ * Guarantees: bounded (least recently used entries go first, `bounded.js`); entries are
+ * JSON text, so each request parses its own copy and no request sees another's unsaved
+ * changes.
  * Not guaranteed: freshness against a write by another process whose new token the client
  * has not presented yet (the client reads at the version its token names, as it would
  * from any cache).
  * @private
  */
+
+const { setBounded } = require('./bounded.js')
 
 class DataCache {
   #max
@@ -41,9 +44,7 @@ class DataCache {
   set (handle, version, data) {
     const e = this.#map.get(handle)
     if (e !== undefined && e.version > version) return
-    this.#map.delete(handle)
-    this.#map.set(handle, { version, json: JSON.stringify(data) })
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value)
+    setBounded(this.#map, handle, { version, json: JSON.stringify(data) }, this.#max)
   }
 
   /**
