@@ -9,6 +9,11 @@
  * - `session.Engine`: sessions over a store without Express;
  * - `session.TokenCore`: the token core alone (access tokens, key ring, refresh and CSRF
  *   tokens).
+ *
+ * Guarantees: `require('tandem-session')`, `.session` and `.default` are the same
+ * function, so CommonJS, TypeScript's `esModuleInterop` and the ESM entry (`index.mjs`)
+ * all get one implementation; requiring it loads the native addon (a missing build fails
+ * here, `native.js`) but opens no store until `session()` or `Engine.start` is called.
  * @public
  */
 
