@@ -41,6 +41,7 @@ _tandem_pg() (
   local dir="/tmp/tandem-pg-$port"
   local url="postgres://postgres@127.0.0.1:$port/tandem"
   log() { printf 'postgres.sh: %s\n' "$*" >&2; }
+  source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
   # The postgres OS user may not be allowed into the caller's directory (/root, …).
   cd /
 
@@ -72,18 +73,7 @@ _tandem_pg() (
       [ "$cmd" = destroy ] && rm -rf "$dir"
       return 1
     fi
-    if [ -n "${TANDEM_PG_NO_INSTALL:-}" ]; then
-      log "PostgreSQL is not installed (TANDEM_PG_NO_INSTALL is set)"
-      return 1
-    fi
-    if [ "$(id -u)" != 0 ]; then
-      log "PostgreSQL is not installed, and installing it needs root (apt-get install postgresql)"
-      return 1
-    fi
-    log "installing postgresql (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    _tandem_ci_apt_install postgres.sh PostgreSQL postgresql TANDEM_PG_NO_INSTALL || return 1
     bin="$(bindir)" || {
       log "postgresql installed, but initdb and pg_ctl were not found"
       return 1

@@ -46,6 +46,7 @@ _tandem_redis() (
   local url="redis://127.0.0.1:$port"
   local curls="redis://127.0.0.1:${cports[0]},redis://127.0.0.1:${cports[1]},redis://127.0.0.1:${cports[2]}"
   log() { printf 'redis.sh: %s\n' "$*" >&2; }
+  source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
   case "$cmd" in
   url)
@@ -65,20 +66,9 @@ _tandem_redis() (
       [ "$cmd" = destroy ] && rm -rf "$root"
       return 0
     fi
-    if [ -n "${TANDEM_REDIS_NO_INSTALL:-}" ]; then
-      log "redis-server is not installed (TANDEM_REDIS_NO_INSTALL is set)"
-      return 1
-    fi
-    if [ "$(id -u)" != 0 ]; then
-      log "redis-server is not installed, and installing it needs root (apt-get install redis-server)"
-      return 1
-    fi
-    log "installing redis-server (apt-get)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
     # Debian's package may try to start its own service on 6379: harmless, and refused
     # where there is no init system.
-    apt-get install -y -qq redis-server >&2
+    _tandem_ci_apt_install redis.sh redis-server redis-server TANDEM_REDIS_NO_INSTALL || return 1
     command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || {
       log "redis-server installed, but redis-server or redis-cli was not found"
       return 1
