@@ -129,15 +129,15 @@ class SessionMiddleware {
   }
 
   steps (req, res, next) {
-    const h = req.headers // read once: every read on a request costs (fast/express-proto.js)
+    const headers = req.headers // read once: every read on a request costs (fast/express-proto.js)
     const method = req.method
     const route = this.route(req, method)
     if (route === OUTSIDE) return next()
     if (route === JWKS) return sendJson(res, 200, this.engine.jwks(), 'public, max-age=300')
     const settings = this.settings
-    const state = new RequestState(this, req, res, transferMode(req, settings.transfer, h), isSecure(req, settings.proxy, h))
+    const state = new RequestState(this, req, res, transferMode(req, settings.transfer, headers), isSecure(req, settings.proxy, headers))
     if (route === REFRESH) return refresh(this, state, next)
-    const claims = this.authenticate(state, h, method, next)
+    const claims = this.authenticate(state, headers, method, next)
     if (claims === ANSWERED || !this.checkCsrf(state, claims, method)) return undefined
     return this.loadData(state, claims, next)
   }
@@ -155,9 +155,9 @@ class SessionMiddleware {
    * Step 2: the access token's claims; null when the request goes on without a session
    * (none presented, or a page load whose token was refused); ANSWERED when refused.
    */
-  authenticate (state, h, method, next) {
-    const r = this.verifier.verify(h, isSecureCookie(this.settings.cookie, state.secure))
-    state.navigation = state.mode === 'cookie' && isNavigation(state.req, h, method)
+  authenticate (state, headers, method, next) {
+    const r = this.verifier.verify(headers, isSecureCookie(this.settings.cookie, state.secure))
+    state.navigation = state.mode === 'cookie' && isNavigation(state.req, headers, method)
     if (r.ok) {
       state.mode = r.source === 'cookie' ? 'cookie' : 'header' // new tokens go back the way they came
       return r.claims

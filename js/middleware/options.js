@@ -33,12 +33,6 @@ const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName',
 const PASSED_TO_ENGINE = ENGINE_OPTIONS.filter((k) => !SET_BY_MIDDLEWARE.has(k))
 const KNOWN = new Set([...EXPRESS_OPTIONS, ...PASSED_TO_ENGINE])
 
-function pick (options, names) {
-  const out = {}
-  for (const k of names) if (options[k] !== undefined) out[k] = options[k]
-  return out
-}
-
 function fail (option, must) {
   return new TypeError(`${option} option ${must}`)
 }
@@ -172,8 +166,8 @@ function normalize (options) {
     transfer,
     algorithm,
     jwksPath,
-    /** What goes to `Engine.start` besides the store and the cookie names. */
-    engine: { ...pick(options, PASSED_TO_ENGINE), secret: secretList, algorithm }
+    /** What goes to `Engine.start` besides the store and the cookie names (undefined: its default). */
+    engine: { ...Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]])), secret: secretList, algorithm }
   }
 }
 
