@@ -128,6 +128,7 @@ class SessionMiddleware {
     if (pending !== undefined && typeof pending.then === 'function') pending.catch((e) => next(httpError(e)))
   }
 
+  /** route → authenticate → checkCsrf → loadData → attach (see the module comment). */
   steps (req, res, next) {
     const headers = req.headers // read once: every read on a request costs (fast/express-proto.js)
     const method = req.method
