@@ -1,6 +1,6 @@
 'use strict'
 
-// The verdict cache (js/middleware/verdict-cache.js): a token presented again is not
+// The verdict cache (js/middleware/fast/verdict-cache.js): a token presented again is not
 // verified again, and yet every way a token stops being good is seen on the very next
 // request: logout, admin revocation, theft, emergency key revocation, expiry. The HTTP
 // tests present the same cookie several times first, so the refusal comes from a cached
@@ -9,7 +9,7 @@
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
-const { VerdictCache } = require('../../js/middleware/verdict-cache.js')
+const { VerdictCache } = require('../../js/middleware/fast/verdict-cache.js')
 const {
   ACCESS, ACCESS_MS, EXPIRE_MS, GRACE_MS, REFRESH_PATH,
   assertCode, assertOk, eachExpress, login, useApp
