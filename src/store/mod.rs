@@ -14,13 +14,15 @@
 //! - **the key ring** is stored sealed, and saved by compare-and-swap on its version, so
 //!   exactly one process performs each scheduled rotation;
 //! - failures are `STORE_UNAVAILABLE` (the store could not be reached: nothing changed) or
-//!   `STORE_CORRUPT`; messages never contain data.
+//!   `STORE_CORRUPT`, by one rule for every store (see `store::row`); messages never
+//!   contain data.
 
 pub mod codec;
 pub mod conformance;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
+mod row;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -24,7 +24,8 @@
 //!   seen `seq = n` will never later see a new entry with a smaller `seq`;
 //! - migrations run in order, each once, in one transaction under
 //!   `pg_advisory_xact_lock`, so processes that start together do not race; a database
-//!   migrated by a newer release is refused (`STORE_CORRUPT`) rather than guessed at;
+//!   migrated by a newer release is refused (`STORE_UNAVAILABLE`, as the SQLite store
+//!   does) rather than guessed at;
 //! - no call hangs: TCP connect 1 s, connection set-up 2 s, waiting for a free pooled
 //!   connection 3 s, each call's statements 2 s on the client (a connection that timed out
 //!   is discarded, never reused) and each statement 1.5 s on the server
@@ -34,8 +35,8 @@
 //!   ones);
 //! - JSON values round-trip by value (`jsonb` normalises key order and whitespace and keeps
 //!   numbers as exact decimals, so `2.5`, `1e300` or `u64::MAX` come back equal);
-//! - rows that do not decode are `STORE_CORRUPT`; error messages are fixed texts and never
-//!   contain data.
+//! - rows that do not decode are `STORE_CORRUPT`; errors follow the rule of every store
+//!   (`store::row`), with fixed texts that never contain data.
 //!
 //! Not guaranteed:
 //! - TLS: connections are plain (`NoTls`), so the server must be on loopback, a unix socket
@@ -57,8 +58,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{
-  ClientWrapper, Hook, HookError, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod,
-  Runtime,
+  ClientWrapper, Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
 use serde_json::{Map, Value};
 use tokio_postgres::config::SslMode;
@@ -66,8 +66,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 
 use crate::clock::UnixMillis;
-use crate::error::{err, ErrorKind, Result};
+use crate::error::{err, Error, ErrorKind, Result};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::row::{self, Column, Columns};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
@@ -216,117 +217,32 @@ impl std::fmt::Debug for PostgresStore {
   }
 }
 
-fn unavailable(detail: &'static str) -> crate::Error {
-  err(ErrorKind::StoreUnavailable, detail)
-}
-
-fn corrupt() -> crate::Error {
-  err(
-    ErrorKind::StoreCorrupt,
-    "a stored PostgreSQL row is not a valid record",
-  )
-}
-
-/// A tokio-postgres error as a core error. Server errors go by SQLSTATE class; anything
-/// else (I/O, a closed connection, a connect timeout) is the server being unreachable.
-fn pg_error(e: &tokio_postgres::Error) -> crate::Error {
-  let Some(code) = e.code() else {
-    return if e.is_closed() {
-      unavailable("the PostgreSQL connection closed")
-    } else {
-      unavailable("PostgreSQL cannot be reached")
-    };
-  };
-  if *code == SqlState::QUERY_CANCELED {
-    return unavailable("PostgreSQL did not answer in time");
-  }
-  match code.code().get(..2).unwrap_or_default() {
-    // Data exceptions: a value PostgreSQL cannot hold (a NUL character, …).
-    "22" => err(
-      ErrorKind::InvalidArgument,
-      "PostgreSQL cannot store this value (for example a NUL character)",
-    ),
-    "28" => unavailable("PostgreSQL refused the login"),
-    "3D" => unavailable("the PostgreSQL database does not exist"),
-    "42" => unavailable("PostgreSQL refused a statement: is the tandem schema intact?"),
-    "XX" if code.code() != "XX000" => corrupt(),
-    _ => unavailable("PostgreSQL failed the statement"),
-  }
-}
-
-fn pool_error(e: PoolError) -> crate::Error {
-  match e {
-    PoolError::Backend(e) => pg_error(&e),
-    PoolError::Timeout(_) | PoolError::PostCreateHook(HookError::Message(_)) => {
-      unavailable("no PostgreSQL connection could be had in time")
-    }
-    PoolError::PostCreateHook(HookError::Backend(e)) => pg_error(&e),
-    _ => unavailable("the PostgreSQL connection pool is closed"),
-  }
-}
-
-fn to_i64(v: u64) -> Result<i64> {
-  i64::try_from(v).map_err(|_| {
-    err(
-      ErrorKind::InvalidArgument,
-      "a number is too large for the store",
-    )
-  })
-}
-
-/// The text of a JSON object for a `$n::text::jsonb` parameter.
-fn json_text(m: &Map<String, Value>) -> Result<String> {
-  serde_json::to_string(m).map_err(|_| {
-    err(
-      ErrorKind::InvalidArgument,
-      "a JSON value does not serialise",
-    )
-  })
-}
-
+/// A value of `row` (`STORE_CORRUPT` when it is not of type `T`).
 fn get<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, i: usize) -> Result<T> {
-  row.try_get(i).map_err(|_| corrupt())
+  row.try_get(i).map_err(|_| row::corrupt())
 }
 
-fn digest<const N: usize>(v: Vec<u8>) -> Result<[u8; N]> {
-  <[u8; N]>::try_from(v).map_err(|_| corrupt())
+/// A session row (columns as [`session_columns!`], in the order of [`Column`]), read by
+/// [`row::decode_record`].
+struct PgRow<'a>(&'a Row);
+
+impl Columns for PgRow<'_> {
+  fn handle(&self) -> Result<Handle> {
+    row::handle_text(get(self.0, Column::Handle as usize)?)
+  }
+  fn int(&self, c: Column) -> Result<i64> {
+    get(self.0, c as usize)
+  }
+  fn text(&self, c: Column) -> Result<Option<String>> {
+    get(self.0, c as usize)
+  }
+  fn bytes(&self, c: Column) -> Result<Option<Vec<u8>>> {
+    get(self.0, c as usize)
+  }
 }
 
-fn json_object(text: &str) -> Result<Map<String, Value>> {
-  serde_json::from_str(text).map_err(|_| corrupt())
-}
-
-/// A session row (columns as [`session_columns!`]) as a record.
-fn decode_row(row: &Row) -> Result<SessionRecord> {
-  let handle: String = get(row, 0)?;
-  let generation: i64 = get(row, 2)?;
-  let data_version: i64 = get(row, 17)?;
-  Ok(SessionRecord {
-    handle: Handle::parse(&handle, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?,
-    user_id: get(row, 1)?,
-    refresh: RefreshState {
-      generation: u32::try_from(generation).map_err(|_| corrupt())?,
-      current_digest: digest(get(row, 3)?)?,
-      previous_digest: get::<Option<Vec<u8>>>(row, 4)?.map(digest).transpose()?,
-      rotated_at: UnixMillis(get(row, 5)?),
-      salt: digest(get(row, 6)?)?,
-      idle_expires_at: UnixMillis(get(row, 7)?),
-      absolute_expires_at: UnixMillis(get(row, 8)?),
-    },
-    created_at: UnixMillis(get(row, 9)?),
-    last_refresh_at: UnixMillis(get(row, 10)?),
-    created_device: DeviceInfo {
-      ip: get(row, 11)?,
-      user_agent: get(row, 12)?,
-    },
-    last_device: DeviceInfo {
-      ip: get(row, 13)?,
-      user_agent: get(row, 14)?,
-    },
-    claims: json_object(get(row, 15)?)?,
-    data: json_object(get(row, 16)?)?,
-    data_version: u64::try_from(data_version).map_err(|_| corrupt())?,
-  })
+fn decode_row(r: &Row) -> Result<SessionRecord> {
+  row::decode_record(&PgRow(r))
 }
 
 /// A patch as what `SQL_PATCH` takes: the keys to set (last write of a key wins, as in
@@ -356,7 +272,7 @@ fn split_patch(patch: &DataPatch) -> (Map<String, Value>, Vec<String>) {
 /// its state is unknown.
 macro_rules! with_client {
   ($self:ident, $timeout:expr, |$c:ident| $body:expr) => {{
-    let mut obj: Object = $self.pool.get().await.map_err(pool_error)?;
+    let mut obj: Object = $self.pool.get().await?;
     let outcome = {
       let $c: &mut ClientWrapper = &mut obj;
       tokio::time::timeout($timeout, async { $body }).await
@@ -365,7 +281,7 @@ macro_rules! with_client {
       Ok(result) => result,
       Err(_) => {
         drop(Object::take(obj));
-        Err(unavailable("PostgreSQL did not answer in time"))
+        Err(row::unavailable("PostgreSQL did not answer in time"))
       }
     }
   }};
@@ -378,8 +294,8 @@ impl PostgresStore {
   ///
   /// # Errors
   /// `CONFIG_INVALID` for a connection string that does not parse or asks for TLS;
-  /// `STORE_UNAVAILABLE` when the server cannot be reached or refuses us;
-  /// `STORE_CORRUPT` when the database was migrated by a newer release.
+  /// `STORE_UNAVAILABLE` when the server cannot be reached or refuses us, or when the
+  /// database was migrated by a newer release.
   pub async fn connect(connection_string: &str) -> Result<Self> {
     Self::connect_with(connection_string, &PostgresOptions::default()).await
   }
@@ -450,81 +366,59 @@ impl PostgresStore {
   /// lock.
   async fn migrate(&self) -> Result<()> {
     with_client!(self, MIGRATION_TIMEOUT, |c| {
-      let tx = c.transaction().await.map_err(|e| pg_error(&e))?;
+      let tx = c.transaction().await?;
       tx.batch_execute("SET LOCAL statement_timeout = '60s'")
-        .await
-        .map_err(|e| pg_error(&e))?;
+        .await?;
       tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await
-        .map_err(|e| pg_error(&e))?;
+        .await?;
       tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS tandem_schema_version (
            version integer PRIMARY KEY,
            applied_at timestamptz NOT NULL DEFAULT now()
          )",
       )
-      .await
-      .map_err(|e| pg_error(&e))?;
+      .await?;
       let row = tx
         .query_one(
           "SELECT COALESCE(MAX(version), 0) FROM tandem_schema_version",
           &[],
         )
-        .await
-        .map_err(|e| pg_error(&e))?;
+        .await?;
       let current: i32 = get(&row, 0)?;
       let latest = MIGRATIONS.last().map_or(0, |m| m.0);
       if current > latest {
         return Err(err(
-          ErrorKind::StoreCorrupt,
+          ErrorKind::StoreUnavailable,
           "the PostgreSQL schema is newer than this release of tandem-session",
         ));
       }
       for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        tx.batch_execute(sql).await.map_err(|e| pg_error(&e))?;
+        tx.batch_execute(sql).await?;
         tx.execute(
           "INSERT INTO tandem_schema_version (version) VALUES ($1)",
           &[version],
         )
-        .await
-        .map_err(|e| pg_error(&e))?;
+        .await?;
       }
-      tx.commit().await.map_err(|e| pg_error(&e))
+      tx.commit().await.map_err(Error::from)
     })
   }
 
   /// Delete and append to the feed, in one transaction. `Ok(None)`: no such session.
   async fn revoke_once(&self, handle: &str, until: i64) -> Result<Option<Row>> {
     with_client!(self, CALL_TIMEOUT, |c| {
-      let tx = c.transaction().await.map_err(|e| pg_error(&e))?;
-      let delete = tx
-        .prepare_cached(SQL_DELETE)
-        .await
-        .map_err(|e| pg_error(&e))?;
-      let Some(row) = tx
-        .query_opt(&delete, &[&handle])
-        .await
-        .map_err(|e| pg_error(&e))?
-      else {
+      let tx = c.transaction().await?;
+      let delete = tx.prepare_cached(SQL_DELETE).await?;
+      let Some(row) = tx.query_opt(&delete, &[&handle]).await? else {
         // Nothing deleted: the transaction rolls back when dropped.
         return Ok(None);
       };
       // Held until COMMIT: no other append gets a later seq and commits before us.
-      let lock = tx
-        .prepare_cached(SQL_FEED_LOCK)
-        .await
-        .map_err(|e| pg_error(&e))?;
-      tx.execute(&lock, &[&FEED_LOCK])
-        .await
-        .map_err(|e| pg_error(&e))?;
-      let append = tx
-        .prepare_cached(SQL_FEED_APPEND)
-        .await
-        .map_err(|e| pg_error(&e))?;
-      tx.execute(&append, &[&handle, &until])
-        .await
-        .map_err(|e| pg_error(&e))?;
-      tx.commit().await.map_err(|e| pg_error(&e))?;
+      let lock = tx.prepare_cached(SQL_FEED_LOCK).await?;
+      tx.execute(&lock, &[&FEED_LOCK]).await?;
+      let append = tx.prepare_cached(SQL_FEED_APPEND).await?;
+      tx.execute(&append, &[&handle, &until]).await?;
+      tx.commit().await?;
       Ok(Some(row))
     })
   }
@@ -532,10 +426,10 @@ impl PostgresStore {
   /// One `DELETE … LIMIT` of a sweep; returns how many rows it removed.
   async fn sweep_batch(&self, sql: &'static str, now: i64) -> Result<u64> {
     with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(sql).await.map_err(|e| pg_error(&e))?;
+      let st = c.prepare_cached(sql).await?;
       c.execute(&st, &[&now, &SWEEP_BATCH])
         .await
-        .map_err(|e| pg_error(&e))
+        .map_err(Error::from)
     })
   }
 }
@@ -553,14 +447,11 @@ impl Store for PostgresStore {
     let current = &r.current_digest[..];
     let previous = r.previous_digest.as_ref().map(|d| &d[..]);
     let salt = &r.salt[..];
-    let claims = json_text(&record.claims)?;
-    let data = json_text(&record.data)?;
-    let data_version = to_i64(record.data_version)?;
+    let claims = row::json_text(&record.claims)?;
+    let data = row::json_text(&record.data)?;
+    let data_version = row::to_i64(record.data_version)?;
     with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c
-        .prepare_cached(SQL_INSERT)
-        .await
-        .map_err(|e| pg_error(&e))?;
+      let st = c.prepare_cached(SQL_INSERT).await?;
       c.execute(
         &st,
         &[
@@ -588,9 +479,9 @@ impl Store for PostgresStore {
       .map(|_| ())
       .map_err(|e| {
         if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-          err(ErrorKind::StoreCorrupt, "a session with this handle exists")
+          row::handle_exists()
         } else {
-          pg_error(&e)
+          e.into()
         }
       })
     })
@@ -599,8 +490,8 @@ impl Store for PostgresStore {
   async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
     let handle = handle.to_text();
     let row = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_GET).await.map_err(|e| pg_error(&e))?;
-      c.query_opt(&st, &[&handle]).await.map_err(|e| pg_error(&e))
+      let st = c.prepare_cached(SQL_GET).await?;
+      c.query_opt(&st, &[&handle]).await.map_err(Error::from)
     })?;
     row.as_ref().map(decode_row).transpose()
   }
@@ -621,10 +512,7 @@ impl Store for PostgresStore {
     let previous = to.previous_digest.as_ref().map(|d| &d[..]);
     let salt = &to.salt[..];
     let n = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c
-        .prepare_cached(SQL_ROTATE)
-        .await
-        .map_err(|e| pg_error(&e))?;
+      let st = c.prepare_cached(SQL_ROTATE).await?;
       c.execute(
         &st,
         &[
@@ -644,7 +532,7 @@ impl Store for PostgresStore {
         ],
       )
       .await
-      .map_err(|e| pg_error(&e))
+      .map_err(Error::from)
     })?;
     Ok(n == 1)
   }
@@ -658,11 +546,8 @@ impl Store for PostgresStore {
 
   async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
     let rows = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c
-        .prepare_cached(SQL_LIST_USER)
-        .await
-        .map_err(|e| pg_error(&e))?;
-      c.query(&st, &[&user_id]).await.map_err(|e| pg_error(&e))
+      let st = c.prepare_cached(SQL_LIST_USER).await?;
+      c.query(&st, &[&user_id]).await.map_err(Error::from)
     })?;
     rows.iter().map(decode_row).collect()
   }
@@ -670,21 +555,18 @@ impl Store for PostgresStore {
   async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
     let handle = handle.to_text();
     let (set, removed) = split_patch(patch);
-    let set = json_text(&set)?;
+    let set = row::json_text(&set)?;
     let row = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c
-        .prepare_cached(SQL_PATCH)
-        .await
-        .map_err(|e| pg_error(&e))?;
+      let st = c.prepare_cached(SQL_PATCH).await?;
       c.query_opt(&st, &[&handle, &set, &removed])
         .await
-        .map_err(|e| pg_error(&e))
+        .map_err(Error::from)
     })?;
     match row {
       None => Ok(None),
       Some(row) => {
         let v: i64 = get(&row, 0)?;
-        u64::try_from(v).map(Some).map_err(|_| corrupt())
+        row::to_u64(v).map(Some)
       }
     }
   }
@@ -696,13 +578,8 @@ impl Store for PostgresStore {
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c
-        .prepare_cached(SQL_FEED_READ)
-        .await
-        .map_err(|e| pg_error(&e))?;
-      c.query(&st, &[&after, &limit])
-        .await
-        .map_err(|e| pg_error(&e))
+      let st = c.prepare_cached(SQL_FEED_READ).await?;
+      c.query(&st, &[&after, &limit]).await.map_err(Error::from)
     })?;
     rows
       .iter()
@@ -710,8 +587,8 @@ impl Store for PostgresStore {
         let seq: i64 = get(row, 0)?;
         let handle: String = get(row, 1)?;
         Ok(Revocation {
-          seq: u64::try_from(seq).map_err(|_| corrupt())?,
-          handle: Handle::parse(&handle, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?,
+          seq: row::to_u64(seq)?,
+          handle: row::handle_text(&handle)?,
           until: UnixMillis(get(row, 2)?),
         })
       })
@@ -734,24 +611,21 @@ impl Store for PostgresStore {
 
   async fn load_key_ring(&self) -> Result<Option<StoredRing>> {
     let row = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c
-        .prepare_cached(SQL_RING_LOAD)
-        .await
-        .map_err(|e| pg_error(&e))?;
-      c.query_opt(&st, &[]).await.map_err(|e| pg_error(&e))
+      let st = c.prepare_cached(SQL_RING_LOAD).await?;
+      c.query_opt(&st, &[]).await.map_err(Error::from)
     })?;
     let Some(row) = row else {
       return Ok(None);
     };
     let version: i64 = get(&row, 0)?;
     Ok(Some(StoredRing {
-      version: u64::try_from(version).map_err(|_| corrupt())?,
+      version: row::to_u64(version)?,
       sealed: get(&row, 1)?,
     }))
   }
 
   async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool> {
-    let version = to_i64(ring.version)?;
+    let version = row::to_i64(ring.version)?;
     let expected = match expected {
       // No stored ring can have a version past i64::MAX: the swap cannot apply.
       Some(v) => match i64::try_from(v) {
@@ -763,22 +637,16 @@ impl Store for PostgresStore {
     let n = with_client!(self, CALL_TIMEOUT, |c| {
       match expected {
         None => {
-          let st = c
-            .prepare_cached(SQL_RING_CREATE)
-            .await
-            .map_err(|e| pg_error(&e))?;
+          let st = c.prepare_cached(SQL_RING_CREATE).await?;
           c.execute(&st, &[&version, &ring.sealed])
             .await
-            .map_err(|e| pg_error(&e))
+            .map_err(Error::from)
         }
         Some(expected) => {
-          let st = c
-            .prepare_cached(SQL_RING_SWAP)
-            .await
-            .map_err(|e| pg_error(&e))?;
+          let st = c.prepare_cached(SQL_RING_SWAP).await?;
           c.execute(&st, &[&version, &ring.sealed, &expected])
             .await
-            .map_err(|e| pg_error(&e))
+            .map_err(Error::from)
         }
       }
     })?;

@@ -68,15 +68,17 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
-use ::redis::{Client, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Script, Value};
+use ::redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Script, Value};
 use async_trait::async_trait;
 use serde_json::{Map, Value as Json};
 use tokio::task::JoinSet;
 
 use crate::clock::UnixMillis;
-use crate::error::{err, Error, ErrorKind, Result};
+use crate::encoding;
+use crate::error::{err, ErrorKind, Result};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
-use crate::store::codec::{decode_device, encode_device, WireRefresh};
+use crate::store::codec::{decode_device, encode_device};
+use crate::store::row::{self, Column, Columns, Device};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
@@ -103,35 +105,12 @@ const FEED_LOG: &str = "{ts:feed}:log";
 const FEED_UNTIL: &str = "{ts:feed}:until";
 const RING: &str = "{ts:ring}";
 
-fn unavailable() -> Error {
-  err(
-    ErrorKind::StoreUnavailable,
-    "the Redis store could not be reached or failed",
-  )
-}
-
-fn corrupt() -> Error {
-  err(
-    ErrorKind::StoreCorrupt,
-    "the Redis store returned a value that is not valid",
-  )
-}
-
-fn map_redis(e: &RedisError) -> Error {
-  use ::redis::ErrorKind as K;
-  match e.kind() {
-    K::Parse | K::UnexpectedReturnType => corrupt(),
-    _ if e.code() == Some("WRONGTYPE") => corrupt(),
-    _ => unavailable(),
-  }
-}
-
 /// One request (or a few, for scripts loading themselves), bounded in time.
 async fn io<T>(f: impl Future<Output = RedisResult<T>>) -> Result<T> {
   match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
     Ok(Ok(v)) => Ok(v),
-    Ok(Err(e)) => Err(map_redis(&e)),
-    Err(_) => Err(unavailable()),
+    Ok(Err(e)) => Err(e.into()),
+    Err(_) => Err(row::unavailable("the Redis store did not answer in time")),
   }
 }
 
@@ -545,7 +524,7 @@ impl RedisStore {
         .arg(OUTBOX_AGE_MS);
       let (expired, outbox): (Vec<String>, Vec<String>) = io(inv.invoke_async(&mut c)).await?;
       for text in &expired {
-        let handle = Handle::parse(text, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?;
+        let handle = row::handle_text(text)?;
         let mut inv = SWEEP_ONE.prepare_invoke();
         inv
           .key(session_key(&handle))
@@ -562,9 +541,9 @@ impl RedisStore {
         }
       }
       for entry in &outbox {
-        let (h, until) = entry.split_once(' ').ok_or_else(corrupt)?;
-        Handle::parse(h, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?;
-        until.parse::<i64>().map_err(|_| corrupt())?;
+        let (h, until) = entry.split_once(' ').ok_or_else(row::corrupt)?;
+        row::handle_text(h)?;
+        until.parse::<i64>().map_err(|_| row::corrupt())?;
         self.append_to_feed(h, until).await?;
         io(
           ::redis::cmd("ZREM")
@@ -595,21 +574,20 @@ fn earliest_expiry(r: &RefreshState) -> UnixMillis {
   r.idle_expires_at.min(r.absolute_expires_at)
 }
 
-/// The refresh-state fields of a session hash.
+/// The refresh-state fields of a session hash (digests and salt in base64url).
 fn refresh_fields(r: &RefreshState, out: &mut Vec<(&'static str, String)>) {
-  let w = WireRefresh::from(r);
-  out.push(("gen", w.generation.to_string()));
-  out.push(("cur", w.current));
-  if let Some(p) = w.previous {
-    out.push(("prev", p));
+  out.push(("gen", r.generation.to_string()));
+  out.push(("cur", encoding::encode(&r.current_digest)));
+  if let Some(p) = &r.previous_digest {
+    out.push(("prev", encoding::encode(p)));
   }
-  out.push(("rot", w.rotated_at.to_string()));
-  out.push(("salt", w.salt));
-  out.push(("idle", w.idle_expires_at.to_string()));
-  out.push(("abs", w.absolute_expires_at.to_string()));
+  out.push(("rot", r.rotated_at.0.to_string()));
+  out.push(("salt", encoding::encode(&r.salt)));
+  out.push(("idle", r.idle_expires_at.0.to_string()));
+  out.push(("abs", r.absolute_expires_at.0.to_string()));
 }
 
-fn session_fields(r: &SessionRecord) -> Vec<(&'static str, String)> {
+fn session_fields(r: &SessionRecord) -> Result<Vec<(&'static str, String)>> {
   let mut f = Vec::with_capacity(16);
   f.push(("v", LAYOUT.to_owned()));
   f.push(("user", r.user_id.clone()));
@@ -618,56 +596,102 @@ fn session_fields(r: &SessionRecord) -> Vec<(&'static str, String)> {
   f.push(("refreshed", r.last_refresh_at.0.to_string()));
   f.push(("cdev", encode_device(&r.created_device)));
   f.push(("ldev", encode_device(&r.last_device)));
-  f.push((
-    "claims",
-    serde_json::to_string(&r.claims).unwrap_or_default(),
-  ));
+  f.push(("claims", row::json_text(&r.claims)?));
   f.push(("dv", r.data_version.to_string()));
-  f
+  Ok(f)
 }
 
-fn json_text(v: &Json) -> String {
-  // A JSON value always serialises.
-  serde_json::to_string(v).unwrap_or_default()
+/// A session's two hashes as read back (its fields, and its data one key a field), read
+/// by [`row::decode_record`].
+struct Hashes<'a> {
+  handle: Handle,
+  fields: &'a HashMap<String, String>,
+  data: &'a HashMap<String, String>,
 }
 
+impl Hashes<'_> {
+  /// The field of `c` in the session hash, if it has one of its own.
+  fn field(&self, c: Column) -> Option<&str> {
+    let name = match c {
+      Column::UserId => "user",
+      Column::Generation => "gen",
+      Column::CurrentDigest => "cur",
+      Column::PreviousDigest => "prev",
+      Column::RotatedAt => "rot",
+      Column::Salt => "salt",
+      Column::IdleExpiresAt => "idle",
+      Column::AbsoluteExpiresAt => "abs",
+      Column::CreatedAt => "created",
+      Column::LastRefreshAt => "refreshed",
+      Column::Claims => "claims",
+      Column::DataVersion => "dv",
+      // In the key, in the device fields, in the data hash.
+      _ => return None,
+    };
+    self.fields.get(name).map(String::as_str)
+  }
+
+  fn parsed<T: std::str::FromStr>(&self, c: Column) -> Result<T> {
+    self
+      .field(c)
+      .ok_or_else(row::corrupt)?
+      .parse()
+      .map_err(|_| row::corrupt())
+  }
+}
+
+impl Columns for Hashes<'_> {
+  fn handle(&self) -> Result<Handle> {
+    Ok(self.handle)
+  }
+  fn int(&self, c: Column) -> Result<i64> {
+    self.parsed(c)
+  }
+  fn uint(&self, c: Column) -> Result<u64> {
+    self.parsed(c)
+  }
+  fn text(&self, c: Column) -> Result<Option<String>> {
+    Ok(self.field(c).map(str::to_owned))
+  }
+  fn bytes(&self, c: Column) -> Result<Option<Vec<u8>>> {
+    self
+      .field(c)
+      .map(|t| encoding::decode_strict(t.as_bytes(), 64, ErrorKind::StoreCorrupt))
+      .transpose()
+      .map_err(|_| row::corrupt())
+  }
+  fn device(&self, which: Device) -> Result<DeviceInfo> {
+    let name = match which {
+      Device::Created => "cdev",
+      Device::Last => "ldev",
+    };
+    decode_device(self.fields.get(name).ok_or_else(row::corrupt)?)
+  }
+  fn data(&self) -> Result<Map<String, Json>> {
+    self
+      .data
+      .iter()
+      .map(|(k, v)| Ok((k.clone(), row::from_json(v)?)))
+      .collect()
+  }
+}
+
+/// A session from its two hashes.
+///
+/// # Errors
+/// `STORE_CORRUPT` for another layout or a field that does not decode.
 fn decode_record(
   handle: Handle,
-  s: &HashMap<String, String>,
-  d: HashMap<String, String>,
+  fields: &HashMap<String, String>,
+  data: &HashMap<String, String>,
 ) -> Result<SessionRecord> {
-  let field = |k: &str| s.get(k).map(String::as_str).ok_or_else(corrupt);
-  let int = |k: &str| field(k)?.parse::<i64>().map_err(|_| corrupt());
-  if field("v")? != LAYOUT {
-    return Err(corrupt());
+  if fields.get("v").map(String::as_str) != Some(LAYOUT) {
+    return Err(row::corrupt());
   }
-  let refresh = WireRefresh {
-    generation: field("gen")?.parse().map_err(|_| corrupt())?,
-    current: field("cur")?.to_owned(),
-    previous: s.get("prev").cloned(),
-    rotated_at: int("rot")?,
-    salt: field("salt")?.to_owned(),
-    idle_expires_at: int("idle")?,
-    absolute_expires_at: int("abs")?,
-  }
-  .decode()
-  .map_err(|_| corrupt())?;
-  let claims: Map<String, Json> = serde_json::from_str(field("claims")?).map_err(|_| corrupt())?;
-  let mut data = Map::new();
-  for (k, v) in d {
-    data.insert(k, serde_json::from_str(&v).map_err(|_| corrupt())?);
-  }
-  Ok(SessionRecord {
+  row::decode_record(&Hashes {
     handle,
-    user_id: field("user")?.to_owned(),
-    refresh,
-    created_at: UnixMillis(int("created")?),
-    last_refresh_at: UnixMillis(int("refreshed")?),
-    created_device: decode_device(field("cdev")?).map_err(|_| corrupt())?,
-    last_device: decode_device(field("ldev")?).map_err(|_| corrupt())?,
-    claims,
+    fields,
     data,
-    data_version: field("dv")?.parse().map_err(|_| corrupt())?,
   })
 }
 
@@ -677,18 +701,18 @@ async fn get_with(mut c: Conn, handle: Handle) -> Result<Option<SessionRecord>> 
   let mut inv = GET.prepare_invoke();
   inv.key(session_key(&handle)).key(data_key(&handle));
   let raw: Option<RawRecord> = io(inv.invoke_async(&mut c)).await?;
-  raw.map(|(s, d)| decode_record(handle, &s, d)).transpose()
+  raw.map(|(s, d)| decode_record(handle, &s, &d)).transpose()
 }
 
 fn parse_feed_entry(m: &str) -> Result<Revocation> {
   let mut parts = m.splitn(3, ':');
   let (Some(seq), Some(h), Some(until)) = (parts.next(), parts.next(), parts.next()) else {
-    return Err(corrupt());
+    return Err(row::corrupt());
   };
   Ok(Revocation {
-    seq: seq.parse().map_err(|_| corrupt())?,
-    handle: Handle::parse(h, ErrorKind::StoreCorrupt).map_err(|_| corrupt())?,
-    until: UnixMillis(until.parse().map_err(|_| corrupt())?),
+    seq: seq.parse().map_err(|_| row::corrupt())?,
+    handle: row::handle_text(h)?,
+    until: UnixMillis(until.parse().map_err(|_| row::corrupt())?),
   })
 }
 
@@ -710,7 +734,7 @@ impl Store for RedisStore {
         record.refresh.absolute_expires_at,
       )
       .await?;
-    let fields = session_fields(record);
+    let fields = session_fields(record)?;
     let mut c = self.conn.clone();
     let mut inv = INSERT.prepare_invoke();
     inv
@@ -725,7 +749,7 @@ impl Store for RedisStore {
       inv.arg(*k).arg(v);
     }
     for (k, v) in &record.data {
-      inv.arg(k).arg(json_text(v));
+      inv.arg(k).arg(row::json_text(v)?);
     }
     let inserted: i64 = io(inv.invoke_async(&mut c)).await?;
     if inserted == 1 {
@@ -754,7 +778,6 @@ impl Store for RedisStore {
     refresh_fields(to, &mut fields);
     fields.push(("refreshed", now.0.to_string()));
     fields.push(("ldev", encode_device(device)));
-    let from_w = WireRefresh::from(from);
     let mut c = self.conn.clone();
     let mut inv = ROTATE.prepare_invoke();
     inv
@@ -762,8 +785,8 @@ impl Store for RedisStore {
       .key(data_key(handle))
       .key(exp_key_of_tag(&tag(handle)))
       .arg(handle.to_text())
-      .arg(from_w.generation.to_string())
-      .arg(from_w.current)
+      .arg(from.generation.to_string())
+      .arg(encoding::encode(&from.current_digest))
       .arg(ttl_ms(earliest_expiry(to), now))
       .arg(earliest_expiry(to).0)
       .arg(if to.previous_digest.is_some() {
@@ -832,7 +855,7 @@ impl Store for RedisStore {
         .await;
       }
     }
-    let record = decode_record(*handle, &s, d)?;
+    let record = decode_record(*handle, &s, &d)?;
     // A stale index entry is harmless (skipped, and dropped at absolute expiry).
     let _ = self.remove_from_user(&record.user_id, handle).await;
     Ok(Some(record))
@@ -850,7 +873,7 @@ impl Store for RedisStore {
     .await?;
     let handles = texts
       .iter()
-      .map(|t| Handle::parse(t, ErrorKind::StoreCorrupt).map_err(|_| corrupt()))
+      .map(|t| row::handle_text(t))
       .collect::<Result<Vec<_>>>()?;
     let mut out = Vec::with_capacity(handles.len());
     for chunk in handles.chunks(LIST_CONCURRENCY) {
@@ -876,13 +899,12 @@ impl Store for RedisStore {
     inv.key(session_key(handle)).key(data_key(handle));
     for (k, v) in patch {
       match v {
-        Some(v) => inv.arg("s").arg(k).arg(json_text(v)),
+        Some(v) => inv.arg("s").arg(k).arg(row::json_text(v)?),
         None => inv.arg("d").arg(k).arg(""),
       };
     }
     let v: Option<i64> = io(inv.invoke_async(&mut c)).await?;
-    v.map(|v| u64::try_from(v).map_err(|_| corrupt()))
-      .transpose()
+    v.map(row::to_u64).transpose()
   }
 
   async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>> {
@@ -935,10 +957,10 @@ impl Store for RedisStore {
     match (version, sealed) {
       (None, None) => Ok(None),
       (Some(v), Some(sealed)) => Ok(Some(StoredRing {
-        version: v.parse().map_err(|_| corrupt())?,
+        version: v.parse().map_err(|_| row::corrupt())?,
         sealed,
       })),
-      _ => Err(corrupt()),
+      _ => Err(row::corrupt()),
     }
   }
 
@@ -964,20 +986,20 @@ mod tests {
   fn a_record_round_trips_through_its_hash_fields() -> Result<()> {
     let mut r = sample("alice")?;
     r.refresh.previous_digest = Some([9; 32]);
-    let s: HashMap<String, String> = session_fields(&r)
+    let s: HashMap<String, String> = session_fields(&r)?
       .into_iter()
       .map(|(k, v)| (k.to_owned(), v))
       .collect();
     let d: HashMap<String, String> = r
       .data
       .iter()
-      .map(|(k, v)| (k.clone(), json_text(v)))
-      .collect();
-    assert_eq!(decode_record(r.handle, &s, d.clone())?, r);
+      .map(|(k, v)| Ok((k.clone(), row::json_text(v)?)))
+      .collect::<Result<_>>()?;
+    assert_eq!(decode_record(r.handle, &s, &d)?, r);
     let mut bad = s.clone();
     bad.insert("gen".into(), "x".into());
     assert_eq!(
-      decode_record(r.handle, &bad, d).err().map(|e| e.kind()),
+      decode_record(r.handle, &bad, &d).err().map(|e| e.kind()),
       Some(ErrorKind::StoreCorrupt)
     );
     Ok(())

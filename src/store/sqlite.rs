@@ -49,9 +49,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use rusqlite::{
-  ffi, params, Connection, ErrorCode, OpenFlags, Row, Transaction, TransactionBehavior,
-};
+use rusqlite::{ffi, params, Connection, OpenFlags, Row, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
 use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
@@ -59,6 +57,7 @@ use crate::clock::UnixMillis;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
+use crate::store::row::{self, Column, Columns, SQLITE_LOCKED};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
@@ -112,56 +111,26 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this code reads and writes.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// The columns of a session row, in the order [`decode_row`] reads them.
+/// The columns of a session row, in the order of [`Column`].
 const COLUMNS: &str = "handle, user_id, generation, current_digest, previous_digest, rotated_at, \
   salt, idle_expires_at, absolute_expires_at, created_at, last_refresh_at, created_ip, \
   created_user_agent, last_ip, last_user_agent, claims, data, data_version";
 
-fn unavailable() -> Error {
-  err(ErrorKind::StoreUnavailable, "the sqlite store failed")
-}
+/// A session row from [`COLUMNS`], read by [`row::decode_record`].
+struct SqliteRow<'a, 'r>(&'a Row<'r>);
 
-fn corrupt_row() -> Error {
-  err(ErrorKind::StoreCorrupt, "a stored sqlite row is not valid")
-}
-
-/// The detail of a busy or locked file.
-const LOCKED: &str = "the sqlite file is locked";
-
-/// A rusqlite error as one of ours, with a fixed message.
-fn sql_err(e: rusqlite::Error) -> Error {
-  use rusqlite::Error as E;
-  match e {
-    E::SqliteFailure(f, _) => match f.code {
-      ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-        err(ErrorKind::StoreUnavailable, LOCKED)
-      }
-      ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly => err(
-        ErrorKind::StoreUnavailable,
-        "the sqlite file cannot be opened for writing",
-      ),
-      ErrorCode::SystemIoFailure
-      | ErrorCode::DiskFull
-      | ErrorCode::FileLockingProtocolFailed
-      | ErrorCode::NoLargeFileSupport => err(
-        ErrorKind::StoreUnavailable,
-        "the sqlite file cannot be read or written",
-      ),
-      ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => err(
-        ErrorKind::StoreCorrupt,
-        "the sqlite file is damaged or not a database",
-      ),
-      ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch => err(
-        ErrorKind::StoreCorrupt,
-        "a record does not fit the sqlite schema",
-      ),
-      _ => unavailable(),
-    },
-    E::FromSqlConversionFailure(..)
-    | E::IntegralValueOutOfRange(..)
-    | E::InvalidColumnType(..)
-    | E::Utf8Error(..) => corrupt_row(),
-    _ => unavailable(),
+impl Columns for SqliteRow<'_, '_> {
+  fn handle(&self) -> Result<Handle> {
+    Ok(Handle(row::fixed(self.0.get(Column::Handle as usize)?)?))
+  }
+  fn int(&self, c: Column) -> Result<i64> {
+    Ok(self.0.get(c as usize)?)
+  }
+  fn text(&self, c: Column) -> Result<Option<String>> {
+    Ok(self.0.get(c as usize)?)
+  }
+  fn bytes(&self, c: Column) -> Result<Option<Vec<u8>>> {
+    Ok(self.0.get(c as usize)?)
   }
 }
 
@@ -170,90 +139,19 @@ fn is_primary_key_violation(e: &rusqlite::Error) -> bool {
     if f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-/// A `u64` of ours as an SQLite integer (`INVALID_ARGUMENT` past `i64::MAX`).
-fn to_i64(v: u64) -> Result<i64> {
-  i64::try_from(v).map_err(|_| {
-    err(
-      ErrorKind::InvalidArgument,
-      "a number is too large for the sqlite store",
-    )
-  })
-}
-
-fn to_u64(v: i64) -> Result<u64> {
-  u64::try_from(v).map_err(|_| corrupt_row())
-}
-
-fn to_json(m: &Map<String, Value>) -> Result<String> {
-  serde_json::to_string(m).map_err(|_| err(ErrorKind::Internal, "session data does not serialise"))
-}
-
-fn from_json(text: &str) -> Result<Map<String, Value>> {
-  serde_json::from_str(text).map_err(|_| corrupt_row())
-}
-
-fn fixed<const N: usize>(bytes: Vec<u8>) -> Result<[u8; N]> {
-  <[u8; N]>::try_from(bytes).map_err(|_| corrupt_row())
-}
-
-/// A session row from [`COLUMNS`].
-fn decode_row(row: &Row<'_>) -> Result<SessionRecord> {
-  let get_i64 = |i: usize| row.get::<_, i64>(i).map_err(sql_err);
-  let get_text = |i: usize| row.get::<_, Option<String>>(i).map_err(sql_err);
-  let get_blob = |i: usize| row.get::<_, Vec<u8>>(i).map_err(sql_err);
-  let handle = Handle(fixed(get_blob(0)?)?);
-  let user_id = row.get::<_, String>(1).map_err(sql_err)?;
-  let generation = u32::try_from(get_i64(2)?).map_err(|_| corrupt_row())?;
-  let current_digest = fixed(get_blob(3)?)?;
-  let previous_digest = row
-    .get::<_, Option<Vec<u8>>>(4)
-    .map_err(sql_err)?
-    .map(fixed)
-    .transpose()?;
-  let refresh = RefreshState {
-    generation,
-    current_digest,
-    previous_digest,
-    rotated_at: UnixMillis(get_i64(5)?),
-    salt: fixed(get_blob(6)?)?,
-    idle_expires_at: UnixMillis(get_i64(7)?),
-    absolute_expires_at: UnixMillis(get_i64(8)?),
-  };
-  Ok(SessionRecord {
-    handle,
-    user_id,
-    refresh,
-    created_at: UnixMillis(get_i64(9)?),
-    last_refresh_at: UnixMillis(get_i64(10)?),
-    created_device: DeviceInfo {
-      ip: get_text(11)?,
-      user_agent: get_text(12)?,
-    },
-    last_device: DeviceInfo {
-      ip: get_text(13)?,
-      user_agent: get_text(14)?,
-    },
-    claims: from_json(&row.get::<_, String>(15).map_err(sql_err)?)?,
-    data: from_json(&row.get::<_, String>(16).map_err(sql_err)?)?,
-    data_version: to_u64(get_i64(17)?)?,
-  })
-}
-
 /// Settings of every connection (not kept in the file). `busy_timeout` is set again by
 /// each call: [`BUSY_TIMEOUT`] for a read, what is left of its deadline for a write.
 fn configure(conn: &Connection) -> Result<()> {
-  conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+  conn.busy_timeout(BUSY_TIMEOUT)?;
   conn
     .execute_batch("PRAGMA synchronous = FULL; PRAGMA trusted_schema = OFF;")
-    .map_err(sql_err)
+    .map_err(Error::from)
 }
 
 /// Settings, WAL mode and the schema of a freshly opened connection.
 fn prepare(conn: &mut Connection) -> Result<()> {
   configure(conn)?;
-  let mode: String = conn
-    .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-    .map_err(sql_err)?;
+  let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
   if !mode.eq_ignore_ascii_case("wal") {
     return Err(err(
       ErrorKind::StoreUnavailable,
@@ -263,22 +161,16 @@ fn prepare(conn: &mut Connection) -> Result<()> {
   migrate(conn)
 }
 
-/// Is `e` the "file is locked" error of [`sql_err`]?
+/// Is `e` the "file is locked" error (see `store::row`)?
 fn is_locked(e: &Error) -> bool {
-  e.kind() == ErrorKind::StoreUnavailable && e.detail() == LOCKED
+  e.kind() == ErrorKind::StoreUnavailable && e.detail() == SQLITE_LOCKED
 }
 
 /// Create or migrate the schema, in one transaction.
 fn migrate(conn: &mut Connection) -> Result<()> {
-  let tx = conn
-    .transaction_with_behavior(TransactionBehavior::Immediate)
-    .map_err(sql_err)?;
-  let version: i64 = tx
-    .pragma_query_value(None, "user_version", |r| r.get(0))
-    .map_err(sql_err)?;
-  let app: i32 = tx
-    .pragma_query_value(None, "application_id", |r| r.get(0))
-    .map_err(sql_err)?;
+  let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+  let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+  let app: i32 = tx.pragma_query_value(None, "application_id", |r| r.get(0))?;
   let foreign = if version == 0 {
     app != 0 && app != APPLICATION_ID
   } else {
@@ -303,13 +195,11 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     .iter()
     .skip(usize::try_from(version).unwrap_or(0))
   {
-    tx.execute_batch(step).map_err(sql_err)?;
+    tx.execute_batch(step)?;
   }
-  tx.pragma_update(None, "application_id", APPLICATION_ID)
-    .map_err(sql_err)?;
-  tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-    .map_err(sql_err)?;
-  tx.commit().map_err(sql_err)
+  tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+  tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+  tx.commit().map_err(Error::from)
 }
 
 struct Shared {
@@ -330,12 +220,9 @@ impl Shared {
     let conn = Connection::open_with_flags(
       &self.path,
       OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sql_err)?;
+    )?;
     configure(&conn)?;
-    let version: i64 = conn
-      .pragma_query_value(None, "user_version", |r| r.get(0))
-      .map_err(sql_err)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version != SCHEMA_VERSION {
       return Err(err(
         ErrorKind::StoreUnavailable,
@@ -382,8 +269,7 @@ impl SqliteStore {
       OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sql_err)?;
+    )?;
     // Several processes opening a new file at once can meet SQLITE_BUSY where SQLite does
     // not call the busy handler (switching to WAL, a write transaction racing the WAL's
     // creation): retry the whole setup, with a growing pause, within BUSY_TIMEOUT.
@@ -418,14 +304,14 @@ impl SqliteStore {
     let permit = Arc::clone(&self.permits)
       .acquire_owned()
       .await
-      .map_err(|_| unavailable())?;
+      .map_err(|_| row::unavailable("the sqlite store is closed"))?;
     let shared = Arc::clone(&self.shared);
     tokio::task::spawn_blocking(move || {
       let _permit = permit;
       let mut conn = shared.connection()?;
       let out = conn
         .busy_timeout(BUSY_TIMEOUT)
-        .map_err(sql_err)
+        .map_err(Error::from)
         .and_then(|()| f(&mut conn));
       shared.give_back(conn);
       out
@@ -459,14 +345,10 @@ impl SqliteStore {
       .run(move |conn| {
         let _turn = turn;
         // Past the deadline: no wait, but still one try.
-        conn
-          .busy_timeout(deadline.saturating_duration_since(Instant::now()))
-          .map_err(sql_err)?;
-        let tx = conn
-          .transaction_with_behavior(TransactionBehavior::Immediate)
-          .map_err(sql_err)?;
+        conn.busy_timeout(deadline.saturating_duration_since(Instant::now()))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
-        tx.commit().map_err(sql_err)?;
+        tx.commit()?;
         Ok(out)
       })
       .await
@@ -474,12 +356,11 @@ impl SqliteStore {
 }
 
 fn select_session(conn: &Connection, handle: &Handle) -> Result<Option<SessionRecord>> {
-  let mut stmt = conn
-    .prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE handle = ?1"))
-    .map_err(sql_err)?;
-  let mut rows = stmt.query(params![&handle.0[..]]).map_err(sql_err)?;
-  match rows.next().map_err(sql_err)? {
-    Some(row) => decode_row(row).map(Some),
+  let mut stmt =
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM sessions WHERE handle = ?1"))?;
+  let mut rows = stmt.query(params![&handle.0[..]])?;
+  match rows.next()? {
+    Some(r) => row::decode_record(&SqliteRow(r)).map(Some),
     None => Ok(None),
   }
 }
@@ -492,16 +373,16 @@ impl Store for SqliteStore {
 
   async fn insert(&self, record: &SessionRecord) -> Result<()> {
     let r = record.clone();
-    let claims = to_json(&r.claims)?;
-    let data = to_json(&r.data)?;
-    let data_version = to_i64(r.data_version)?;
+    let claims = row::json_text(&r.claims)?;
+    let data = row::json_text(&r.data)?;
+    let data_version = row::to_i64(r.data_version)?;
     self
       .write(move |tx| {
         let sql = format!(
           "INSERT INTO sessions ({COLUMNS}) VALUES \
            (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         );
-        let mut stmt = tx.prepare_cached(&sql).map_err(sql_err)?;
+        let mut stmt = tx.prepare_cached(&sql)?;
         let f = &r.refresh;
         stmt
           .execute(params![
@@ -526,9 +407,9 @@ impl Store for SqliteStore {
           ])
           .map_err(|e| {
             if is_primary_key_violation(&e) {
-              err(ErrorKind::StoreCorrupt, "a session with this handle exists")
+              row::handle_exists()
             } else {
-              sql_err(e)
+              e.into()
             }
           })?;
         Ok(())
@@ -552,31 +433,27 @@ impl Store for SqliteStore {
     let (h, from, to, device) = (*handle, from.clone(), to.clone(), device.clone());
     self
       .write(move |tx| {
-        let mut stmt = tx
-          .prepare_cached(
-            "UPDATE sessions SET generation = ?1, current_digest = ?2, previous_digest = ?3, \
+        let mut stmt = tx.prepare_cached(
+          "UPDATE sessions SET generation = ?1, current_digest = ?2, previous_digest = ?3, \
              rotated_at = ?4, salt = ?5, idle_expires_at = ?6, absolute_expires_at = ?7, \
              last_refresh_at = ?8, last_ip = ?9, last_user_agent = ?10 \
              WHERE handle = ?11 AND generation = ?12 AND current_digest = ?13",
-          )
-          .map_err(sql_err)?;
-        let changed = stmt
-          .execute(params![
-            to.generation,
-            &to.current_digest[..],
-            to.previous_digest.as_ref().map(|d| &d[..]),
-            to.rotated_at.0,
-            &to.salt[..],
-            to.idle_expires_at.0,
-            to.absolute_expires_at.0,
-            now.0,
-            device.ip,
-            device.user_agent,
-            &h.0[..],
-            from.generation,
-            &from.current_digest[..],
-          ])
-          .map_err(sql_err)?;
+        )?;
+        let changed = stmt.execute(params![
+          to.generation,
+          &to.current_digest[..],
+          to.previous_digest.as_ref().map(|d| &d[..]),
+          to.rotated_at.0,
+          &to.salt[..],
+          to.idle_expires_at.0,
+          to.absolute_expires_at.0,
+          now.0,
+          device.ip,
+          device.user_agent,
+          &h.0[..],
+          from.generation,
+          &from.current_digest[..],
+        ])?;
         Ok(changed == 1)
       })
       .await
@@ -590,11 +467,9 @@ impl Store for SqliteStore {
           return Ok(None);
         };
         tx.prepare_cached("DELETE FROM sessions WHERE handle = ?1")
-          .and_then(|mut s| s.execute(params![&h.0[..]]))
-          .map_err(sql_err)?;
+          .and_then(|mut s| s.execute(params![&h.0[..]]))?;
         tx.prepare_cached("INSERT INTO revocations (handle, until) VALUES (?1, ?2)")
-          .and_then(|mut s| s.execute(params![&h.0[..], until.0]))
-          .map_err(sql_err)?;
+          .and_then(|mut s| s.execute(params![&h.0[..], until.0]))?;
         Ok(Some(record))
       })
       .await
@@ -604,15 +479,13 @@ impl Store for SqliteStore {
     let user = user_id.to_owned();
     self
       .run(move |conn| {
-        let mut stmt = conn
-          .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1"
-          ))
-          .map_err(sql_err)?;
-        let mut rows = stmt.query(params![user]).map_err(sql_err)?;
+        let mut stmt = conn.prepare_cached(&format!(
+          "SELECT {COLUMNS} FROM sessions WHERE user_id = ?1"
+        ))?;
+        let mut rows = stmt.query(params![user])?;
         let mut out = vec![];
-        while let Some(row) = rows.next().map_err(sql_err)? {
-          out.push(decode_row(row)?);
+        while let Some(r) = rows.next()? {
+          out.push(row::decode_record(&SqliteRow(r))?);
         }
         Ok(out)
       })
@@ -631,19 +504,19 @@ impl Store for SqliteStore {
               Some(row) => Ok(Some((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))),
               None => Ok(None),
             }
-          })
-          .map_err(sql_err)?;
+          })?;
         let Some((text, version)) = found else {
           return Ok(None);
         };
-        let mut data = from_json(&text)?;
+        let mut data: Map<String, Value> = row::from_json(&text)?;
         apply_patch(&mut data, &patch);
-        let next = to_u64(version)?.checked_add(1).ok_or_else(corrupt_row)?;
-        let next_sql = to_i64(next).map_err(|_| corrupt_row())?;
-        let text = to_json(&data)?;
+        let next = row::to_u64(version)?
+          .checked_add(1)
+          .ok_or_else(row::corrupt)?;
+        let next_sql = row::to_i64(next).map_err(|_| row::corrupt())?;
+        let text = row::json_text(&data)?;
         tx.prepare_cached("UPDATE sessions SET data = ?1, data_version = ?2 WHERE handle = ?3")
-          .and_then(|mut s| s.execute(params![text, next_sql, &h.0[..]]))
-          .map_err(sql_err)?;
+          .and_then(|mut s| s.execute(params![text, next_sql, &h.0[..]]))?;
         Ok(Some(next))
       })
       .await
@@ -657,18 +530,16 @@ impl Store for SqliteStore {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     self
       .run(move |conn| {
-        let mut stmt = conn
-          .prepare_cached(
-            "SELECT seq, handle, until FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-          )
-          .map_err(sql_err)?;
-        let mut rows = stmt.query(params![after, limit]).map_err(sql_err)?;
+        let mut stmt = conn.prepare_cached(
+          "SELECT seq, handle, until FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let mut rows = stmt.query(params![after, limit])?;
         let mut out = vec![];
-        while let Some(row) = rows.next().map_err(sql_err)? {
+        while let Some(found) = rows.next()? {
           out.push(Revocation {
-            seq: to_u64(row.get(0).map_err(sql_err)?)?,
-            handle: Handle(fixed(row.get(1).map_err(sql_err)?)?),
-            until: UnixMillis(row.get(2).map_err(sql_err)?),
+            seq: row::to_u64(found.get(0)?)?,
+            handle: Handle(row::fixed(found.get(1)?)?),
+            until: UnixMillis(found.get(2)?),
           });
         }
         Ok(out)
@@ -683,11 +554,9 @@ impl Store for SqliteStore {
           .prepare_cached(
             "DELETE FROM sessions WHERE min(idle_expires_at, absolute_expires_at) <= ?1",
           )
-          .and_then(|mut s| s.execute(params![now.0]))
-          .map_err(sql_err)?;
+          .and_then(|mut s| s.execute(params![now.0]))?;
         tx.prepare_cached("DELETE FROM revocations WHERE until <= ?1")
-          .and_then(|mut s| s.execute(params![now.0]))
-          .map_err(sql_err)?;
+          .and_then(|mut s| s.execute(params![now.0]))?;
         Ok(removed as u64)
       })
       .await
@@ -696,14 +565,12 @@ impl Store for SqliteStore {
   async fn load_key_ring(&self) -> Result<Option<StoredRing>> {
     self
       .run(|conn| {
-        let mut stmt = conn
-          .prepare_cached("SELECT version, sealed FROM key_ring WHERE id = 1")
-          .map_err(sql_err)?;
-        let mut rows = stmt.query([]).map_err(sql_err)?;
-        match rows.next().map_err(sql_err)? {
-          Some(row) => Ok(Some(StoredRing {
-            version: to_u64(row.get(0).map_err(sql_err)?)?,
-            sealed: row.get(1).map_err(sql_err)?,
+        let mut stmt = conn.prepare_cached("SELECT version, sealed FROM key_ring WHERE id = 1")?;
+        let mut rows = stmt.query([])?;
+        match rows.next()? {
+          Some(found) => Ok(Some(StoredRing {
+            version: row::to_u64(found.get(0)?)?,
+            sealed: found.get(1)?,
           })),
           None => Ok(None),
         }
@@ -712,7 +579,7 @@ impl Store for SqliteStore {
   }
 
   async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool> {
-    let version = to_i64(ring.version)?;
+    let version = row::to_i64(ring.version)?;
     let sealed = ring.sealed.clone();
     let expected = match expected.map(i64::try_from) {
       None => None,
@@ -734,8 +601,7 @@ impl Store for SqliteStore {
               "UPDATE key_ring SET version = ?1, sealed = ?2 WHERE id = 1 AND version = ?3",
             )
             .and_then(|mut s| s.execute(params![version, sealed, old])),
-        }
-        .map_err(sql_err)?;
+        }?;
         Ok(changed == 1)
       })
       .await
