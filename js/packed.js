@@ -1,9 +1,11 @@
 'use strict'
 
 /**
- * Unpacking the hot path's packed results (format in src/napi/hot.rs; keep in sync).
+ * Unpacking the hot path's packed results: the reader twin of src/napi/packed.rs, which
+ * holds the writer and the format. tests/node/packed.test.js reads the writer's own
+ * vectors (`packedVectors()`) with these functions, so the two cannot drift apart.
  * Shared by TokenCore and Engine. Tokens are never parsed here: Rust verified them and
- * hands back what they say.
+ * hands back what they say; a refusal is data (`-CODE,detail`), never a parsed message.
  * @private
  */
 

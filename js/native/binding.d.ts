@@ -27,19 +27,19 @@ export declare class NativeEngine {
   /** The live sessions of a user, most recently refreshed first. */
   listUser(userId: string): Promise<Array<NapiSessionInfo>>
   /** A live session's data, or null. */
-  get(session: string): Promise<NapiSessionData | undefined | null>
+  get(session: string): Promise<NapiSessionData | null>
   /**
    * Change some keys of a session's data (`null` deletes a key); resolves to the new
    * data version, or null when the session is gone (nothing is written).
    */
-  patchData(session: string, changes: Record<string, any>): Promise<number | undefined | null>
+  patchData(session: string, changes: Record<string, any>): Promise<number | null>
   /**
    * Read revocations and the key ring from the store now (the background task does this
    * every `syncInterval`).
    */
-  sync(): Promise<undefined>
+  sync(): Promise<void>
   /** Emergency: revoke signing key `kid` for every process sharing the store. */
-  revokeKey(kid: string): Promise<undefined>
+  revokeKey(kid: string): Promise<void>
   /** The current signing key's id. */
   currentKid(): string
   /** A CSRF token bound to a session. */
@@ -359,10 +359,18 @@ export declare function openRedisStore(url: string): Promise<NativeStore>
 export declare function openSqliteStore(path: string): Promise<NativeStore>
 
 /**
+ * Test vectors of the packed format, made by this writer: `[{packed, expected}]`, where
+ * `expected` is what `js/packed.js` `requestResult(packed)` must return. Edge cases:
+ * commas, quotes and astral characters in sub, fractional, negative and huge times, the
+ * largest exact data version, nested and non-ASCII claims, and refusals.
+ */
+export declare function packedVectors(): any
+
+/**
  * The value of cookie `name` in a `Cookie` header, read strictly (see `credentials`):
  * `null` when absent; throws `CREDENTIALS_AMBIGUOUS` when the name appears twice and
- * `TOKEN_MALFORMED` when the header is too long. The value is returned as sent (never
- * URL-decoded); the middleware reads its refresh cookie through this.
+ * `TOKEN_MALFORMED` when the header is too long or the value is not ASCII. The value is
+ * returned as sent (never URL-decoded); `Engine#readCookie` in `js/engine.js` wraps it.
  */
 export declare function readCookie(cookieHeader: string, name: string): string | null
 

@@ -10,8 +10,8 @@
 //! - [`Engine::revoke`], [`Engine::revoke_user`]: revocation that sticks (promise 5): the
 //!   store deletes (never upserts), this process forgets the session at once, others
 //!   within one [`Engine::sync`] (run every `poll_ms` by the binding).
-//! - [`Engine::verify_request`]: the hot path, no I/O: the token service plus the
-//!   in-memory revocation set.
+//! - [`Engine::verify_request_with`]: the hot path, no I/O: the token service plus the
+//!   in-memory revocation set. The binding runs this one function, and so do the tests.
 //! - key ring: adopted from the store at start, rotations saved by compare-and-swap so
 //!   exactly one process performs each (promise 6).
 //!
@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use crate::clock::UnixMillis;
 use crate::credentials::Source;
 use crate::error::{err, ErrorKind, Result};
+use crate::jwt::access::ClaimsView;
 use crate::jwt::{AccessClaims, Issued, Subject};
 use crate::keys::sealed;
 use crate::random;
@@ -433,20 +434,53 @@ impl Engine {
   /// Verify a request's access token (no I/O), refusing revoked sessions.
   ///
   /// # Errors
-  /// As `TokenService::verify_request`, and `SESSION_REVOKED`.
+  /// As [`Engine::verify_request_with`].
   pub fn verify_request(
     &self,
     cookie_header: Option<&[u8]>,
     authorization: Option<&[u8]>,
     cookie_name: &str,
   ) -> Result<Option<(AccessClaims, Source)>> {
-    match self
+    self.verify_request_with(cookie_header, authorization, cookie_name, |c, source| {
+      (c.to_owned(), source)
+    })
+  }
+
+  /// The per-request verify, the hot path production runs (the binding packs what `f`
+  /// gets for JS): find the request's access token (`None` when it carries none), verify
+  /// it with the token service, then refuse it if its session is revoked as far as this
+  /// process knows, and hand the claims, borrowed, to `f`. No I/O.
+  ///
+  /// # Errors
+  /// As `TokenService::verify_request`, and `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
+  pub fn verify_request_with<R>(
+    &self,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
+    cookie_name: &str,
+    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
+  ) -> Result<Option<R>> {
+    self
       .tokens
-      .verify_request(cookie_header, authorization, cookie_name)?
-    {
-      Some((c, source)) => self.refuse_revoked(&c.sid).map(|()| Some((c, source))),
-      None => Ok(None),
-    }
+      .verify_request_with(cookie_header, authorization, cookie_name, |c, source| {
+        self.refuse_revoked(c.sid).map(|()| f(c, source))
+      })?
+      .transpose()
+  }
+
+  /// Verify one access token (no I/O), refusing revoked sessions, and hand the claims,
+  /// borrowed, to `f`.
+  ///
+  /// # Errors
+  /// As `TokenService::verify_access`, and `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
+  pub fn verify_access_with<R>(
+    &self,
+    token: &[u8],
+    f: impl FnOnce(ClaimsView<'_>) -> R,
+  ) -> Result<R> {
+    self
+      .tokens
+      .verify_access_with(token, |c| self.refuse_revoked(c.sid).map(|()| f(c)))?
   }
 
   /// `SESSION_REVOKED` when the session `sid` is revoked, as far as this process knows

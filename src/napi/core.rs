@@ -118,10 +118,9 @@ impl NapiTokenCore {
     let service =
       Arc::new(TokenService::new(secrets, n.config, None, n.clock.clock()).map_err(to_js)?);
     let id = registry::register(registry::Registered {
-      service: Arc::clone(&service),
+      verifier: registry::Verifier::Tokens(Arc::clone(&service)),
       cookie_name: n.cookie_name,
       secure_cookie_name: n.secure_cookie_name,
-      engine: None,
     });
     Ok(Self {
       service,

@@ -223,10 +223,9 @@ pub async fn start(
   let tokens = Arc::new(TokenService::new(secrets, n.config, None, n.clock.clock())?);
   let engine = Arc::new(Engine::start(Arc::clone(&tokens), store, policy).await?);
   let id = registry::register(registry::Registered {
-    service: tokens,
+    verifier: registry::Verifier::Engine(Arc::clone(&engine)),
     cookie_name: n.cookie_name,
     secure_cookie_name: n.secure_cookie_name,
-    engine: Some(Arc::clone(&engine)),
   });
   let weak = Arc::downgrade(&engine);
   let task = napi::bindgen_prelude::spawn(async move {
@@ -354,7 +353,7 @@ impl NapiEngine {
   }
 
   /// A live session's data, or null.
-  #[napi]
+  #[napi(ts_return_type = "Promise<NapiSessionData | null>")]
   pub fn get<'env>(
     &self,
     env: &'env Env,
@@ -374,7 +373,7 @@ impl NapiEngine {
 
   /// Change some keys of a session's data (`null` deletes a key); resolves to the new
   /// data version, or null when the session is gone (nothing is written).
-  #[napi]
+  #[napi(ts_return_type = "Promise<number | null>")]
   pub fn patch_data<'env>(
     &self,
     env: &'env Env,
@@ -395,14 +394,14 @@ impl NapiEngine {
 
   /// Read revocations and the key ring from the store now (the background task does this
   /// every `syncInterval`).
-  #[napi]
+  #[napi(ts_return_type = "Promise<void>")]
   pub fn sync<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
     let engine = Arc::clone(&self.engine);
     promise(env, async move { Ok(engine.sync().await?) })
   }
 
   /// Emergency: revoke signing key `kid` for every process sharing the store.
-  #[napi]
+  #[napi(ts_return_type = "Promise<void>")]
   pub fn revoke_key<'env>(&self, env: &'env Env, kid: String) -> napi::Result<PromiseRaw<'env, ()>> {
     let engine = Arc::clone(&self.engine);
     promise(env, async move { Ok(engine.revoke_key(&kid).await?) })

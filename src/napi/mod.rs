@@ -4,7 +4,9 @@
 //! - [`options`]: the JS-facing options object and its conversion to core settings;
 //! - [`core`]: the `TokenCore` class that JS holds, one synchronous call per operation;
 //! - [`hot`]: the per-request verify as plain functions with a packed result;
-//! - [`registry`]: cores by number, for the hot path.
+//! - [`packed`]: the packed result's writer (its reader is `js/packed.js`);
+//! - [`registry`]: cores by number, for the hot path;
+//! - [`store`], [`engine`]: the stores and the session engine, async.
 //!
 //! Entry points that see untrusted input catch panics (`catch_unwind`), so a bug becomes
 //! an `INTERNAL` error, never an aborted process or an "authenticated" result.
@@ -14,6 +16,7 @@ mod engine;
 mod error;
 mod hot;
 mod options;
+mod packed;
 mod registry;
 mod runtime;
 mod store;

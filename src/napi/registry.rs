@@ -9,19 +9,62 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::credentials::Source;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::jwt::access::ClaimsView;
 use crate::service::TokenService;
 
 /// What the hot path needs of a core.
 pub struct Registered {
-  /// The token service.
-  pub service: Arc<TokenService>,
+  /// Who verifies.
+  pub verifier: Verifier,
   /// Name of the access-token cookie.
   pub cookie_name: String,
   /// Name of the access-token cookie on secure requests.
   pub secure_cookie_name: String,
-  /// The session engine, when the core belongs to one: verify then also refuses sessions
-  /// it knows to be revoked.
-  pub engine: Option<Arc<crate::engine::Engine>>,
+}
+
+/// Who verifies a core's tokens: a `TokenCore`'s token service alone, or an engine, whose
+/// verify also refuses sessions it knows to be revoked. Dispatch only: each arm calls the
+/// core's own verify (`TokenService::verify_*_with`, `Engine::verify_*_with`).
+pub enum Verifier {
+  /// A `TokenCore`: no sessions, so no revocations.
+  Tokens(Arc<TokenService>),
+  /// A session engine.
+  Engine(Arc<Engine>),
+}
+
+impl Verifier {
+  /// See `Engine::verify_request_with`.
+  pub fn verify_request_with<R>(
+    &self,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
+    cookie_name: &str,
+    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
+  ) -> Result<Option<R>> {
+    match self {
+      Self::Tokens(t) => t.verify_request_with(cookie_header, authorization, cookie_name, f),
+      Self::Engine(e) => e.verify_request_with(cookie_header, authorization, cookie_name, f),
+    }
+  }
+
+  /// See `Engine::verify_access_with`.
+  pub fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R> {
+    match self {
+      Self::Tokens(t) => t.verify_access_with(token, f),
+      Self::Engine(e) => e.verify_access_with(token, f),
+    }
+  }
+
+  /// See `Engine::verdict_epoch`; for a token service alone, the key rings it installed.
+  pub fn verdict_epoch(&self) -> u64 {
+    match self {
+      Self::Tokens(t) => t.ring_generation(),
+      Self::Engine(e) => e.verdict_epoch(),
+    }
+  }
 }
 
 static CORES: RwLock<Vec<Option<Registered>>> = RwLock::new(Vec::new());

@@ -1,13 +1,16 @@
 'use strict'
 
-// The hot path returns one packed string that js/token-core.js unpacks (format in
-// src/napi/hot.rs). These tests pin that every field survives the trip exactly, whatever
-// the user id holds, and that inputs outside ASCII can never turn into token characters.
+// The hot path returns one packed string that js/packed.js unpacks (its writer and the
+// format: src/napi/packed.rs). These tests pin that every field survives the trip exactly,
+// whatever the user id holds, that the reader agrees with the writer on the writer's own
+// vectors, and that inputs outside ASCII can never turn into token characters.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const { TokenCore } = require('../..')
+const native = require('../../js/native.js')
+const { requestResult, tokenResult } = require('../../js/packed.js')
 
 const SECRET = 'packed-test-secret-that-is-long-enough-000'
 const T0 = Date.UTC(2026, 5, 1)
@@ -18,6 +21,26 @@ function core () {
 }
 
 describe('TokenCore hot path', function () {
+  describe('when reading the vectors the Rust writer packed', function () {
+    const vectors = native.packedVectors()
+
+    it('should cover valid results and refusals', function () {
+      assert.ok(vectors.filter((v) => v.expected.ok).length >= 5)
+      assert.ok(vectors.filter((v) => !v.expected.ok).length >= 3)
+    })
+
+    for (const { packed, expected } of vectors) {
+      it('should give back what was packed: ' + JSON.stringify(packed.slice(0, 40)), function () {
+        assert.deepEqual(requestResult(packed), expected)
+        if (expected.ok) {
+          assert.deepEqual(tokenResult(packed), expected.claims)
+        } else {
+          assert.throws(() => tokenResult(packed), (e) => e instanceof Error && e.code === expected.code)
+        }
+      })
+    }
+  })
+
   describe('when the user id holds separators or unusual characters', function () {
     for (const userId of ['a,b,c', ',', 'x\u0000y', '😀,😀', 'é', '9,9,9,9,9', '{"a":1}', '-', '+h1,2']) {
       it('should hand back ' + JSON.stringify(userId) + ' exactly', function () {
