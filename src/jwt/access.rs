@@ -19,10 +19,8 @@ use crate::clock::UnixMillis;
 use crate::encoding;
 use crate::error::{err, ErrorKind, Result};
 use crate::jwt::claims::{Claims, NewClaims, MAX_PAYLOAD_LEN};
-use crate::jwt::header::ACCESS_TOKEN_TYP;
 use crate::jwt::jws;
 use crate::jwt::policy::Policy;
-use crate::jwt::Algorithm;
 use crate::keys::KeyRing;
 use crate::random;
 
@@ -79,18 +77,6 @@ pub struct AccessClaims {
   pub kid: String,
   /// App claims.
   pub claims: Map<String, Value>,
-}
-
-/// The encoded header segment of the access tokens `kid` signs:
-/// `b64({"alg":…,"typ":"at+jwt","kid":…})`. Computed once per key (see `keys::Key`).
-pub fn header_segment(alg: Algorithm, kid: &str) -> String {
-  encoding::encode(
-    format!(
-      r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{kid}"}}"#,
-      alg.name()
-    )
-    .as_bytes(),
-  )
 }
 
 /// Is `s` an opaque id of ours (`sid`, `jti`): 1 to 64 base64url characters?

@@ -1,4 +1,5 @@
-//! A fast path for the claims we write ourselves.
+//! A fast path for the claims we write ourselves, and [`Claims::parse`], which takes it
+//! when it can and the strict parser of `jwt::claims` otherwise.
 //!
 //! `NewClaims::to_json` always writes the same shape: `{"iss":S,"sub":S,"aud":S,"exp":I,
 //! "nbf":I,"iat":I,"jti":S,"sid":S,"dv":U` followed by the app claims, then `}`, with no
@@ -17,7 +18,25 @@ use std::borrow::Cow;
 use serde_json::Map;
 
 use crate::error::{err, ErrorKind, Result};
-use crate::jwt::claims::{Claims, MAX_CLAIM_STRING};
+use crate::jwt::claims::{Claims, MAX_CLAIM_STRING, MAX_PAYLOAD_LEN};
+
+impl<'a> Claims<'a> {
+  /// Parse decoded payload bytes: our own canonical shape by [`parse`], anything else by
+  /// the strict parser ([`Claims::parse_strict`]), with the same result either way.
+  ///
+  /// # Errors
+  /// `TOKEN_MALFORMED` for bad JSON, a duplicate name, a mistyped registered claim, or
+  /// a payload over [`MAX_PAYLOAD_LEN`].
+  pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+    if bytes.len() > MAX_PAYLOAD_LEN {
+      return Err(err(ErrorKind::TokenMalformed, "payload too long"));
+    }
+    match parse(bytes)? {
+      Some(c) => Ok(c),
+      None => Self::parse_strict(bytes),
+    }
+  }
+}
 
 /// Parse the canonical shape; `Ok(None)` when `bytes` deviates from it anywhere.
 ///

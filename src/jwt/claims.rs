@@ -6,6 +6,9 @@
 //! their own names beside them and can never replace one of ours: signing refuses a
 //! reserved name (`CLAIM_RESERVED`), and parsing refuses a duplicate.
 //!
+//! This file depends on no other part of `jwt`: the fast path for our own payloads, and
+//! [`Claims::parse`] which tries it first, are in `jwt::canonical`, built on this one.
+//!
 //! Guarantees: names are compared exactly after unescaping (`Exp`, `EXP`, `ｅｘｐ`,
 //! `exp\u0000` are app claims, not `exp`); every registered claim has one JSON type, and a
 //! mistyped one is `TOKEN_MALFORMED`, never "absent"; NumericDates are finite numbers.
@@ -19,7 +22,6 @@ use serde_json::{Map, Value};
 
 use crate::error::{err, ErrorKind, Result};
 use crate::json::{self, Name, NameSeed, NumericDate, SeenNames, StrictValue};
-use crate::jwt::canonical;
 
 /// Largest decoded payload accepted, in bytes.
 pub const MAX_PAYLOAD_LEN: usize = 6 * 1024;
@@ -61,26 +63,12 @@ pub struct Claims<'a> {
 }
 
 impl<'a> Claims<'a> {
-  /// Parse decoded payload bytes.
+  /// The general strict parser, for any JSON: [`Claims::parse`] (in `jwt::canonical`)
+  /// without its fast path for our own canonical shape.
   ///
   /// # Errors
   /// `TOKEN_MALFORMED` for bad JSON, a duplicate name, a mistyped registered claim, or
   /// a payload over [`MAX_PAYLOAD_LEN`].
-  pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-    if bytes.len() > MAX_PAYLOAD_LEN {
-      return Err(err(ErrorKind::TokenMalformed, "payload too long"));
-    }
-    match canonical::parse(bytes)? {
-      Some(c) => Ok(c),
-      None => Self::parse_strict(bytes),
-    }
-  }
-
-  /// [`Claims::parse`] without the fast path for our own canonical shape: the general
-  /// strict parser, for any JSON.
-  ///
-  /// # Errors
-  /// As [`Claims::parse`].
   pub fn parse_strict(bytes: &'a [u8]) -> Result<Self> {
     if bytes.len() > MAX_PAYLOAD_LEN {
       return Err(err(ErrorKind::TokenMalformed, "payload too long"));

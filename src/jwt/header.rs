@@ -15,16 +15,33 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use crate::encoding;
 use crate::error::{err, ErrorKind, Result};
 use crate::json::{self, Name, NameSeed, SeenNames, StrictValue};
 use crate::jwt::Algorithm;
-use crate::keys::key::MAX_KID_LEN;
 
 /// Largest decoded header accepted, in bytes.
 pub const MAX_HEADER_LEN: usize = 1024;
 
+/// Longest `kid` (or `typ`) we accept in a token header (RFC 8725 §3.10: validate before
+/// use). The ring's own kids are 16 characters.
+pub const MAX_KID_LEN: usize = 64;
+
 /// The `typ` of our access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The encoded header segment of the access tokens `kid` signs:
+/// `b64({"alg":…,"typ":"at+jwt","kid":…})`. Computed once per key (see `keys::Key`), so
+/// that signing copies it and verifying recognises it byte for byte.
+pub fn header_segment(alg: Algorithm, kid: &str) -> String {
+  encoding::encode(
+    format!(
+      r#"{{"alg":"{}","typ":"{ACCESS_TOKEN_TYP}","kid":"{kid}"}}"#,
+      alg.name()
+    )
+    .as_bytes(),
+  )
+}
 
 /// A parsed header.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -232,15 +232,3 @@ impl VerifyKey for RawKey {
     &self.key
   }
 }
-
-impl VerifyKey for crate::keys::Key {
-  fn alg(&self) -> Algorithm {
-    self.alg
-  }
-  fn decoding(&self) -> &DecodingKey {
-    &self.decoding
-  }
-  fn cache_id(&self) -> Option<u64> {
-    Some(self.uid)
-  }
-}

@@ -6,6 +6,11 @@
 //! - [`jws`]: sign and verify with the `jsonwebtoken` crate's algorithms;
 //! - [`policy`]: issuer, audience, lifetime, leeway;
 //! - [`access`]: access tokens, signed with the key ring and verified against the policy.
+//!
+//! Layering: every file here but [`access`] is below `keys` (a ring key is built from
+//! [`header::header_segment`] and implements [`jws::VerifyKey`]) and knows nothing of it;
+//! [`access`] is above both, and [`canonical`] is above [`claims`]. No file imports one
+//! that imports it back.
 
 pub mod access;
 pub mod algorithm;

@@ -17,11 +17,13 @@ use zeroize::Zeroizing;
 use crate::clock::UnixMillis;
 use crate::encoding;
 use crate::error::{err, ErrorKind, Result};
+use crate::jwt::header::header_segment;
+use crate::jwt::jws::VerifyKey;
 use crate::jwt::Algorithm;
 use crate::random;
 
-/// Longest `kid` we accept in a token header (RFC 8725 §3.10: validate before use).
-pub const MAX_KID_LEN: usize = 64;
+/// Longest `kid` we accept in a token header: a JWS header rule, kept in `jwt::header`.
+pub use crate::jwt::header::MAX_KID_LEN;
 
 /// Where a key stands in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +120,7 @@ impl Key {
         )
       }
     };
-    let access_header = crate::jwt::access::header_segment(alg, &kid);
+    let access_header = header_segment(alg, &kid);
     let uid = NEXT_UID.fetch_add(1, Ordering::Relaxed);
     Ok(Self {
       kid,
@@ -171,6 +173,20 @@ impl Key {
   /// The Ed25519 public key (32 bytes), or `None` for an HMAC key.
   pub fn public_key(&self) -> Option<&[u8]> {
     (self.alg == Algorithm::EdDsa).then_some(self.public.as_slice())
+  }
+}
+
+/// A ring key verifies with its own algorithm only; its prepared verifier is kept per
+/// thread under its process-unique `uid`.
+impl VerifyKey for Key {
+  fn alg(&self) -> Algorithm {
+    self.alg
+  }
+  fn decoding(&self) -> &DecodingKey {
+    &self.decoding
+  }
+  fn cache_id(&self) -> Option<u64> {
+    Some(self.uid)
   }
 }
 

@@ -169,7 +169,7 @@ impl KeyRing {
 
   /// The key whose access-token header segment is exactly `segment`, if it verifies at
   /// `now`: the fast path for tokens we issued (no decoding, no parsing; the header was
-  /// made by `jwt::access::header_segment` and is known to be valid).
+  /// made by `jwt::header::header_segment` and is known to be valid).
   pub fn by_access_header(&self, segment: &[u8], now: UnixMillis) -> Option<&Key> {
     self
       .keys
