@@ -21,7 +21,7 @@ use crate::error::{err, ErrorKind, Result};
 use crate::jwt::claims::{Claims, NewClaims, MAX_PAYLOAD_LEN};
 use crate::jwt::jws;
 use crate::jwt::policy::Policy;
-use crate::keys::KeyRing;
+use crate::keys::{Key, KeyRing};
 use crate::random;
 
 /// Who a new access token is for.
@@ -192,6 +192,10 @@ pub fn verify(
 /// Verify an access token and hand what it says to `f`, borrowed (no copies: the hot
 /// path of the napi layer writes its result straight from it).
 ///
+/// The steps, each refusing before the next runs: the signing key the header names
+/// ([`signing_key`]), the signature and payload ([`jws::verify_segments`]), the claims
+/// ([`Claims::parse`]), then [`validate_claims`].
+///
 /// # Errors
 /// As [`verify`].
 pub fn verify_with<R>(
@@ -202,43 +206,69 @@ pub fn verify_with<R>(
   f: impl FnOnce(ClaimsView<'_>) -> R,
 ) -> Result<R> {
   let mut buf = [0u8; MAX_PAYLOAD_LEN];
-  let (payload, key) = jws::verify_segments(token, policy.max_token_len, &mut buf, |segment| {
-    // Fast path: the exact header one of our keys writes. Anything else is parsed strictly.
-    if let Some(key) = ring.by_access_header(segment, now) {
-      return Ok(key);
-    }
-    let h = jws::parse_header_segment(segment)?;
-    if !h.is_access_token() {
-      return Err(err(ErrorKind::TokenInvalid, "typ is not at+jwt"));
-    }
-    let kid = h
-      .kid
-      .as_deref()
-      .ok_or_else(|| err(ErrorKind::TokenInvalid, "no kid"))?;
-    let key = ring
-      .verifier(kid, now)
-      .ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))?;
-    if key.alg() != h.alg {
-      return Err(err(
-        ErrorKind::TokenInvalid,
-        "alg is not the key's algorithm",
-      ));
-    }
-    Ok(key)
+  let (payload, key) = jws::verify_segments(token, policy.max_token_len, &mut buf, |header| {
+    signing_key(ring, header, now)
   })?;
-  let c = Claims::parse(payload)?;
+  let claims = Claims::parse(payload)?;
+  validate_claims(&claims, key.kid(), policy, now).map(f)
+}
+
+/// The key of `ring` that may have signed a token with this encoded `header` segment.
+///
+/// Fast path: the exact header one of our keys writes. Anything else is parsed strictly,
+/// and must be an access token (`typ`) naming (`kid`) a key that verifies at `now`, with
+/// that key's `alg`.
+///
+/// # Errors
+/// `TOKEN_MALFORMED` or `TOKEN_INVALID` for the header; `KEY_UNKNOWN` when `kid` names no
+/// usable key.
+fn signing_key<'r>(ring: &'r KeyRing, header: &[u8], now: UnixMillis) -> Result<&'r Key> {
+  if let Some(key) = ring.by_access_header(header, now) {
+    return Ok(key);
+  }
+  let h = jws::parse_header_segment(header)?;
+  if !h.is_access_token() {
+    return Err(err(ErrorKind::TokenInvalid, "typ is not at+jwt"));
+  }
+  let kid = h
+    .kid
+    .as_deref()
+    .ok_or_else(|| err(ErrorKind::TokenInvalid, "no kid"))?;
+  let key = ring
+    .verifier(kid, now)
+    .ok_or_else(|| err(ErrorKind::KeyUnknown, "kid names no usable key"))?;
+  if key.alg() != h.alg {
+    return Err(err(
+      ErrorKind::TokenInvalid,
+      "alg is not the key's algorithm",
+    ));
+  }
+  Ok(key)
+}
+
+/// Every claim check of an access token whose signature verified (by `kid`), against
+/// `policy` at `now`; what it says, borrowed from `c`. Like `jsonwebtoken`'s `validate`.
+///
+/// Checks, in order: `iss` is the policy's; `aud` contains the policy's; `now < exp +
+/// leeway`; `nbf - leeway <= now` (when present) and `iat - leeway <= now`; `sub` is not
+/// empty; `sid` and `jti` are opaque ids of ours; `dv` is present.
+///
+/// # Errors
+/// `TOKEN_MALFORMED` when a required claim is missing; `TOKEN_INVALID` (issuer, audience,
+/// `sub`, `sid`, `jti`); `TOKEN_EXPIRED`; `TOKEN_NOT_YET_VALID`.
+pub(crate) fn validate_claims<'c>(
+  c: &'c Claims<'_>,
+  kid: &'c str,
+  policy: &Policy,
+  now: UnixMillis,
+) -> Result<ClaimsView<'c>> {
   let missing = || err(ErrorKind::TokenMalformed, "a required claim is missing");
   let invalid = |d| err(ErrorKind::TokenInvalid, d);
   if *c.iss.as_ref().ok_or_else(missing)? != *policy.issuer {
     return Err(invalid("wrong issuer"));
   }
-  if !c
-    .aud
-    .as_ref()
-    .ok_or_else(missing)?
-    .iter()
-    .any(|a| *a == *policy.audience)
-  {
+  let aud = c.aud.as_ref().ok_or_else(missing)?;
+  if !aud.iter().any(|a| *a == *policy.audience) {
     return Err(invalid("wrong audience"));
   }
   let exp = c.exp.ok_or_else(missing)?;
@@ -256,24 +286,23 @@ pub fn verify_with<R>(
       "nbf or iat is in the future",
     ));
   }
-  let sub = c.sub.ok_or_else(missing)?;
-  let sid = c.sid.ok_or_else(missing)?;
-  let jti = c.jti.ok_or_else(missing)?;
+  let sub = c.sub.as_deref().ok_or_else(missing)?;
+  let sid = c.sid.as_deref().ok_or_else(missing)?;
+  let jti = c.jti.as_deref().ok_or_else(missing)?;
   if sub.is_empty() {
     return Err(invalid("empty sub"));
   }
-  if !is_opaque_id(&sid) || !is_opaque_id(&jti) {
+  if !is_opaque_id(sid) || !is_opaque_id(jti) {
     return Err(invalid("sid and jti must be 1 to 64 base64url characters"));
   }
-  let dv = c.dv.ok_or_else(missing)?;
-  Ok(f(ClaimsView {
-    sub: &sub,
-    sid: &sid,
-    jti: &jti,
+  Ok(ClaimsView {
+    sub,
+    sid,
+    jti,
     iat,
     exp,
-    dv,
-    kid: key.kid(),
+    dv: c.dv.ok_or_else(missing)?,
+    kid,
     claims: &c.extra,
-  }))
+  })
 }
