@@ -5,6 +5,11 @@
  * revocation that sticks, a user's sessions, session data patches; and the per-request
  * verify (no I/O) that also refuses sessions known to be revoked. A background task reads
  * revocations and the key ring from the store every `syncInterval` ms.
+ *
+ * Guarantees: a thin wrapper. Every failure is an Error whose `code` the addon set (sync
+ * calls throw, async ones reject); option defaults and checks are the Rust core's
+ * (`CONFIG_INVALID`, the message naming the option). Only the lone-surrogate check of
+ * arguments.js runs here, because the crossing into Rust would hide it.
  * @public
  */
 
@@ -12,9 +17,9 @@ const native = require('./native.js')
 const { requestResult, tokenResult } = require('./packed.js')
 const { assertWellFormed } = require('./arguments.js')
 
-const TOKEN_OPTIONS = ['secret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
-  'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'fixedNow']
-const SESSION_OPTIONS = ['refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'syncInterval']
+// The option names are the fields of the addon's option structs (src/napi/options.rs),
+// read from them once: adding an option there adds it here.
+const { token: TOKEN_OPTIONS, session: SESSION_OPTIONS } = native.optionNames()
 /** Every option `Engine.start` reads besides `store`: token options, then session options. */
 const ENGINE_OPTIONS = Object.freeze([...TOKEN_OPTIONS, ...SESSION_OPTIONS])
 

@@ -195,6 +195,14 @@ export interface NapiNewSession {
   handle?: string
 }
 
+/** The names of the options, by the object they belong to. */
+export interface NapiOptionNames {
+  /** The fields of `NapiTokenOptions` (`new TokenCore(options)`). */
+  token: Array<string>
+  /** The fields of `NapiSessionOptions` (the engine's session options). */
+  session: Array<string>
+}
+
 /** A presented refresh token, authenticated. */
 export interface NapiParsedRefresh {
   /** Session handle. */
@@ -259,15 +267,21 @@ export interface NapiSessionInfo {
   expiresAt: number
 }
 
-/** Session lifetimes, in milliseconds like `express-session`'s `maxAge`. */
+/** Session options of `startEngine`, in milliseconds like `express-session`'s `maxAge`. */
 export interface NapiSessionOptions {
-  /** Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most 60000. */
+  /**
+   * Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most
+   * 60000.
+   */
   refreshGrace?: number
   /** Idle lifetime of a session (refresh token). Defaults to 30 days. */
   refreshTokenMaxAge?: number
   /** Absolute lifetime of a session. Defaults to 90 days. */
   absoluteMaxAge?: number
-  /** How often revocations and the key ring are read from the store. Defaults to 500. */
+  /**
+   * How often revocations and the key ring are read from the store. Defaults to 500;
+   * values under 10 count as 10.
+   */
   syncInterval?: number
 }
 
@@ -295,19 +309,22 @@ export interface NapiTheft {
   presenter: NapiDevice
 }
 
-/** Options of `TokenCore`. */
+/** Options of `TokenCore` and of the token service under an engine. */
 export interface NapiTokenOptions {
   /** The app's secrets: the first signs and seals, all verify. Each at least 32 bytes. */
   secret: Array<string>
-  /** `"HS256"` (default) or `"EdDSA"`. */
+  /** `"HS256"` or `"EdDSA"`. Defaults to `"HS256"`. */
   algorithm?: string
   /** `iss` of issued tokens, required on verify. Defaults to `"tandem-session"`. */
   issuer?: string
   /** `aud` of issued tokens, required on verify. Defaults to `"tandem-session"`. */
   audience?: string
-  /** Access-token lifetime in ms. Defaults to 900000 (15 minutes). */
+  /** Access-token lifetime in ms, whole seconds. Defaults to 900000 (15 minutes). */
   accessTokenMaxAge?: number
-  /** Clock skew tolerated on `exp`/`nbf`/`iat`, ms. Defaults to 5000; at most 300000. */
+  /**
+   * Clock skew tolerated on `exp`/`nbf`/`iat`, ms, whole seconds. Defaults to 5000; at
+   * most 300000.
+   */
   leeway?: number
   /** Time between signing-key rotations, ms. Defaults to 604800000 (7 days). */
   keyRotationInterval?: number
@@ -325,7 +342,10 @@ export interface NapiTokenOptions {
    * the middleware's `__Host-` name. Defaults to `accessCookieName`.
    */
   secureAccessCookieName?: string
-  /** Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it. */
+  /**
+   * Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it.
+   * Defaults to the system clock.
+   */
   fixedNow?: number
 }
 
@@ -357,6 +377,9 @@ export declare function openRedisStore(url: string): Promise<NativeStore>
 
 /** Open (creating it if needed) the SQLite store in the file `path`. */
 export declare function openSqliteStore(path: string): Promise<NativeStore>
+
+/** The JS names of the options `TokenCore` and `startEngine` read, from their structs. */
+export declare function optionNames(): NapiOptionNames
 
 /**
  * Test vectors of the packed format, made by this writer: `[{packed, expected}]`, where

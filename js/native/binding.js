@@ -846,6 +846,7 @@ module.exports.openPostgresStore = nativeBinding.openPostgresStore
 module.exports.openRedisClusterStore = nativeBinding.openRedisClusterStore
 module.exports.openRedisStore = nativeBinding.openRedisStore
 module.exports.openSqliteStore = nativeBinding.openSqliteStore
+module.exports.optionNames = nativeBinding.optionNames
 module.exports.packedVectors = nativeBinding.packedVectors
 module.exports.readCookie = nativeBinding.readCookie
 module.exports.verdictEpoch = nativeBinding.verdictEpoch

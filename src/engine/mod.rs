@@ -9,16 +9,20 @@
 //!   changes nothing.
 //! - [`Engine::revoke`], [`Engine::revoke_user`]: revocation that sticks (promise 5): the
 //!   store deletes (never upserts), this process forgets the session at once, others
-//!   within one [`Engine::sync`] (run every `poll_ms` by the binding).
+//!   within one [`Engine::sync`] (run every sync interval by [`Engine::background`]).
 //! - [`Engine::verify_request_with`]: the hot path, no I/O: the token service plus the
 //!   in-memory revocation set. The binding runs this one function, and so do the tests.
 //! - key ring: adopted from the store at start, rotations saved by compare-and-swap so
 //!   exactly one process performs each (promise 6).
 //!
+//! - [`settings`]: the options of the engine and its token service, defaults and checks.
+//!
 //! Store failures are `STORE_UNAVAILABLE`; nothing is cleared because of one (promise 10).
 
+pub mod background;
 pub mod conformance;
 pub mod revocations;
+pub mod settings;
 
 use std::sync::Arc;
 

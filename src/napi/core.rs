@@ -114,13 +114,13 @@ impl NapiTokenCore {
   #[napi(constructor)]
   pub fn new(options: NapiTokenOptions) -> Result<Self, Code> {
     let n = normalize(&options)?;
-    let secrets = Secrets::new(&options.secret).map_err(to_js)?;
-    let service =
-      Arc::new(TokenService::new(secrets, n.config, None, n.clock.clock()).map_err(to_js)?);
+    let secrets = Secrets::new(&options.secret)?;
+    let setup = n.setup;
+    let service = Arc::new(TokenService::new(secrets, setup.config, None, n.clock.clock())?);
     let id = registry::register(registry::Registered {
       verifier: registry::Verifier::Tokens(Arc::clone(&service)),
-      cookie_name: n.cookie_name,
-      secure_cookie_name: n.secure_cookie_name,
+      cookie_name: setup.cookie_name,
+      secure_cookie_name: setup.secure_cookie_name,
     });
     Ok(Self {
       service,

@@ -1,8 +1,10 @@
 //! The session engine as JS sees it: `NativeEngine`, started from a store
 //! (`store.startEngine(options)`), with async methods (the store I/O runs on napi's tokio
-//! runtime) and a background task that syncs revocations and the key ring every
-//! `syncInterval` ms. Its per-request verify is the hot path of `hot.rs`, by `id`, which
-//! also refuses sessions this engine knows to be revoked.
+//! runtime). Its per-request verify is the hot path of `hot.rs`, by `id`.
+//!
+//! Guarantees: a conversion only. The engine's behaviour is `engine::Engine`'s, its
+//! background loop `Engine::background` (spawned here on napi's runtime, aborted when the
+//! JS object is collected); failures reject with `err.code` set (`error.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -219,29 +221,17 @@ pub async fn start(
 ) -> Result<NapiEngine> {
   let n = normalize(&options)?;
   let secrets = Secrets::new(&options.secret)?;
-  let (policy, interval) = normalize_session(session)?;
-  let tokens = Arc::new(TokenService::new(secrets, n.config, None, n.clock.clock())?);
-  let engine = Arc::new(Engine::start(Arc::clone(&tokens), store, policy).await?);
+  let settings = normalize_session(session)?;
+  let setup = n.setup;
+  let tokens = Arc::new(TokenService::new(secrets, setup.config, None, n.clock.clock())?);
+  let engine = Arc::new(Engine::start(tokens, store, settings.refresh).await?);
   let id = registry::register(registry::Registered {
     verifier: registry::Verifier::Engine(Arc::clone(&engine)),
-    cookie_name: n.cookie_name,
-    secure_cookie_name: n.secure_cookie_name,
+    cookie_name: setup.cookie_name,
+    secure_cookie_name: setup.secure_cookie_name,
   });
-  let weak = Arc::downgrade(&engine);
-  let task = napi::bindgen_prelude::spawn(async move {
-    let mut tick = tokio::time::interval(Duration::from_millis(interval as u64));
-    let mut n: u64 = 0;
-    loop {
-      tick.tick().await;
-      let Some(e) = weak.upgrade() else { break };
-      // A failed sync (store down) is retried at the next tick; nothing is cleared.
-      let _ = e.sync().await;
-      n += 1;
-      if n % 120 == 0 {
-        let _ = e.sweep().await;
-      }
-    }
-  });
+  let interval = Duration::from_millis(settings.sync_interval_ms.unsigned_abs());
+  let task = napi::bindgen_prelude::spawn(engine.background(interval));
   Ok(NapiEngine {
     engine,
     id,

@@ -1,34 +1,44 @@
 //! The options objects JS gives (`new TokenCore(options)`, `store.startEngine(options,
-//! session)`), their conversion into core settings, and the clock they choose (the system
-//! clock, or a fixed one for tests). Durations are milliseconds, like `express-session`'s
-//! `maxAge`. The JS layer validates options first and throws `TypeError`s; this is the
-//! second, final check.
+//! session)`) and their conversion into the core's settings (`engine::settings`), which
+//! hold the defaults and the checks. This file only converts: JS numbers into whole
+//! milliseconds, the algorithm's name into the core's enum, `fixedNow` into the test clock.
+//!
+//! Guarantees: an option of the wrong shape (a fraction of a millisecond, a negative
+//! number, an unknown algorithm) is `CONFIG_INVALID` with a message naming the option;
+//! [`option_names`] lists the fields of both structs as serde's derive sees them, so JS's
+//! list of option names (`ENGINE_OPTIONS`) is these structs, written once.
+//! Not guaranteed: that JS passes nothing else (extra properties are ignored here; the
+//! middleware refuses unknown options).
 
 use std::sync::Arc;
 
 use napi_derive::napi;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
 
 use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
-use crate::jwt::{Algorithm, Policy};
-use crate::keys::RotationPolicy;
-use crate::napi::error::{bad_option, Code};
-use crate::service::Config;
+use crate::engine::settings::{EngineSettings, TokenSettings, TokenSetup};
+use crate::jwt::Algorithm;
+use crate::napi::error::{bad_option, Result};
 use crate::session::RefreshPolicy;
 
-/// Options of `TokenCore`.
+/// Options of `TokenCore` and of the token service under an engine.
 #[napi(object, object_to_js = false)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NapiTokenOptions {
   /// The app's secrets: the first signs and seals, all verify. Each at least 32 bytes.
   pub secret: Vec<String>,
-  /// `"HS256"` (default) or `"EdDSA"`.
+  /// `"HS256"` or `"EdDSA"`. Defaults to `"HS256"`.
   pub algorithm: Option<String>,
   /// `iss` of issued tokens, required on verify. Defaults to `"tandem-session"`.
   pub issuer: Option<String>,
   /// `aud` of issued tokens, required on verify. Defaults to `"tandem-session"`.
   pub audience: Option<String>,
-  /// Access-token lifetime in ms. Defaults to 900000 (15 minutes).
+  /// Access-token lifetime in ms, whole seconds. Defaults to 900000 (15 minutes).
   pub access_token_max_age: Option<f64>,
-  /// Clock skew tolerated on `exp`/`nbf`/`iat`, ms. Defaults to 5000; at most 300000.
+  /// Clock skew tolerated on `exp`/`nbf`/`iat`, ms, whole seconds. Defaults to 5000; at
+  /// most 300000.
   pub leeway: Option<f64>,
   /// Time between signing-key rotations, ms. Defaults to 604800000 (7 days).
   pub key_rotation_interval: Option<f64>,
@@ -43,27 +53,51 @@ pub struct NapiTokenOptions {
   /// the middleware's `__Host-` name. Defaults to `accessCookieName`.
   pub secure_access_cookie_name: Option<String>,
   /// Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it.
+  /// Defaults to the system clock.
   pub fixed_now: Option<f64>,
 }
 
-/// Session lifetimes, in milliseconds like `express-session`'s `maxAge`.
+/// Session options of `startEngine`, in milliseconds like `express-session`'s `maxAge`.
 #[napi(object, object_to_js = false)]
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NapiSessionOptions {
-  /// Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most 60000.
+  /// Grace window for a refresh token's immediate predecessor. Defaults to 10000; at most
+  /// 60000.
   pub refresh_grace: Option<f64>,
   /// Idle lifetime of a session (refresh token). Defaults to 30 days.
   pub refresh_token_max_age: Option<f64>,
   /// Absolute lifetime of a session. Defaults to 90 days.
   pub absolute_max_age: Option<f64>,
-  /// How often revocations and the key ring are read from the store. Defaults to 500.
+  /// How often revocations and the key ring are read from the store. Defaults to 500;
+  /// values under 10 count as 10.
   pub sync_interval: Option<f64>,
 }
 
-/// Core settings, the cookie name and the clock.
+/// The names of the options, by the object they belong to.
+#[napi(object)]
+pub struct NapiOptionNames {
+  /// The fields of `NapiTokenOptions` (`new TokenCore(options)`).
+  pub token: Vec<String>,
+  /// The fields of `NapiSessionOptions` (the engine's session options).
+  pub session: Vec<String>,
+}
+
+/// The JS names of the options `TokenCore` and `startEngine` read, from their structs.
+#[napi]
+pub fn option_names() -> NapiOptionNames {
+  let names = |fields: &[&str]| fields.iter().map(|&f| f.to_owned()).collect();
+  NapiOptionNames {
+    token: names(field_names::<NapiTokenOptions>()),
+    session: names(field_names::<NapiSessionOptions>()),
+  }
+}
+
+/// Validated token settings and the clock.
 pub struct Normalized {
-  pub config: Config,
-  pub cookie_name: String,
-  pub secure_cookie_name: String,
+  /// The core's config and cookie names.
+  pub setup: TokenSetup,
+  /// The clock the options chose.
   pub clock: TestClock,
 }
 
@@ -86,7 +120,7 @@ impl TestClock {
   }
 
   /// Move the fixed clock (`setNow`).
-  pub fn set_now(&self, ms: f64) -> napi::Result<(), Code> {
+  pub fn set_now(&self, ms: f64) -> Result<()> {
     match &self.0 {
       Some(c) if ms.is_finite() => {
         c.set(UnixMillis(ms as i64));
@@ -99,99 +133,106 @@ impl TestClock {
   }
 }
 
-/// A non-negative whole number (at most 9e15), or `default` when absent.
-fn whole(v: Option<f64>, default: i64, message: &str) -> napi::Result<i64, Code> {
+/// A JS number as a non-negative whole number (at most 9e15), `message` when it is not.
+fn whole(v: Option<f64>, message: &str) -> Result<Option<i64>> {
   match v {
-    None => Ok(default),
-    Some(x) if x.is_finite() && (0.0..=9.0e15).contains(&x) && x.fract() == 0.0 => Ok(x as i64),
+    None => Ok(None),
+    Some(x) if x.is_finite() && (0.0..=9.0e15).contains(&x) && x.fract() == 0.0 => {
+      Ok(Some(x as i64))
+    }
     Some(_) => Err(bad_option(message)),
   }
 }
 
-fn ms(v: Option<f64>, default: i64, name: &str) -> napi::Result<i64, Code> {
-  whole(
-    v,
-    default,
-    &format!("{name} must be a whole number of milliseconds"),
-  )
+/// A JS number as whole milliseconds, naming the option when it is not.
+fn ms(v: Option<f64>, name: &str) -> Result<Option<i64>> {
+  whole(v, &format!("{name} must be a whole number of milliseconds"))
 }
 
-/// Validate and convert.
-pub fn normalize(o: &NapiTokenOptions) -> napi::Result<Normalized, Code> {
+/// Convert the token options over `TokenSettings::default()`, and validate them.
+pub fn normalize(o: &NapiTokenOptions) -> Result<Normalized> {
+  let d = TokenSettings::default();
   let algorithm = match o.algorithm.as_deref() {
-    None => Algorithm::Hs256,
+    None => d.algorithm,
     Some(name) => Algorithm::from_name(name)
       .ok_or_else(|| bad_option("algorithm must be \"HS256\" or \"EdDSA\""))?,
   };
-  let ttl_ms = ms(o.access_token_max_age, 900_000, "accessTokenMaxAge")?;
-  let leeway_ms = ms(o.leeway, 5_000, "leeway")?;
-  if ttl_ms % 1000 != 0 || leeway_ms % 1000 != 0 {
-    return Err(bad_option(
-      "accessTokenMaxAge and leeway must be whole seconds (JWT times are seconds)",
-    ));
-  }
-  let defaults = Policy::default();
-  let policy = Policy {
-    issuer: o.issuer.clone().unwrap_or(defaults.issuer),
-    audience: o.audience.clone().unwrap_or(defaults.audience),
-    ttl_secs: ttl_ms / 1000,
-    leeway_secs: leeway_ms / 1000,
-    max_token_len: whole(
+  let settings = TokenSettings {
+    algorithm,
+    issuer: o.issuer.clone().unwrap_or(d.issuer),
+    audience: o.audience.clone().unwrap_or(d.audience),
+    access_token_max_age_ms: ms(o.access_token_max_age, "accessTokenMaxAge")?
+      .unwrap_or(d.access_token_max_age_ms),
+    leeway_ms: ms(o.leeway, "leeway")?.unwrap_or(d.leeway_ms),
+    key_rotation_interval_ms: ms(o.key_rotation_interval, "keyRotationInterval")?
+      .unwrap_or(d.key_rotation_interval_ms),
+    retired_key_ttl_ms: ms(o.retired_key_ttl, "retiredKeyTtl")?.or(d.retired_key_ttl_ms),
+    max_token_length: whole(
       o.max_token_length,
-      defaults.max_token_len as i64,
       "maxTokenLength must be a whole number of bytes",
-    )? as usize,
+    )?
+    .map_or(d.max_token_length, |n| n as usize),
+    access_cookie_name: o.access_cookie_name.clone().unwrap_or(d.access_cookie_name),
+    secure_access_cookie_name: o
+      .secure_access_cookie_name
+      .clone()
+      .or(d.secure_access_cookie_name),
   };
-  let rotation = RotationPolicy {
-    interval_ms: ms(
-      o.key_rotation_interval,
-      RotationPolicy::default().interval_ms,
-      "keyRotationInterval",
-    )?,
-    overlap_ms: ms(
-      o.retired_key_ttl,
-      RotationPolicy::default().overlap_ms.max(ttl_ms + leeway_ms),
-      "retiredKeyTtl",
-    )?,
-  };
-  let cookie_name = o
-    .access_cookie_name
-    .clone()
-    .unwrap_or_else(|| "__Host-at".to_owned());
-  let secure_cookie_name = o
-    .secure_access_cookie_name
-    .clone()
-    .unwrap_or_else(|| cookie_name.clone());
-  let fixed = match o.fixed_now {
-    None => None,
-    Some(_) => Some(Arc::new(FixedClock::at(UnixMillis(ms(
-      o.fixed_now,
-      0,
-      "fixedNow",
-    )?)))),
-  };
+  let fixed = ms(o.fixed_now, "fixedNow")?.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
   Ok(Normalized {
-    config: Config {
-      policy,
-      rotation,
-      algorithm,
-    },
-    cookie_name,
-    secure_cookie_name,
+    setup: settings.validate()?,
     clock: TestClock(fixed),
   })
 }
 
-/// The session policy and the sync interval (ms, at least 10) of `startEngine`.
-pub fn normalize_session(
-  s: Option<NapiSessionOptions>,
-) -> napi::Result<(RefreshPolicy, i64), Code> {
-  let d = RefreshPolicy::default();
-  let Some(s) = s else { return Ok((d, 500)) };
-  let policy = RefreshPolicy {
-    grace_ms: ms(s.refresh_grace, d.grace_ms, "refreshGrace")?,
-    idle_ms: ms(s.refresh_token_max_age, d.idle_ms, "refreshTokenMaxAge")?,
-    absolute_ms: ms(s.absolute_max_age, d.absolute_ms, "absoluteMaxAge")?,
+/// Convert the session options over `EngineSettings::default()`, and validate them.
+pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings> {
+  let d = EngineSettings::default();
+  let settings = match s {
+    None => d,
+    Some(s) => EngineSettings {
+      refresh: RefreshPolicy {
+        grace_ms: ms(s.refresh_grace, "refreshGrace")?.unwrap_or(d.refresh.grace_ms),
+        idle_ms: ms(s.refresh_token_max_age, "refreshTokenMaxAge")?.unwrap_or(d.refresh.idle_ms),
+        absolute_ms: ms(s.absolute_max_age, "absoluteMaxAge")?.unwrap_or(d.refresh.absolute_ms),
+      },
+      sync_interval_ms: ms(s.sync_interval, "syncInterval")?.unwrap_or(d.sync_interval_ms),
+    },
   };
-  Ok((policy, ms(s.sync_interval, 500, "syncInterval")?.max(10)))
+  Ok(settings.validate()?)
+}
+
+/// The serialized names of a struct's fields, as serde's derive lists them: it hands them
+/// to `deserialize_struct`, where this deserializer keeps them and stops.
+fn field_names<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+  struct Probe<'a>(&'a mut &'static [&'static str]);
+
+  impl<'de> Deserializer<'de> for Probe<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, Self::Error> {
+      Err(de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+      self,
+      _name: &'static str,
+      fields: &'static [&'static str],
+      _: V,
+    ) -> std::result::Result<V::Value, Self::Error> {
+      *self.0 = fields;
+      Err(de::Error::custom("only the names were wanted"))
+    }
+
+    serde::forward_to_deserialize_any! {
+      bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+      option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+      ignored_any
+    }
+  }
+
+  let mut names: &'static [&'static str] = &[];
+  // Always an error: the probe stops once it has the names.
+  let _ = T::deserialize(Probe(&mut names));
+  names
 }

@@ -1,0 +1,211 @@
+//! The settings an app gives a token core and a session engine, with their defaults and
+//! their checks: the one place the policy of the options lives (the binding only converts
+//! JS values into these types, as oxc-resolver's binding does with `ResolveOptions`).
+//!
+//! Durations are milliseconds, like `express-session`'s `maxAge`; JWT times are whole
+//! seconds, so the access-token lifetime and the leeway must be whole seconds.
+//!
+//! Guarantees: [`TokenSettings::validate`] and [`EngineSettings::validate`] refuse every
+//! value the core cannot honour with `CONFIG_INVALID`, and the message names the option by
+//! its JS name. Not here: the checks of the token policy and key rotation themselves
+//! (`Policy::validate`, `RotationPolicy::validate`), which `TokenService::new` runs.
+
+use crate::error::{err, ErrorKind, Result};
+use crate::jwt::{Algorithm, Policy};
+use crate::keys::RotationPolicy;
+use crate::service::Config;
+use crate::session::RefreshPolicy;
+
+/// The default name of the access-token cookie.
+pub const DEFAULT_ACCESS_COOKIE: &str = "__Host-at";
+/// The default time between background syncs, ms.
+pub const DEFAULT_SYNC_INTERVAL_MS: i64 = 500;
+/// The shortest time between background syncs, ms; a shorter interval is raised to it.
+pub const MIN_SYNC_INTERVAL_MS: i64 = 10;
+
+/// Settings of a token core (`TokenCore`, and the token service under an engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+  /// Algorithm of a newly generated key ring. Defaults to HS256.
+  pub algorithm: Algorithm,
+  /// `iss` of issued tokens, required on verify. Defaults to `"tandem-session"`.
+  pub issuer: String,
+  /// `aud` of issued tokens, required on verify. Defaults to `"tandem-session"`.
+  pub audience: String,
+  /// Access-token lifetime, ms, whole seconds (`accessTokenMaxAge`). Defaults to 900 000
+  /// (15 minutes).
+  pub access_token_max_age_ms: i64,
+  /// Clock skew tolerated on `exp`/`nbf`/`iat`, ms, whole seconds (`leeway`). Defaults to
+  /// 5 000; at most 300 000.
+  pub leeway_ms: i64,
+  /// Time between signing-key rotations, ms (`keyRotationInterval`). Defaults to 7 days.
+  pub key_rotation_interval_ms: i64,
+  /// How long a retired key still verifies, ms (`retiredKeyTtl`). Defaults (`None`) to the
+  /// larger of 1 hour and access-token lifetime + leeway, so no valid token is orphaned.
+  pub retired_key_ttl_ms: Option<i64>,
+  /// Longest accepted token, bytes (`maxTokenLength`). Defaults to 8192.
+  pub max_token_length: usize,
+  /// Name of the access-token cookie the request verify reads (`accessCookieName`).
+  /// Defaults to `"__Host-at"`.
+  pub access_cookie_name: String,
+  /// Name of the access-token cookie on secure requests (`secureAccessCookieName`).
+  /// Defaults (`None`) to `access_cookie_name`.
+  pub secure_access_cookie_name: Option<String>,
+}
+
+impl Default for TokenSettings {
+  fn default() -> Self {
+    let policy = Policy::default();
+    let rotation = RotationPolicy::default();
+    Self {
+      algorithm: Algorithm::Hs256,
+      issuer: policy.issuer,
+      audience: policy.audience,
+      access_token_max_age_ms: policy.ttl_secs * 1000,
+      leeway_ms: policy.leeway_secs * 1000,
+      key_rotation_interval_ms: rotation.interval_ms,
+      retired_key_ttl_ms: None,
+      max_token_length: policy.max_token_len,
+      access_cookie_name: DEFAULT_ACCESS_COOKIE.to_owned(),
+      secure_access_cookie_name: None,
+    }
+  }
+}
+
+/// Validated token settings: the token service's config and the cookie names.
+#[derive(Debug, Clone)]
+pub struct TokenSetup {
+  /// The token service's config.
+  pub config: Config,
+  /// Name of the access-token cookie.
+  pub cookie_name: String,
+  /// Name of the access-token cookie on secure requests.
+  pub secure_cookie_name: String,
+}
+
+impl TokenSettings {
+  /// Check the settings and resolve the defaults that depend on others.
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` naming the option: lifetime or leeway not whole seconds. (The token
+  /// policy's and rotation's own ranges are checked by `TokenService::new`.)
+  pub fn validate(self) -> Result<TokenSetup> {
+    if self.access_token_max_age_ms % 1000 != 0 || self.leeway_ms % 1000 != 0 {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "accessTokenMaxAge and leeway must be whole seconds (JWT times are seconds)",
+      ));
+    }
+    let default_overlap = RotationPolicy::default()
+      .overlap_ms
+      .max(self.access_token_max_age_ms.saturating_add(self.leeway_ms));
+    let secure_cookie_name = self
+      .secure_access_cookie_name
+      .unwrap_or_else(|| self.access_cookie_name.clone());
+    Ok(TokenSetup {
+      config: Config {
+        policy: Policy {
+          issuer: self.issuer,
+          audience: self.audience,
+          ttl_secs: self.access_token_max_age_ms / 1000,
+          leeway_secs: self.leeway_ms / 1000,
+          max_token_len: self.max_token_length,
+        },
+        rotation: RotationPolicy {
+          interval_ms: self.key_rotation_interval_ms,
+          overlap_ms: self.retired_key_ttl_ms.unwrap_or(default_overlap),
+        },
+        algorithm: self.algorithm,
+      },
+      cookie_name: self.access_cookie_name,
+      secure_cookie_name,
+    })
+  }
+}
+
+/// Settings of a session engine, beside its token settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineSettings {
+  /// Refresh-token lifetimes and grace (`refreshGrace`, `refreshTokenMaxAge`,
+  /// `absoluteMaxAge`). Defaults to `RefreshPolicy::default()`.
+  pub refresh: RefreshPolicy,
+  /// How often revocations and the key ring are read from the store, ms (`syncInterval`).
+  /// Defaults to 500; values under 10 are raised to 10.
+  pub sync_interval_ms: i64,
+}
+
+impl Default for EngineSettings {
+  fn default() -> Self {
+    Self {
+      refresh: RefreshPolicy::default(),
+      sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
+    }
+  }
+}
+
+impl EngineSettings {
+  /// Check the settings; the sync interval is raised to its floor.
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` naming the option (see `RefreshPolicy::validate`).
+  pub fn validate(self) -> Result<Self> {
+    self.refresh.validate()?;
+    Ok(Self {
+      sync_interval_ms: self.sync_interval_ms.max(MIN_SYNC_INTERVAL_MS),
+      ..self
+    })
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn defaults_are_the_documented_ones() {
+    let s = TokenSettings::default().validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.config.policy.ttl_secs, 900);
+    assert_eq!(s.config.policy.leeway_secs, 5);
+    assert_eq!(s.config.rotation.overlap_ms, 3_600_000);
+    assert_eq!(s.cookie_name, "__Host-at");
+    assert_eq!(s.secure_cookie_name, "__Host-at");
+    let e = EngineSettings::default().validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(e.sync_interval_ms, 500);
+  }
+
+  #[test]
+  fn retired_keys_outlive_every_token_they_signed() {
+    let s = TokenSettings {
+      access_token_max_age_ms: 86_400_000,
+      leeway_ms: 300_000,
+      ..TokenSettings::default()
+    };
+    let setup = s.validate().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(setup.config.rotation.overlap_ms, 86_700_000);
+  }
+
+  #[test]
+  fn times_must_be_whole_seconds_and_the_sync_interval_has_a_floor() {
+    for s in [
+      TokenSettings {
+        access_token_max_age_ms: 1500,
+        ..TokenSettings::default()
+      },
+      TokenSettings {
+        leeway_ms: 1,
+        ..TokenSettings::default()
+      },
+    ] {
+      let Err(e) = s.validate() else {
+        panic!("accepted a time that is not whole seconds")
+      };
+      assert_eq!(e.kind(), ErrorKind::ConfigInvalid);
+      assert!(e.detail().contains("leeway"));
+    }
+    let fast = EngineSettings {
+      sync_interval_ms: 1,
+      ..EngineSettings::default()
+    };
+    assert_eq!(fast.validate().map(|s| s.sync_interval_ms), Ok(10));
+  }
+}
