@@ -565,6 +565,7 @@ async fn a_call_stuck_on_a_lock_gives_up_in_time_and_changes_nothing() -> TestRe
 
 // ---- The outage: a cluster of our own, stopped and frozen under a live store. ----
 
+/// The port of the store outage test's own cluster (the engine's has 5442).
 const OUTAGE_PORT: &str = "5441";
 
 fn script(args: &[&str]) -> TestResult<String> {
@@ -586,10 +587,10 @@ fn script(args: &[&str]) -> TestResult<String> {
   Ok(String::from_utf8(out.stdout)?.trim().to_owned())
 }
 
-/// The pids of the cluster's postmaster and its children (for SIGSTOP / SIGCONT), read
+/// The pids of the postmaster on `port` and its children (for SIGSTOP / SIGCONT), read
 /// from `postmaster.pid` and `/proc` (no `ps` needed).
-fn cluster_pids() -> TestResult<Vec<String>> {
-  let pidfile = std::fs::read_to_string(format!("/tmp/tandem-pg-{OUTAGE_PORT}/postmaster.pid"))?;
+fn cluster_pids(port: &str) -> TestResult<Vec<String>> {
+  let pidfile = std::fs::read_to_string(format!("/tmp/tandem-pg-{port}/postmaster.pid"))?;
   let main = pidfile
     .lines()
     .next()
@@ -628,9 +629,50 @@ fn signal(sig: &str, pids: &[String]) -> TestResult {
   Ok(())
 }
 
-/// Removes the outage cluster however the test ends (thawing it first if frozen).
+/// A throwaway PostgreSQL cluster of one test on its own port, started fresh; stopped,
+/// frozen and brought back by the test; thawed and removed however the test ends.
 struct Cluster {
+  port: &'static str,
   frozen: Vec<String>,
+}
+
+impl Cluster {
+  /// A fresh cluster on `port` (whatever an earlier run left there is removed first), and
+  /// its connection string.
+  fn start(port: &'static str) -> TestResult<(Self, String)> {
+    let _ = script(&["destroy", port]);
+    let url = script(&["start", port])?;
+    Ok((
+      Self {
+        port,
+        frozen: vec![],
+      },
+      url,
+    ))
+  }
+
+  /// `pg_ctl stop -m immediate`: connections are refused.
+  fn stop(&self) -> TestResult {
+    script(&["stop", self.port, "immediate"]).map(|_| ())
+  }
+
+  /// Started again after [`Cluster::stop`].
+  fn restart(&self) -> TestResult {
+    script(&["start", self.port]).map(|_| ())
+  }
+
+  /// SIGSTOP to the postmaster and its children: connections hang.
+  fn freeze(&mut self) -> TestResult {
+    self.frozen = cluster_pids(self.port)?;
+    signal("-STOP", &self.frozen)
+  }
+
+  /// SIGCONT after [`Cluster::freeze`].
+  fn thaw(&mut self) -> TestResult {
+    signal("-CONT", &self.frozen)?;
+    self.frozen.clear();
+    Ok(())
+  }
 }
 
 impl Drop for Cluster {
@@ -638,8 +680,22 @@ impl Drop for Cluster {
     if !self.frozen.is_empty() {
       let _ = signal("-CONT", &self.frozen);
     }
-    let _ = script(&["destroy", OUTAGE_PORT]);
+    let _ = script(&["destroy", self.port]);
   }
+}
+
+/// Opens `n` pooled connections of `store` at once, so that an outage meets idle ones too.
+async fn warm_pool(store: &Arc<PostgresStore>, n: usize) -> TestResult {
+  let calls: Vec<_> = (0..n)
+    .map(|_| {
+      let s = Arc::clone(store);
+      tokio::spawn(async move { s.list_user("nobody").await })
+    })
+    .collect();
+  for call in calls {
+    call.await??;
+  }
+  Ok(())
 }
 
 /// Every call of the store, each checked to fail with STORE_UNAVAILABLE within `within`.
@@ -701,45 +757,24 @@ async fn an_outage_is_store_unavailable_promptly_and_the_store_recovers() -> Tes
   if pg_url("outage").is_none() {
     return Ok(());
   }
-  let mut cluster = Cluster { frozen: vec![] };
-  let _ = script(&["destroy", OUTAGE_PORT]);
-  let url = script(&["start", OUTAGE_PORT])?;
+  let (mut cluster, url) = Cluster::start(OUTAGE_PORT)?;
   let store = Arc::new(PostgresStore::connect(&url).await?);
   let r = conformance::record(&conformance::user()?)?;
   store.insert(&r).await?;
-  // Several pooled connections, so the outage meets idle ones too.
-  let warm: Vec<_> = (0..6)
-    .map(|_| {
-      let s = Arc::clone(&store);
-      tokio::spawn(async move { s.list_user("nobody").await })
-    })
-    .collect();
-  for w in warm {
-    w.await??;
-  }
+  warm_pool(&store, 6).await?;
 
   // 1. The server is stopped: connections are refused.
-  script(&["stop", OUTAGE_PORT, "immediate"])?;
+  cluster.stop()?;
   every_call_is_unavailable(&store, Duration::from_secs(4)).await?;
-  script(&["start", OUTAGE_PORT])?;
+  cluster.restart()?;
   until_back(&store).await?;
   conformance::insert_then_get_round_trips(&*store).await?;
 
   // 2. The server is frozen (SIGSTOP): connections hang, and the timeouts answer.
-  let warm: Vec<_> = (0..4)
-    .map(|_| {
-      let s = Arc::clone(&store);
-      tokio::spawn(async move { s.list_user("nobody").await })
-    })
-    .collect();
-  for w in warm {
-    w.await??;
-  }
-  cluster.frozen = cluster_pids()?;
-  signal("-STOP", &cluster.frozen)?;
+  warm_pool(&store, 4).await?;
+  cluster.freeze()?;
   every_call_is_unavailable(&store, Duration::from_secs(6)).await?;
-  signal("-CONT", &cluster.frozen)?;
-  cluster.frozen.clear();
+  cluster.thaw()?;
   until_back(&store).await?;
 
   // 3. The same store object keeps the whole contract again.
@@ -822,15 +857,6 @@ async fn the_postgres_tables_hold_no_refresh_token_and_no_signing_key_in_clear()
 /// The port of the engine outage test's own cluster (the store's outage test has 5441).
 const ENGINE_OUTAGE_PORT: &str = "5442";
 
-/// Removes the engine outage test's cluster however the test ends.
-struct EngineOutageCluster;
-
-impl Drop for EngineOutageCluster {
-  fn drop(&mut self) {
-    let _ = script(&["destroy", ENGINE_OUTAGE_PORT]);
-  }
-}
-
 /// Promise 10 on PostgreSQL: with the server stopped under a live engine, refresh, login,
 /// reads and sync are STORE_UNAVAILABLE within seconds while the session's access token
 /// still verifies; once the server is back the same engine refreshes with the same
@@ -841,26 +867,15 @@ async fn with_postgres_down_the_engine_refuses_refresh_keeps_verifying_and_recov
   if pg_url("engine_outage").is_none() {
     return Ok(());
   }
-  let cluster = EngineOutageCluster;
-  let _ = script(&["destroy", ENGINE_OUTAGE_PORT]);
-  let url = script(&["start", ENGINE_OUTAGE_PORT])?;
+  let (cluster, url) = Cluster::start(ENGINE_OUTAGE_PORT)?;
   let store = Arc::new(PostgresStore::connect(&url).await?);
   let (e, t) = engine_and_session(Arc::clone(&store) as Arc<dyn Store>).await?;
-  // Several pooled connections, so that the outage meets idle ones too.
-  let warm: Vec<_> = (0..4)
-    .map(|_| {
-      let s = Arc::clone(&store);
-      tokio::spawn(async move { s.list_user("nobody").await })
-    })
-    .collect();
-  for w in warm {
-    w.await??;
-  }
+  warm_pool(&store, 4).await?;
 
-  script(&["stop", ENGINE_OUTAGE_PORT, "immediate"])?;
+  cluster.stop()?;
   engine_during_outage(&e, &t).await?;
 
-  script(&["start", ENGINE_OUTAGE_PORT])?;
+  cluster.restart()?;
   until_back(&store).await?;
   engine_after_outage(&e, &t).await?;
   drop(cluster);
