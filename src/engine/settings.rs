@@ -163,13 +163,17 @@ mod tests {
 
   #[test]
   fn defaults_are_the_documented_ones() {
-    let s = TokenSettings::default().validate().unwrap_or_else(|e| panic!("{e}"));
+    let s = TokenSettings::default()
+      .validate()
+      .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.config.policy.ttl_secs, 900);
     assert_eq!(s.config.policy.leeway_secs, 5);
     assert_eq!(s.config.rotation.overlap_ms, 3_600_000);
     assert_eq!(s.cookie_name, "__Host-at");
     assert_eq!(s.secure_cookie_name, "__Host-at");
-    let e = EngineSettings::default().validate().unwrap_or_else(|e| panic!("{e}"));
+    let e = EngineSettings::default()
+      .validate()
+      .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(e.sync_interval_ms, 500);
   }
 

@@ -116,7 +116,12 @@ impl NapiTokenCore {
     let n = normalize(&options)?;
     let secrets = Secrets::new(&options.secret)?;
     let setup = n.setup;
-    let service = Arc::new(TokenService::new(secrets, setup.config, None, n.clock.clock())?);
+    let service = Arc::new(TokenService::new(
+      secrets,
+      setup.config,
+      None,
+      n.clock.clock(),
+    )?);
     let id = registry::register(registry::Registered {
       verifier: registry::Verifier::Tokens(Arc::clone(&service)),
       cookie_name: setup.cookie_name,

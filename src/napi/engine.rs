@@ -223,7 +223,12 @@ pub async fn start(
   let secrets = Secrets::new(&options.secret)?;
   let settings = normalize_session(session)?;
   let setup = n.setup;
-  let tokens = Arc::new(TokenService::new(secrets, setup.config, None, n.clock.clock())?);
+  let tokens = Arc::new(TokenService::new(
+    secrets,
+    setup.config,
+    None,
+    n.clock.clock(),
+  )?);
   let engine = Arc::new(Engine::start(tokens, store, settings.refresh).await?);
   let id = registry::register(registry::Registered {
     verifier: registry::Verifier::Engine(Arc::clone(&engine)),
@@ -307,9 +312,16 @@ impl NapiEngine {
 
   /// Revoke a session; resolves to whether it existed.
   #[napi]
-  pub fn revoke<'env>(&self, env: &'env Env, session: String) -> napi::Result<PromiseRaw<'env, bool>> {
+  pub fn revoke<'env>(
+    &self,
+    env: &'env Env,
+    session: String,
+  ) -> napi::Result<PromiseRaw<'env, bool>> {
     let engine = Arc::clone(&self.engine);
-    promise(env, async move { Ok(engine.revoke(&handle(&session)?).await?) })
+    promise(
+      env,
+      async move { Ok(engine.revoke(&handle(&session)?).await?) },
+    )
   }
 
   /// Revoke every session of a user, except `except`; resolves to the revoked handles.
@@ -392,7 +404,11 @@ impl NapiEngine {
 
   /// Emergency: revoke signing key `kid` for every process sharing the store.
   #[napi(ts_return_type = "Promise<void>")]
-  pub fn revoke_key<'env>(&self, env: &'env Env, kid: String) -> napi::Result<PromiseRaw<'env, ()>> {
+  pub fn revoke_key<'env>(
+    &self,
+    env: &'env Env,
+    kid: String,
+  ) -> napi::Result<PromiseRaw<'env, ()>> {
     let engine = Arc::clone(&self.engine);
     promise(env, async move { Ok(engine.revoke_key(&kid).await?) })
   }

@@ -89,9 +89,7 @@ pub fn read_cookie(cookie_header: Utf16String, name: String) -> Result<Option<St
   match crate::credentials::cookie(&header, &name)? {
     // Only ASCII survives `narrow`; a value with 0xFF bytes held a non-ASCII character.
     Some(v) if v.is_ascii() => Ok(Some(String::from_utf8_lossy(v).into_owned())),
-    Some(_) => Err(
-      Error::new(ErrorKind::TokenMalformed, "cookie value is not ASCII").into(),
-    ),
+    Some(_) => Err(Error::new(ErrorKind::TokenMalformed, "cookie value is not ASCII").into()),
     None => Ok(None),
   }
 }

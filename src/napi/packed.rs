@@ -115,11 +115,26 @@ pub fn packed_vectors() -> Value {
   let none = Map::new();
   let long = "x".repeat(300);
   let valid: [(ClaimsView<'_>, Source); 5] = [
-    (view("alice", 1_780_000_900.0, 1_780_000_000.0, 0, &none), Source::Cookie),
+    (
+      view("alice", 1_780_000_900.0, 1_780_000_000.0, 0, &none),
+      Source::Cookie,
+    ),
     (view("a,b,\"c\"", 1.5, -1.0, 7, &nested), Source::Header),
-    (view("🧑‍💻 ünïcödé", 9_007_199_254_740_993.0, 0.0, 9_007_199_254_740_991, &none), Source::Cookie),
+    (
+      view(
+        "🧑‍💻 ünïcödé",
+        9_007_199_254_740_993.0,
+        0.0,
+        9_007_199_254_740_991,
+        &none,
+      ),
+      Source::Cookie,
+    ),
     (view("", 1e300, -0.25, 1, &nested), Source::Header),
-    (view(&long, 2_000_000_000.0, 1_999_999_000.0, 42, &nested), Source::Cookie),
+    (
+      view(&long, 2_000_000_000.0, 1_999_999_000.0, 42, &nested),
+      Source::Cookie,
+    ),
   ];
   let mut out: Vec<Value> = valid
     .iter()
@@ -138,7 +153,11 @@ pub fn packed_vectors() -> Value {
       json!({ "packed": pack(*c, *source), "expected": { "ok": true, "source": name, "claims": claims } })
     })
     .collect();
-  for kind in [ErrorKind::TokenExpired, ErrorKind::SessionRevoked, ErrorKind::CredentialsAmbiguous] {
+  for kind in [
+    ErrorKind::TokenExpired,
+    ErrorKind::SessionRevoked,
+    ErrorKind::CredentialsAmbiguous,
+  ] {
     let e = Error::new(kind, "a fixed detail, with a comma");
     out.push(json!({ "packed": pack_error(&e), "expected": { "ok": false, "code": e.code() } }));
   }
@@ -146,7 +165,13 @@ pub fn packed_vectors() -> Value {
   Value::Array(out)
 }
 
-fn view<'a>(sub: &'a str, exp: f64, iat: f64, dv: u64, claims: &'a Map<String, Value>) -> ClaimsView<'a> {
+fn view<'a>(
+  sub: &'a str,
+  exp: f64,
+  iat: f64,
+  dv: u64,
+  claims: &'a Map<String, Value>,
+) -> ClaimsView<'a> {
   ClaimsView {
     sub,
     sid: "c2Vzc2lvbi1oYW5kbGUtMDE",

@@ -51,7 +51,11 @@ impl Verifier {
   }
 
   /// See `Engine::verify_access_with`.
-  pub fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R> {
+  pub fn verify_access_with<R>(
+    &self,
+    token: &[u8],
+    f: impl FnOnce(ClaimsView<'_>) -> R,
+  ) -> Result<R> {
     match self {
       Self::Tokens(t) => t.verify_access_with(token, f),
       Self::Engine(e) => e.verify_access_with(token, f),

@@ -37,7 +37,10 @@ impl NapiStore {
     options: NapiTokenOptions,
     session: Option<NapiSessionOptions>,
   ) -> napi::Result<PromiseRaw<'env, NapiEngine>> {
-    promise(env, engine::start(Arc::clone(&self.store), options, session))
+    promise(
+      env,
+      engine::start(Arc::clone(&self.store), options, session),
+    )
   }
 }
 
@@ -74,7 +77,10 @@ pub fn open_postgres_store(
 /// Connect to a Redis server (`redis://host:port/db`).
 #[napi]
 pub fn open_redis_store(env: &Env, url: String) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  promise(env, async move { Ok(opened(RedisStore::connect(&url).await?)) })
+  promise(
+    env,
+    async move { Ok(opened(RedisStore::connect(&url).await?)) },
+  )
 }
 
 /// Connect to a Redis Cluster, given some of its nodes' URLs.
