@@ -32,4 +32,4 @@ pub mod token;
 mod napi;
 
 pub use error::{Error, ErrorKind, Result};
-pub use service::{Config, TokenService};
+pub use service::{Config, TokenService, Verify};

@@ -212,50 +212,6 @@ impl TokenService {
     self.verify_access_with(token, |v| v.to_owned())
   }
 
-  /// Verify an access token and hand its claims, borrowed, to `f`.
-  ///
-  /// # Errors
-  /// As [`access::verify`].
-  pub fn verify_access_with<R>(
-    &self,
-    token: &[u8],
-    f: impl FnOnce(ClaimsView<'_>) -> R,
-  ) -> Result<R> {
-    access::verify_with(&self.ring(), &self.config.policy, self.now(), token, f)
-  }
-
-  /// Find and verify the access token of a request; `None` when it carries none.
-  ///
-  /// # Errors
-  /// As `credentials::access_token` and [`access::verify`].
-  pub fn verify_request(
-    &self,
-    cookie_header: Option<&[u8]>,
-    authorization: Option<&[u8]>,
-    cookie_name: &str,
-  ) -> Result<Option<(AccessClaims, Source)>> {
-    self.verify_request_with(cookie_header, authorization, cookie_name, |v, source| {
-      (v.to_owned(), source)
-    })
-  }
-
-  /// [`TokenService::verify_request`], handing the claims, borrowed, to `f`.
-  ///
-  /// # Errors
-  /// As [`TokenService::verify_request`].
-  pub fn verify_request_with<R>(
-    &self,
-    cookie_header: Option<&[u8]>,
-    authorization: Option<&[u8]>,
-    cookie_name: &str,
-    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
-  ) -> Result<Option<R>> {
-    match credentials::access_token(cookie_header, authorization, cookie_name)? {
-      Some((token, source)) => self.verify_access_with(token, |v| f(v, source)).map(Some),
-      None => Ok(None),
-    }
-  }
-
   /// The first refresh token of a new session.
   ///
   /// # Errors
@@ -295,5 +251,56 @@ impl std::fmt::Debug for TokenService {
       .field("config", &self.config)
       .field("secrets", &self.secrets)
       .finish()
+  }
+}
+
+/// What verifies access tokens: the token service alone, or an engine, which also refuses
+/// sessions it knows to be revoked. An implementation gives the one-token verify; finding
+/// the token in a request's headers is written here once, for every verifier.
+pub trait Verify {
+  /// Verify one access token and hand its claims, borrowed, to `f`. No I/O.
+  ///
+  /// # Errors
+  /// As [`access::verify`] (and the implementation's own refusals).
+  fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R>;
+
+  /// Find the access token of a request (`None` when it carries none), verify it, and
+  /// hand the claims, borrowed, with where the token came from, to `f`. No I/O: the hot
+  /// path production runs (the binding packs what `f` gets for JS).
+  ///
+  /// # Errors
+  /// As `credentials::access_token` and [`Verify::verify_access_with`].
+  fn verify_request_with<R>(
+    &self,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
+    cookie_name: &str,
+    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
+  ) -> Result<Option<R>> {
+    match credentials::access_token(cookie_header, authorization, cookie_name)? {
+      Some((token, source)) => self.verify_access_with(token, |v| f(v, source)).map(Some),
+      None => Ok(None),
+    }
+  }
+
+  /// [`Verify::verify_request_with`], the claims owned.
+  ///
+  /// # Errors
+  /// As [`Verify::verify_request_with`].
+  fn verify_request(
+    &self,
+    cookie_header: Option<&[u8]>,
+    authorization: Option<&[u8]>,
+    cookie_name: &str,
+  ) -> Result<Option<(AccessClaims, Source)>> {
+    self.verify_request_with(cookie_header, authorization, cookie_name, |v, source| {
+      (v.to_owned(), source)
+    })
+  }
+}
+
+impl Verify for TokenService {
+  fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R> {
+    access::verify_with(&self.ring(), &self.config.policy, self.now(), token, f)
   }
 }

@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use tandem_session::credentials::{self, Source, MAX_HEADER_LEN};
-use tandem_session::ErrorKind;
+use tandem_session::{ErrorKind, Verify};
 use tandem_session_fuzz::{hex, is_verify_error, service, verbose};
 
 const NAMES: [&str; 4] = ["__Host-at", "at", "__Host-tandem-at", "sid"];

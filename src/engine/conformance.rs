@@ -10,7 +10,7 @@ use crate::clock::{FixedClock, UnixMillis};
 use crate::engine::{Engine, NewSession, RefreshOutcome, Tokens};
 use crate::error::{ErrorKind, Result};
 use crate::secret::Secrets;
-use crate::service::{Config, TokenService};
+use crate::service::{Config, TokenService, Verify};
 use crate::session::{DeviceInfo, RefreshPolicy};
 use crate::store::conformance::{broken, ensure};
 use crate::store::Store;

@@ -10,7 +10,7 @@
 //! - [`Engine::revoke`], [`Engine::revoke_user`]: revocation that sticks (promise 5): the
 //!   store deletes (never upserts), this process forgets the session at once, others
 //!   within one [`Engine::sync`] (run every sync interval by [`Engine::background`]).
-//! - [`Engine::verify_request_with`]: the hot path, no I/O: the token service plus the
+//! - `Verify::verify_request_with` on an `Engine`: the hot path, no I/O: the token service plus the
 //!   in-memory revocation set. The binding runs this one function, and so do the tests.
 //! - key ring: adopted from the store at start, rotations saved by compare-and-swap so
 //!   exactly one process performs each (promise 6).
@@ -29,13 +29,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::clock::UnixMillis;
-use crate::credentials::Source;
 use crate::error::{err, ErrorKind, Result};
 use crate::jwt::access::ClaimsView;
-use crate::jwt::{AccessClaims, Issued, Subject};
+use crate::jwt::{Issued, Subject};
 use crate::keys::sealed;
 use crate::random;
-use crate::service::TokenService;
+use crate::service::{TokenService, Verify};
 use crate::session::{decide, Decision, DeviceInfo, RefreshPolicy, RefreshState, SessionRecord};
 use crate::store::{DataPatch, Store, StoredRing};
 use crate::token::{Handle, RefreshToken};
@@ -435,58 +434,6 @@ impl Engine {
     self.store.patch_data(handle, patch).await
   }
 
-  /// Verify a request's access token (no I/O), refusing revoked sessions.
-  ///
-  /// # Errors
-  /// As [`Engine::verify_request_with`].
-  pub fn verify_request(
-    &self,
-    cookie_header: Option<&[u8]>,
-    authorization: Option<&[u8]>,
-    cookie_name: &str,
-  ) -> Result<Option<(AccessClaims, Source)>> {
-    self.verify_request_with(cookie_header, authorization, cookie_name, |c, source| {
-      (c.to_owned(), source)
-    })
-  }
-
-  /// The per-request verify, the hot path production runs (the binding packs what `f`
-  /// gets for JS): find the request's access token (`None` when it carries none), verify
-  /// it with the token service, then refuse it if its session is revoked as far as this
-  /// process knows, and hand the claims, borrowed, to `f`. No I/O.
-  ///
-  /// # Errors
-  /// As `TokenService::verify_request`, and `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
-  pub fn verify_request_with<R>(
-    &self,
-    cookie_header: Option<&[u8]>,
-    authorization: Option<&[u8]>,
-    cookie_name: &str,
-    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
-  ) -> Result<Option<R>> {
-    self
-      .tokens
-      .verify_request_with(cookie_header, authorization, cookie_name, |c, source| {
-        self.refuse_revoked(c.sid).map(|()| f(c, source))
-      })?
-      .transpose()
-  }
-
-  /// Verify one access token (no I/O), refusing revoked sessions, and hand the claims,
-  /// borrowed, to `f`.
-  ///
-  /// # Errors
-  /// As `TokenService::verify_access`, and `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
-  pub fn verify_access_with<R>(
-    &self,
-    token: &[u8],
-    f: impl FnOnce(ClaimsView<'_>) -> R,
-  ) -> Result<R> {
-    self
-      .tokens
-      .verify_access_with(token, |c| self.refuse_revoked(c.sid).map(|()| f(c)))?
-  }
-
   /// `SESSION_REVOKED` when the session `sid` is revoked, as far as this process knows
   /// (`TOKEN_THEFT_DETECTED` when this process revoked it for a theft): the check every
   /// verified access token goes through.
@@ -614,5 +561,18 @@ impl Engine {
   /// `STORE_UNAVAILABLE`.
   pub async fn sweep(&self) -> Result<u64> {
     self.store.sweep(self.now()).await
+  }
+}
+
+/// The per-request verify (no I/O; `Verify::verify_request_with` finds the token in the
+/// headers): the token service's verify, then the session refused if it is revoked as far
+/// as this process knows. The one composition production and the conformance suite run.
+impl Verify for Engine {
+  /// # Errors
+  /// As `TokenService::verify_access`, and `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
+  fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R> {
+    self
+      .tokens
+      .verify_access_with(token, |c| self.refuse_revoked(c.sid).map(|()| f(c)))?
   }
 }

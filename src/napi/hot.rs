@@ -1,7 +1,7 @@
 //! The hot path: verifying a request's access token, one plain function call, no I/O.
 //!
-//! Guarantees: the verify is the core's own (`Engine::verify_request_with`, or the token
-//! service's for a `TokenCore`), the one the Rust tests check; this file only converts
+//! Guarantees: the verify is the core's own (`Verify::verify_request_with` of the `Engine`,
+//! or of the token service for a `TokenCore`), the one the Rust tests check; this file only converts
 //! strings in and packs the answer out (format and its JS twin: `packed.rs`).
 //!
 //! Inputs are taken as UTF-16 (`Utf16String`, a copy, cheaper than UTF-8 conversion) and
@@ -17,6 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::napi::error::Result;
 use crate::napi::packed::{finish, pack, pack_error, NO_TOKEN};
 use crate::napi::registry;
+use crate::service::Verify;
 
 /// Verify the access token of a request (its Cookie and Authorization headers), packed.
 /// `secure`: the request came over TLS, so the cookie is read under the core's secure

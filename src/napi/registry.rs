@@ -9,11 +9,10 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::credentials::Source;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::jwt::access::ClaimsView;
-use crate::service::TokenService;
+use crate::service::{TokenService, Verify};
 
 /// What the hot path needs of a core.
 pub struct Registered {
@@ -27,7 +26,7 @@ pub struct Registered {
 
 /// Who verifies a core's tokens: a `TokenCore`'s token service alone, or an engine, whose
 /// verify also refuses sessions it knows to be revoked. Dispatch only: each arm calls the
-/// core's own verify (`TokenService::verify_*_with`, `Engine::verify_*_with`).
+/// core's own verify (`Verify` of `TokenService` or of `Engine`).
 pub enum Verifier {
   /// A `TokenCore`: no sessions, so no revocations.
   Tokens(Arc<TokenService>),
@@ -35,33 +34,17 @@ pub enum Verifier {
   Engine(Arc<Engine>),
 }
 
-impl Verifier {
-  /// See `Engine::verify_request_with`.
-  pub fn verify_request_with<R>(
-    &self,
-    cookie_header: Option<&[u8]>,
-    authorization: Option<&[u8]>,
-    cookie_name: &str,
-    f: impl FnOnce(ClaimsView<'_>, Source) -> R,
-  ) -> Result<Option<R>> {
-    match self {
-      Self::Tokens(t) => t.verify_request_with(cookie_header, authorization, cookie_name, f),
-      Self::Engine(e) => e.verify_request_with(cookie_header, authorization, cookie_name, f),
-    }
-  }
-
-  /// See `Engine::verify_access_with`.
-  pub fn verify_access_with<R>(
-    &self,
-    token: &[u8],
-    f: impl FnOnce(ClaimsView<'_>) -> R,
-  ) -> Result<R> {
+/// Dispatch only; `Verify::verify_request_with` is written once, in the core.
+impl Verify for Verifier {
+  fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R> {
     match self {
       Self::Tokens(t) => t.verify_access_with(token, f),
       Self::Engine(e) => e.verify_access_with(token, f),
     }
   }
+}
 
+impl Verifier {
   /// See `Engine::verdict_epoch`; for a token service alone, the key rings it installed.
   pub fn verdict_epoch(&self) -> u64 {
     match self {

@@ -16,7 +16,7 @@ use tandem_session::secret::Secrets;
 use tandem_session::session::{DeviceInfo, RefreshPolicy};
 use tandem_session::store::{conformance, Store};
 use tandem_session::token::Handle;
-use tandem_session::{encoding, Config, ErrorKind, TokenService};
+use tandem_session::{encoding, Config, ErrorKind, TokenService, Verify};
 
 /// The result of the tests and of their helpers.
 pub type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -455,6 +455,7 @@ pub mod outage {
   use tandem_session::jwt::Algorithm;
   use tandem_session::store::{conformance, Store};
   use tandem_session::ErrorKind;
+  use tandem_session::Verify;
 
   use super::{at_cookie, device_named, engine_with, new_tokens, rt_bytes, rt_digest};
   use super::{HandedOut, TestResult, AT_COOKIE, ENGINE_SECRET, ENGINE_T0};
