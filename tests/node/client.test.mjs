@@ -531,6 +531,16 @@ describe('client: CSRF header', function () {
     await c.fetch('/api/login', { method: 'POST' })
     assert.equal(server.calls.at(-1).req.headers.get('x-csrf-token'), 'ours')
   })
+
+  it('should take the X-CSRF-Token of the refresh response for the replay', async function () {
+    const server = fakeServer({ '/api/x': (req, s) => (s.fresh ? json(200, {}) : json(401, { code: 'TRY_REFRESH' })) })
+    server.refreshAnswer = () => json(200, {}, { 'x-csrf-token': 'after-refresh' })
+    const c = client(server)
+    assert.equal((await c.fetch('/api/x', { method: 'POST' })).status, 200)
+    const [first, replay] = apiRequests(server)
+    assert.equal(first.req.headers.get('x-csrf-token'), null)
+    assert.equal(replay.req.headers.get('x-csrf-token'), 'after-refresh')
+  })
 })
 
 describe('client: X-Session-Info', function () {
@@ -569,6 +579,21 @@ describe('client: X-Session-Info', function () {
     await c.fetch('/api/x')
     assert.equal(seen.length, 3, 'off() removed it')
     assert.throws(() => c.on('nonsense', fn), TypeError)
+  })
+
+  it('should read a missing userId as null and accessExpires as a number', async function () {
+    const raw = encodeURIComponent(JSON.stringify({ accessExpires: '42' }))
+    const c = client(fakeServer({ '/api/x': () => json(200, {}, { 'x-session-info': raw }) }))
+    await c.fetch('/api/x')
+    assert.deepEqual(c.info, { userId: null, accessExpires: 42 })
+  })
+
+  it('should not emit info when a session ends while no info is known', async function () {
+    const c = client(fakeServer({ '/api/x': () => json(401, { code: 'UNAUTHORISED' }) }))
+    const seen = []
+    c.on('info', (v) => seen.push(v))
+    await c.fetch('/api/x')
+    assert.deepEqual(seen, [])
   })
 })
 
@@ -652,6 +677,22 @@ describe('client: header mode', function () {
     assert.deepEqual(ended, ['UNAUTHORISED'])
   })
 
+  it('should end a later session again once a new access token arrived', async function () {
+    let answer = () => json(401, { code: 'UNAUTHORISED' })
+    const server = fakeServer({ '/api/x': () => answer() })
+    const storage = memoryStorage({ accessToken: 'a1', refreshToken: 'r1' })
+    const ended = []
+    const c = client(server, { transfer: 'header', storage, onSessionEnded: (v) => ended.push(v) })
+    await c.fetch('/api/x')
+    await c.fetch('/api/x')
+    assert.deepEqual(ended, ['UNAUTHORISED'], 'once per session')
+    answer = () => json(200, {}, { 'x-access-token': 'a2', 'x-refresh-token': 'r2' })
+    await c.fetch('/api/x')
+    answer = () => json(401, { code: 'UNAUTHORISED' })
+    await c.fetch('/api/x')
+    assert.deepEqual(ended, ['UNAUTHORISED', 'UNAUTHORISED'])
+  })
+
   it('should clear the storage when another tab says the session ended', async function () {
     const newChannel = channelHub()
     const chA = newChannel()
@@ -731,6 +772,16 @@ describe('client: options and defaults', function () {
     t.after(() => { globalThis.fetch = original })
     globalThis.fetch = undefined
     assert.throws(() => createClient({ baseUrl: BASE, channel: null }), /fetch/)
+  })
+
+  it('should call the given fetch with globalThis as this (browsers refuse any other)', async function () {
+    const server = fakeServer()
+    const receivers = []
+    const c = client(server, { fetch (input, init) { receivers.push(this); return server.fetch(input, init) } })
+    await c.fetch('/api/x')
+    await c.fetch(OTHER)
+    assert.equal(receivers.length, 4)
+    assert.ok(receivers.every((r) => r === globalThis))
   })
 
   it('should use location.href, globalThis.fetch, navigator.locks and localStorage by default', async function (t) {
