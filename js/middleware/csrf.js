@@ -3,55 +3,97 @@
 /**
  * Cross-site request forgery defence for unsafe methods in cookie mode (DESIGN promise 8).
  *
- * Order of checks (OWASP CSRF cheat sheet: Fetch Metadata and Origin verification, plus a
- * signed token for clients that send neither):
- * 1. `Origin: null`, or an Origin that is neither this request's own origin nor a
- *    trusted one: refused.
- * 2. No Origin but `Sec-Fetch-Site: cross-site` or `same-site`: refused.
- * 3. A CSRF token that is present (`X-CSRF-Token` header, or the `_csrf` field of a body
- *    that a parser already read) must be valid for this session (checked in Rust).
- * 4. A stored session with neither a same-origin proof (1, or `Sec-Fetch-Site:
- *    same-origin`) nor a valid token: refused. With `requireToken`, the token is needed
- *    whatever the headers say.
+ * The browser says where a request comes from; a request that no browser sent is not a
+ * forgery. The origin verdict follows Go 1.25's `net/http.CrossOriginProtection` (Filippo
+ * Valsorda's design): `Sec-Fetch-Site` first, `Origin` for browsers without it, and a
+ * request with neither is not from a browser. One difference, stricter: `Origin` must be
+ * this request's whole origin (scheme, host and port), not only its host.
  *
- * Guarantees: a refusal is decided from headers before the request has any effect.
- * Not covered: requests in header mode (a page on another site cannot set Authorization
- * or custom headers without passing CORS, which is the app's to configure).
+ * | `Sec-Fetch-Site`                      | `Origin`                        | verdict             |
+ * |---------------------------------------|---------------------------------|---------------------|
+ * | `same-origin`, `none`                 | anything or absent              | same origin: passes |
+ * | `same-site`, `cross-site`, any other  | in `trustedOrigins`             | trusted: passes     |
+ * | `same-site`, `cross-site`, any other  | anything else, or absent        | refused             |
+ * | absent                                | absent                          | no browser: passes  |
+ * | absent                                | ours, or in `trustedOrigins`    | passes              |
+ * | absent                                | `null`, or anything else        | refused             |
+ *
+ * (`none` is a request the user started: the address bar, a bookmark; no page made it.
+ * `Sec-Fetch-Site: same-origin` beats `Origin: null`, which browsers send on same-origin
+ * form posts under `Referrer-Policy: no-referrer`.)
+ *
+ * Then the token. Ours is 43 base64url characters (`ourTokenShape`) in the `X-CSRF-Token`
+ * header or the `_csrf` field of a body a parser already read. Anything else there (csurf's
+ * or lusca's `_csrf`, which have other lengths and alphabets) is another library's and is
+ * ignored: the verdict above decides. Other headers (`csrf-token`, `x-xsrf-token`) are never
+ * read.
+ * 1. Refused by the verdict: 403, whatever token comes with it.
+ * 2. A token of our shape: it must verify for this request's stored session (checked in
+ *    Rust); with no stored session it cannot, and the request is refused.
+ * 3. `requireToken` and a stored session: a valid token of ours is needed, whatever the
+ *    headers say.
+ * 4. Otherwise: passes.
+ *
+ * Guarantees: a refusal is decided from headers (and the parsed body) before the request has
+ * any effect; a token of ours that does not verify is never ignored; a foreign token never
+ * lets through a request that would be refused without it.
+ * Not covered: browsers that send neither `Sec-Fetch-Site` nor `Origin` on a cross-site
+ * POST (none since 2020; see SECURITY.md), which `requireToken` covers; a foreign token of
+ * exactly our shape is checked as ours and refused; requests in header mode (a page on
+ * another site cannot set Authorization or custom headers without passing CORS, which is
+ * the app's to configure).
  * @private
  */
 
 const { ownOrigin } = require('./request.js')
 
 const CSRF_HEADER = 'x-csrf-token'
+/** Our token: base64url of 32 bytes, no padding (src/token/csrf.rs, CSRF_TEXT_LEN). */
+const OUR_TOKEN = /^[A-Za-z0-9_-]{43}$/
+
+/** Is `value` a CSRF token of ours by its shape (not whether it verifies)? */
+function ourTokenShape (value) {
+  return typeof value === 'string' && OUR_TOKEN.test(value)
+}
 
 /**
- * Does the browser prove this request comes from our own origin? `false` when it proves
- * the opposite, `null` when it says nothing.
+ * Where does the browser say this request comes from? `'same'` (this origin or a trusted
+ * one), `'cross'` (elsewhere: refuse), or `'none'` (no browser said anything). The table in
+ * the module comment.
  */
 function originVerdict (req, own, trusted) {
-  const origin = req.headers.origin
-  if (origin !== undefined) {
-    if (origin === 'null') return false
-    const o = String(origin).toLowerCase()
-    return o === own || trusted.includes(o)
+  const h = req.headers
+  const site = h['sec-fetch-site']
+  const origin = h.origin === undefined ? undefined : String(h.origin).toLowerCase()
+  if (site !== undefined) {
+    if (site === 'same-origin' || site === 'none') return 'same'
+    return origin !== undefined && trusted.includes(origin) ? 'same' : 'cross'
   }
-  const site = req.headers['sec-fetch-site']
-  if (site === 'cross-site' || site === 'same-site') return false
-  if (site === 'same-origin') return true
-  return null
+  if (origin === undefined) return 'none'
+  return origin === own || trusted.includes(origin) ? 'same' : 'cross'
 }
 
 /**
  * The origin gate alone, for a request that acts before any session is read (a form
  * submission sent through the refresh endpoint, the endpoint's own POST): true when CSRF
- * is on and the browser proves the request comes from another site.
+ * is on and the browser says the request comes from another site.
  * @param {object} req
  * @param {{csrf: object|null, proxy: boolean|undefined}} settings the middleware's settings
  * @param {boolean} secure whether the request counts as secure
  */
 function refusedByOrigin (req, settings, secure) {
   return settings.csrf !== null &&
-    originVerdict(req, ownOrigin(req, secure, settings.proxy), settings.csrf.trustedOrigins) === false
+    originVerdict(req, ownOrigin(req, secure, settings.proxy), settings.csrf.trustedOrigins) === 'cross'
+}
+
+/** The tokens of our shape in the request (header first, then the parsed body's `_csrf`). */
+function ourTokens (req) {
+  const body = req.body
+  const found = []
+  const header = req.headers[CSRF_HEADER]
+  if (ourTokenShape(header)) found.push(header)
+  if (body !== null && typeof body === 'object' && ourTokenShape(body._csrf)) found.push(body._csrf)
+  return found
 }
 
 /**
@@ -63,14 +105,10 @@ function refusedByOrigin (req, settings, secure) {
  * @returns {boolean}
  */
 function allowed (req, o) {
-  const byOrigin = originVerdict(req, o.own, o.settings.trustedOrigins)
-  if (byOrigin === false) return false
-  const token = req.headers[CSRF_HEADER] ?? (req.body && typeof req.body === 'object' ? req.body._csrf : undefined)
-  if (token !== undefined) {
-    return typeof token === 'string' && o.handle !== null && o.verify(token, o.handle)
-  }
-  if (o.handle === null) return true // nothing of a user's to act on
-  return byOrigin === true && !o.settings.requireToken
+  if (originVerdict(req, o.own, o.settings.trustedOrigins) === 'cross') return false
+  const tokens = ourTokens(req)
+  if (tokens.length > 0) return o.handle !== null && tokens.every((t) => o.verify(t, o.handle))
+  return o.handle === null || !o.settings.requireToken
 }
 
-module.exports = { allowed, refusedByOrigin }
+module.exports = { allowed, refusedByOrigin, ourTokenShape }

@@ -1,15 +1,16 @@
 'use strict'
 
 // CSRF over HTTP, on Express 5 and 4: cross-site writes, logouts and refreshes refused
-// with 403 and no side effect, the same-origin proof or token a stored cookie session
-// needs, Origin shapes that look like ours (ATK-57), a text/plain JSON form (ATK-58), and
-// the csrf option (trustedOrigins, requireToken, off).
+// with 403 and no side effect, a request no browser sent let through, a token of ours that
+// does not verify refused, Origin shapes that look like ours (ATK-57), a text/plain JSON
+// form (ATK-58), and the csrf option (trustedOrigins, requireToken, off). Foreign tokens
+// (csurf's, lusca's) and the whole decision table: middleware-csrf-foreign.test.js.
 
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const {
-  EVIL, REFRESH, REFRESH_PATH, assertCode, assertOk, eachExpress, loggedIn, login,
+  EVIL, REFRESH, REFRESH_PATH, assertCode, assertOk, eachExpress, flip, loggedIn, login,
   shouldHaveChangedNothing, shouldNotSetCookie, shouldRefuseCsrf, sideEffects, stored, useApp
 } = require('./support/apps.js')
 
@@ -28,7 +29,11 @@ eachExpress(function (express) {
         ['Sec-Fetch-Site: cross-site', { Origin: false, 'Sec-Fetch-Site': 'cross-site' }],
         ['Sec-Fetch-Site: same-site', { Origin: false, 'Sec-Fetch-Site': 'same-site' }],
         ['a foreign Origin with a valid CSRF token', { Origin: EVIL, 'X-CSRF-Token': token }],
-        ['a foreign Origin that starts like ours', { Origin: app.origin + '.evil.example' }]
+        ['a foreign Origin that starts like ours', { Origin: app.origin + '.evil.example' }],
+        ['Origin: null and no Sec-Fetch-Site', { Origin: 'null', 'X-CSRF-Token': token }],
+        ['Sec-Fetch-Site: cross-site with our own Origin', { 'Sec-Fetch-Site': 'cross-site' }],
+        ['Sec-Fetch-Site: cross-site with a valid CSRF token', { 'Sec-Fetch-Site': 'cross-site', 'X-CSRF-Token': token }],
+        ['a Sec-Fetch-Site value we do not know', { 'Sec-Fetch-Site': 'cross-origin' }]
       ]
       for (const [what, headers] of attempts) await shouldRefuseCsrf(c, headers, what)
       await shouldHaveChangedNothing(app, li.json.id, before)
@@ -37,31 +42,32 @@ eachExpress(function (express) {
       assert.deepEqual(me.json.data, { n: 1 })
     })
 
-    it('should ask a stored cookie session for a same-origin proof or a valid CSRF token', async function (t) {
+    it('should let a request with neither Origin nor Sec-Fetch-Site through (no browser sent it), and refuse a token of ours that does not verify', async function (t) {
       const app = await useApp(t, express)
       const c = app.client()
       await login(c, 'alice')
-      const none = await c.post('/data', { json: { n: 2 }, headers: { Origin: false } })
-      assertCode(none, 403, 'CSRF_INVALID', 'no Origin, no Sec-Fetch-Site, no token')
-      const bad = await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': 'garbage' } })
-      assertCode(bad, 403, 'CSRF_INVALID', 'a garbage token')
+      const token = (await c.get('/csrf')).json.token
+      assert.equal(typeof token, 'string')
       const other = app.client()
       await login(other, 'bob')
       const bobs = (await other.get('/csrf')).json.token
-      assertCode(await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': bobs } }),
-        403, 'CSRF_INVALID', 'a token of another session')
+      const wrong = [
+        ['a token of our shape that is garbage', 'A'.repeat(43)],
+        ['our token with one character flipped', flip(token)],
+        ['a token of another session', bobs]
+      ]
+      for (const [what, bad] of wrong) {
+        assertCode(await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': bad } }), 403, 'CSRF_INVALID', what)
+        assertCode(await c.post('/data', { form: { n: '2', _csrf: bad }, headers: { 'Sec-Fetch-Site': 'same-origin' } }), 403, 'CSRF_INVALID', what + ' in _csrf, same origin')
+      }
       assert.equal(app.hits.data ?? 0, 0)
 
-      const token = (await c.get('/csrf')).json.token
-      assert.equal(typeof token, 'string')
-      const byHeader = await c.post('/data', { json: { n: 2 }, headers: { Origin: false, 'X-CSRF-Token': token } })
-      assertOk(byHeader, 'X-CSRF-Token')
-      const byForm = await c.post('/data', { form: { m: 'x', _csrf: token }, headers: { Origin: false } })
-      assertOk(byForm, '_csrf form field')
-      const byFetchMetadata = await c.post('/data', { json: { k: 1 }, headers: { Origin: false, 'Sec-Fetch-Site': 'same-origin' } })
-      assertOk(byFetchMetadata, 'Sec-Fetch-Site: same-origin')
+      assertOk(await c.post('/data', { json: { n: 2 }, headers: { Origin: false } }), 'no Origin, no Sec-Fetch-Site, no token')
+      assertOk(await c.post('/data', { json: { j: 1 }, headers: { Origin: false, 'X-CSRF-Token': token } }), 'X-CSRF-Token')
+      assertOk(await c.post('/data', { form: { m: 'x', _csrf: token }, headers: { Origin: false } }), '_csrf form field')
+      assertOk(await c.post('/data', { json: { k: 1 }, headers: { Origin: false, 'Sec-Fetch-Site': 'same-origin' } }), 'Sec-Fetch-Site: same-origin')
       const me = await c.get('/me')
-      assert.deepEqual(me.json.data, { n: 2, m: 'x', k: 1 })
+      assert.deepEqual(me.json.data, { n: 2, j: 1, m: 'x', k: 1 })
     })
 
     it('should give a session that is not stored yet a null CSRF token and let its first write through', async function (t) {
@@ -140,8 +146,13 @@ eachExpress(function (express) {
       const c = app.client()
       await login(c, 'alice')
       assertCode(await c.post('/data', { json: { a: 1 } }), 403, 'CSRF_INVALID', 'same origin, no token, requireToken')
+      assertCode(await c.post('/data', { json: { a: 1 }, headers: { Origin: false } }), 403, 'CSRF_INVALID', 'no Origin, no Sec-Fetch-Site, no token, requireToken')
+      assertCode(await c.post('/data', { form: { a: '1', _csrf: 'abcdefgh-' + 'x'.repeat(27) }, headers: { 'Sec-Fetch-Site': 'same-origin' } }), 403, 'CSRF_INVALID', 'a foreign token, requireToken')
       const token = (await c.get('/csrf')).json.token
       assertOk(await c.post('/data', { json: { a: 1 }, headers: { 'X-CSRF-Token': token, Origin: 'https://admin.example.com' } }))
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { 'X-CSRF-Token': token, 'Sec-Fetch-Site': 'same-site', Origin: 'https://admin.example.com' } }),
+        'a trusted sibling subdomain, as a browser sends it')
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { 'X-CSRF-Token': token, Origin: false } }), 'no headers, a valid token')
       assertCode(await c.post('/data', { json: { a: 2 }, headers: { 'X-CSRF-Token': token, Origin: 'https://evil.example' } }), 403, 'CSRF_INVALID')
     })
 
