@@ -24,8 +24,8 @@
  *
  * Then the token. Ours is 43 base64url characters (`ourTokenShape`) in the `X-CSRF-Token`
  * header or the `_csrf` field of a body a parser already read. Anything else there (csurf's
- * or lusca's `_csrf`, which have other lengths and alphabets) is another library's and is
- * ignored: the verdict above decides. Other headers (`csrf-token`, `x-xsrf-token`) are never
+ * `_csrf` has 36 characters, lusca's 38 with `=`) is another library's and is ignored: the
+ * verdict above decides. Other headers (`csrf-token`, `x-xsrf-token`) are never
  * read.
  * 1. Refused by the verdict: 403, whatever token comes with it.
  * 2. A token of our shape: it must verify for this request's stored session (checked in
@@ -38,10 +38,10 @@
  * any effect; a token of ours that does not verify is never ignored; a foreign token never
  * lets through a request that would be refused without it.
  * Not covered: browsers that send neither `Sec-Fetch-Site` nor `Origin` on a cross-site
- * POST (none since 2020; see SECURITY.md), which `requireToken` covers; a foreign token of
- * exactly our shape is checked as ours and refused; requests in header mode (a page on
- * another site cannot set Authorization or custom headers without passing CORS, which is
- * the app's to configure).
+ * POST (Internet Explorer, Firefox before 70; see SECURITY.md), which `requireToken` covers;
+ * a foreign token of exactly our shape is checked as ours and refused (it verifies with
+ * probability 2^-128); requests in header mode (a page on another site cannot set
+ * Authorization or custom headers without passing CORS, which is the app's to configure).
  * @private
  */
 
@@ -111,4 +111,4 @@ function allowed (req, o) {
   return o.handle === null || !o.settings.requireToken
 }
 
-module.exports = { allowed, refusedByOrigin, ourTokenShape }
+module.exports = { allowed, refusedByOrigin }
