@@ -24,9 +24,18 @@
  *   HttpOnly; `info` holds `{userId, accessExpires}` only). Header mode keeps the tokens only in
  *   the app's `storage` and sends them to our origin only.
  *
+ * The pieces, each with one job (`createClient` only wires them and returns the public object):
+ * - `readOptions`: the options checked once (a TypeError naming the option), defaults filled;
+ * - `Listeners`: the `on`/`off` events; a listener that throws is reported, the next one runs;
+ * - `CsrfToken`: the last `X-CSRF-Token` seen (else the meta tag), put on unsafe requests;
+ * - `HeaderTokens`: header mode's tokens in the app's `storage`, onto requests and refreshes;
+ * - `SessionView`: what our origin's responses say (info, CSRF, tokens) and the session's end;
+ * - `RefreshMarker` and `Refresher`: the refresh single flight, in the tab and across tabs;
+ * - `fetchWithSession`: `client.fetch`, the send → absorb → refresh → replay loop.
+ *
  * Not guaranteed
  * - A request whose body is a ReadableStream is sent once (a stream cannot be replayed): its
- *   401 is returned after the refresh. Request objects are cloned (tee'd) so they can be replayed.
+ *   401 is returned, with no refresh. Request objects are cloned (tee'd) so they can be replayed.
  * - Without Web Locks two tabs may both refresh; the server's grace window accepts that.
  * - `info` is this tab's view, updated by the responses this client sees.
  * - Cross-origin APIs need the app's CORS setup (credentials, exposed headers); not handled here.
@@ -37,6 +46,7 @@ const MARKER = 'tandem-session:refreshed'
 const CHANNEL = 'tandem-session'
 const ENDINGS = ['UNAUTHORISED', 'TOKEN_THEFT_DETECTED']
 const SAFE = ['GET', 'HEAD', 'OPTIONS'] // Request upper-cases these; TRACE is forbidden in fetch
+const EVENTS = ['sessionEnded', 'refreshed', 'info']
 
 /** An exception in app code (a listener, the storage) is reported, never thrown into a request. */
 const report = (e) => (globalThis.reportError ?? console.error)(e)
@@ -69,11 +79,15 @@ function defaultChannel () {
   return ch
 }
 
+function isTokenStorage (storage) {
+  return ['get', 'set', 'clear'].every((m) => typeof storage?.[m] === 'function')
+}
+
 /**
- * @param {import('./index.d.ts').ClientOptions} [options]
- * @returns {import('./index.d.ts').TandemClient}
+ * The options, checked in this order, with their defaults. `storage` is null in cookie mode;
+ * `send` calls the fetch with `globalThis` as `this` (browsers refuse any other).
  */
-export function createClient (options = {}) {
+function readOptions (options) {
   const {
     refreshPath = '/session/refresh', maxRetries = 1, transfer = 'cookie', storage, onSessionEnded
   } = options
@@ -85,177 +99,336 @@ export function createClient (options = {}) {
   if (!Number.isInteger(maxRetries) || maxRetries < 0) throw new TypeError('createClient: maxRetries must be an integer >= 0')
   if (transfer !== 'cookie' && transfer !== 'header') throw new TypeError("createClient: transfer must be 'cookie' or 'header'")
   const header = transfer === 'header'
-  if (header && !['get', 'set', 'clear'].every((m) => typeof storage?.[m] === 'function')) {
-    throw new TypeError("createClient: transfer 'header' needs storage { get, set, clear }")
-  }
+  if (header && !isTokenStorage(storage)) throw new TypeError("createClient: transfer 'header' needs storage { get, set, clear }")
   if (onSessionEnded !== undefined && typeof onSessionEnded !== 'function') {
     throw new TypeError('createClient: onSessionEnded must be a function')
   }
   const rawFetch = options.fetch ?? globalThis.fetch
   if (typeof rawFetch !== 'function') throw new TypeError('createClient: no fetch available')
-  const send = (...args) => rawFetch.apply(globalThis, args)
-  const locks = pick(options, 'locks', () => globalThis.navigator?.locks ?? null)
-  const area = pick(options, 'storageArea', localStorageOrNull)
-  const channel = pick(options, 'channel', defaultChannel)
+  return {
+    base,
+    origin,
+    refreshUrl,
+    maxRetries,
+    storage: header ? storage : null,
+    onSessionEnded,
+    send: (...args) => rawFetch.apply(globalThis, args),
+    locks: pick(options, 'locks', () => globalThis.navigator?.locks ?? null),
+    area: pick(options, 'storageArea', localStorageOrNull),
+    channel: pick(options, 'channel', defaultChannel)
+  }
+}
 
-  const listeners = { sessionEnded: new Set(), refreshed: new Set(), info: new Set() }
-  const emit = (event, value) => { for (const fn of [...listeners[event]]) safely(fn, value) }
-  if (onSessionEnded) listeners.sessionEnded.add(onSessionEnded)
+/** The client's events (`EVENTS`): `on`, `off`, and `emit` to every listener in turn. */
+class Listeners {
+  constructor (onSessionEnded) {
+    this.byEvent = Object.fromEntries(EVENTS.map((event) => [event, new Set()]))
+    if (onSessionEnded) this.byEvent.sessionEnded.add(onSessionEnded)
+  }
 
-  let info = null
-  let csrfToken // undefined: none seen yet (use the meta tag); null: cleared when a session ended
-  let ended = false // onSessionEnded already ran for the current session
-  let generation = 0 // successful refreshes in this tab
-  let flight = null // the refresh in progress in this tab
-  let installed = null // the globalThis.fetch that install() replaced
+  on (event, fn) {
+    if (!(event in this.byEvent)) throw new TypeError('client.on: unknown event ' + event)
+    this.byEvent[event].add(fn)
+    return () => this.byEvent[event].delete(fn)
+  }
 
-  const setInfo = (value) => { info = value; emit('info', value) }
+  off (event, fn) {
+    this.byEvent[event]?.delete(fn)
+  }
 
-  function readMarker () {
+  /** A listener that throws is reported; the next one still runs. */
+  emit (event, value) {
+    for (const fn of [...this.byEvent[event]]) safely(fn, value)
+  }
+}
+
+/** The CSRF token for unsafe requests: the last one our origin sent, else the page's meta tag. */
+class CsrfToken {
+  constructor () {
+    this.last = undefined // undefined: none seen yet (use the meta tag); null: the session ended
+  }
+
+  remember (token) {
+    if (token) this.last = token
+  }
+
+  /** The session ended: its token (and the page's) is no longer sent. */
+  forget () {
+    this.last = null
+  }
+
+  current () {
+    if (this.last !== undefined) return this.last
+    return globalThis.document?.querySelector?.('meta[name="csrf-token"]')?.getAttribute('content') || null
+  }
+
+  /** On an unsafe method, unless the app set its own. */
+  addTo (req) {
+    if (SAFE.includes(req.method) || req.headers.has('x-csrf-token')) return
+    const token = this.current()
+    if (token) req.headers.set('x-csrf-token', token)
+  }
+}
+
+/** Header mode: the tokens live only in the app's `storage` and go to our origin in headers. */
+class HeaderTokens {
+  constructor (storage) {
+    this.storage = storage
+  }
+
+  /** Asks for header mode; the stored tokens (or nothing). */
+  async ask (headers) {
+    headers.set('x-session-transfer', 'header')
+    return await this.storage.get()
+  }
+
+  async addAccess (headers) {
+    const tokens = await this.ask(headers)
+    if (tokens?.accessToken) headers.set('authorization', 'Bearer ' + tokens.accessToken)
+  }
+
+  async addRefresh (headers) {
+    const tokens = await this.ask(headers)
+    if (tokens?.refreshToken) headers.set('x-refresh-token', tokens.refreshToken)
+  }
+
+  /**
+   * Stores the tokens a response issued (a missing refresh token keeps the stored one); an
+   * empty access token clears them. `renewed` runs just before new tokens are stored.
+   */
+  async absorb (h, renewed) {
+    const access = h.get('x-access-token')
+    if (access === '') return this.clear()
+    if (!access) return
+    const refreshToken = h.get('x-refresh-token') || (await this.storage.get())?.refreshToken
+    renewed()
+    await this.storage.set({ accessToken: access, refreshToken })
+  }
+
+  clear () {
+    return this.storage.clear()
+  }
+}
+
+/** Parses `X-Session-Info`: `{userId, accessExpires}`, or null when malformed. */
+function parseSessionInfo (value) {
+  let v = null
+  try {
+    v = JSON.parse(decodeURIComponent(value))
+  } catch {} // a malformed header changes nothing
+  if (!v || typeof v !== 'object') return null
+  return { userId: v.userId ?? null, accessExpires: Number(v.accessExpires) }
+}
+
+/**
+ * This tab's view of the session, as our origin's responses describe it: `info`, the CSRF
+ * token, header mode's tokens, and whether `onSessionEnded` already ran for this session.
+ */
+class SessionView {
+  constructor (settings, listeners) {
+    this.listeners = listeners
+    this.channel = settings.channel
+    this.tokens = settings.storage && new HeaderTokens(settings.storage) // null in cookie mode
+    this.csrf = new CsrfToken()
+    this.info = null
+    this.ended = false // onSessionEnded already ran for the current session
+  }
+
+  setInfo (value) {
+    this.info = value
+    this.listeners.emit('info', value)
+  }
+
+  /** The session headers of a request to our origin (CSRF, header-mode tokens). */
+  async decorate (req) {
+    this.csrf.addTo(req)
+    if (this.tokens) await this.tokens.addAccess(req.headers)
+    return req
+  }
+
+  /** Take what a response of our origin tells: CSRF token, session info, header-mode tokens. */
+  async absorb (res) {
+    const h = res.headers
+    this.csrf.remember(h.get('x-csrf-token'))
+    this.absorbInfo(h.get('x-session-info'))
+    if (this.tokens) await this.tokens.absorb(h, () => { this.ended = false })
+  }
+
+  /** `X-Session-Info`: "ended" forgets the info and CSRF token; a malformed one changes nothing. */
+  absorbInfo (value) {
+    if (value === 'ended') {
+      this.csrf.forget()
+      this.setInfo(null)
+    } else if (value) {
+      const info = parseSessionInfo(value)
+      if (info === null) return
+      this.ended = false
+      this.setInfo(info)
+    }
+  }
+
+  /** A refresh succeeded: a live session again, and `refreshed` with the info. */
+  refreshed () {
+    this.ended = false
+    this.listeners.emit('refreshed', this.info)
+  }
+
+  /** The session is over: forget it, tell this tab once, and the other tabs when `notify`. */
+  async end (code, notify) {
+    this.csrf.forget()
+    if (this.info !== null) this.setInfo(null)
+    if (this.tokens) await this.tokens.clear()
+    if (this.ended) return
+    this.ended = true
+    if (notify) this.channel?.postMessage({ type: 'ended', code })
+    this.listeners.emit('sessionEnded', code)
+  }
+
+  /** Another tab said the session ended (BroadcastChannel): end it here without echoing. */
+  listenToOtherTabs () {
+    this.channel?.addEventListener('message', (e) => {
+      if (e.data?.type === 'ended' && ENDINGS.includes(e.data.code)) {
+        this.end(e.data.code, false).catch(report)
+      }
+    })
+  }
+}
+
+/** The cross-tab "a tab refreshed" marker (localStorage); storage errors read as no marker. */
+class RefreshMarker {
+  constructor (area) {
+    this.area = area
+  }
+
+  read () {
     try {
-      return area?.getItem(MARKER) ?? ''
+      return this.area?.getItem(MARKER) ?? ''
     } catch {
       return ''
     }
   }
 
-  function writeMarker () {
+  write () {
     try {
-      area?.setItem(MARKER, Date.now().toString(36) + Math.random().toString(36).slice(2))
+      this.area?.setItem(MARKER, Date.now().toString(36) + Math.random().toString(36).slice(2))
     } catch {} // storage full or disabled: in-tab single flight still holds
+  }
+}
+
+/** The refresh: one flight per tab, and under the Web Lock one for the tabs of the origin. */
+class Refresher {
+  constructor (settings, session) {
+    this.send = settings.send
+    this.refreshUrl = settings.refreshUrl
+    this.locks = settings.locks
+    this.marker = new RefreshMarker(settings.area)
+    this.session = session
+    this.generation = 0 // successful refreshes in this tab
+    this.flight = null // the refresh in progress in this tab
   }
 
   /** What "has anyone refreshed since?" is compared against. */
-  const snapshot = () => generation + '|' + readMarker()
-
-  function currentCsrf () {
-    if (csrfToken !== undefined) return csrfToken
-    return globalThis.document?.querySelector?.('meta[name="csrf-token"]')?.getAttribute('content') || null
-  }
-
-  /** Take what a response of our origin tells: CSRF token, session info, header-mode tokens. */
-  async function absorb (res) {
-    const h = res.headers
-    const csrf = h.get('x-csrf-token')
-    if (csrf) csrfToken = csrf
-    const si = h.get('x-session-info')
-    if (si === 'ended') {
-      csrfToken = null
-      setInfo(null)
-    } else if (si) {
-      let v = null
-      try {
-        v = JSON.parse(decodeURIComponent(si))
-      } catch {} // a malformed header changes nothing
-      if (v && typeof v === 'object') {
-        ended = false
-        setInfo({ userId: v.userId ?? null, accessExpires: Number(v.accessExpires) })
-      }
-    }
-    if (!header) return
-    const access = h.get('x-access-token')
-    if (access === '') return storage.clear()
-    if (access) {
-      const refreshToken = h.get('x-refresh-token') || (await storage.get())?.refreshToken
-      ended = false
-      await storage.set({ accessToken: access, refreshToken })
-    }
-  }
-
-  /** The session is over: forget it, tell this tab once, and the other tabs when `notify`. */
-  async function end (code, notify) {
-    csrfToken = null
-    if (info !== null) setInfo(null)
-    if (header) await storage.clear()
-    if (ended) return
-    ended = true
-    if (notify) channel?.postMessage({ type: 'ended', code })
-    emit('sessionEnded', code)
-  }
-
-  channel?.addEventListener('message', (e) => {
-    if (e.data?.type === 'ended' && ENDINGS.includes(e.data.code)) {
-      end(e.data.code, false).catch(report)
-    }
-  })
-
-  /** POST the refresh endpoint. true: refreshed. */
-  async function refreshNow () {
-    const headers = new Headers()
-    if (header) {
-      headers.set('x-session-transfer', 'header')
-      const tokens = await storage.get()
-      if (tokens?.refreshToken) headers.set('x-refresh-token', tokens.refreshToken)
-    }
-    const res = await send(refreshUrl.href, { method: 'POST', headers, credentials: 'same-origin' })
-    await absorb(res)
-    const body = await res.json().catch(() => null)
-    if (res.ok) {
-      generation++
-      writeMarker()
-      ended = false
-      emit('refreshed', info)
-      return true
-    }
-    if (res.status === 401) await end(body?.code === 'TOKEN_THEFT_DETECTED' ? body.code : 'UNAUTHORISED', true)
-    return false
+  snapshot () {
+    return this.generation + '|' + this.marker.read()
   }
 
   /**
    * Refresh unless someone did since `since` (a snapshot). One flight per tab; across tabs
-   * under the Web Lock: a tab that finds the lock taken waits for it and then only
-   * replays, since the holder was refreshing (the localStorage marker alone is not enough:
-   * browsers copy it to other tabs' processes a little late). Resolves true when the
-   * request may be replayed; never rejects.
+   * under the Web Lock (`acrossTabs`). Resolves true when the request may be replayed;
+   * never rejects.
    */
-  function refreshAfter (since) {
-    if (flight) return flight
-    const run = () => (snapshot() !== since ? true : refreshNow())
-    const underLock = () => locks.request(LOCK, { ifAvailable: true }, (lock) => (lock ? run() : null))
-      .then((done) => (done === null ? locks.request(LOCK, () => true) : done))
-    flight = Promise.resolve()
-      .then(() => (locks ? underLock() : run()))
+  refreshAfter (since) {
+    if (this.flight) return this.flight
+    const run = () => (this.snapshot() !== since ? true : this.refreshNow())
+    this.flight = Promise.resolve()
+      .then(() => (this.locks ? this.acrossTabs(run) : run()))
       .catch(() => false)
-      .finally(() => { flight = null })
-    return flight
+      .finally(() => { this.flight = null })
+    return this.flight
   }
 
-  async function decorate (req) {
-    if (!SAFE.includes(req.method) && !req.headers.has('x-csrf-token')) {
-      const token = currentCsrf()
-      if (token) req.headers.set('x-csrf-token', token)
-    }
-    if (header) {
-      req.headers.set('x-session-transfer', 'header')
-      const tokens = await storage.get()
-      if (tokens?.accessToken) req.headers.set('authorization', 'Bearer ' + tokens.accessToken)
-    }
-    return req
+  /**
+   * `run` under the Web Lock. A tab that finds the lock taken waits for it and then only
+   * replays, since the holder was refreshing (the localStorage marker alone is not enough:
+   * browsers copy it to other tabs' processes a little late).
+   */
+  acrossTabs (run) {
+    const locks = this.locks
+    return locks.request(LOCK, { ifAvailable: true }, (lock) => (lock ? run() : null))
+      .then((done) => (done === null ? locks.request(LOCK, () => true) : done))
   }
 
-  async function clientFetch (input, init) {
-    const url = new URL(input instanceof Request ? input.url : String(input), base)
-    if (url.origin !== origin) return send(input, init)
-    const replayable = !(typeof ReadableStream === 'function' && init?.body instanceof ReadableStream)
-    const request = new Request(input instanceof Request ? input : url, init)
-    for (let tries = 0; ; tries++) {
-      const since = snapshot()
-      const res = await send(await decorate(replayable ? request.clone() : request))
-      await absorb(res)
-      if (res.status !== 401) return res
-      const code = (await res.clone().json().catch(() => null))?.code
-      if (ENDINGS.includes(code)) {
-        await end(code, true)
-        return res
-      }
-      if (code !== 'TRY_REFRESH' || !replayable || tries >= maxRetries || !(await refreshAfter(since))) return res
+  /** POST the refresh endpoint. true: refreshed; a 401 ends the session. */
+  async refreshNow () {
+    const session = this.session
+    const headers = new Headers()
+    if (session.tokens) await session.tokens.addRefresh(headers)
+    const res = await this.send(this.refreshUrl.href, { method: 'POST', headers, credentials: 'same-origin' })
+    await session.absorb(res)
+    const body = await res.json().catch(() => null)
+    if (res.ok) {
+      this.generation++
+      this.marker.write()
+      session.refreshed()
+      return true
     }
+    if (res.status === 401) await session.end(body?.code === 'TOKEN_THEFT_DETECTED' ? body.code : 'UNAUTHORISED', true)
+    return false
   }
+}
+
+/**
+ * `client.fetch`. Another origin's request goes to `send` as given. Ours is sent with the
+ * session headers, its response absorbed, and after a refresh replayed (`shouldReplay`).
+ * Request objects are cloned per try so that their body can be sent again.
+ */
+async function fetchWithSession (parts, input, init) {
+  const { settings, session, refresher } = parts
+  const url = new URL(input instanceof Request ? input.url : String(input), settings.base)
+  if (url.origin !== settings.origin) return settings.send(input, init)
+  const replayable = !(typeof ReadableStream === 'function' && init?.body instanceof ReadableStream)
+  const request = new Request(input instanceof Request ? input : url, init)
+  for (let tries = 0; ; tries++) {
+    const since = refresher.snapshot()
+    const res = await settings.send(await session.decorate(replayable ? request.clone() : request))
+    await session.absorb(res)
+    if (!(await shouldReplay(parts, res, { since, tries, replayable }))) return res
+  }
+}
+
+/**
+ * After our origin answered: an ending 401 ends the session; `401 TRY_REFRESH` refreshes and
+ * says replay, within `maxRetries` and when the refresh (by anyone since `since`) succeeded.
+ */
+async function shouldReplay ({ settings, session, refresher }, res, { since, tries, replayable }) {
+  if (res.status !== 401) return false
+  const code = (await res.clone().json().catch(() => null))?.code
+  if (ENDINGS.includes(code)) {
+    await session.end(code, true)
+    return false
+  }
+  if (code !== 'TRY_REFRESH' || !replayable || tries >= settings.maxRetries) return false
+  return await refresher.refreshAfter(since)
+}
+
+/**
+ * @param {import('./index.d.ts').ClientOptions} [options]
+ * @returns {import('./index.d.ts').TandemClient}
+ */
+export function createClient (options = {}) {
+  const settings = readOptions(options)
+  const listeners = new Listeners(settings.onSessionEnded)
+  const session = new SessionView(settings, listeners)
+  session.listenToOtherTabs()
+  const refresher = new Refresher(settings, session)
+  const parts = { settings, session, refresher }
+  const clientFetch = (input, init) => fetchWithSession(parts, input, init)
+  let installed = null // the globalThis.fetch that install() replaced
 
   return {
     fetch: clientFetch,
-    get info () { return info },
-    refresh: () => refreshAfter(snapshot()),
+    get info () { return session.info },
+    refresh: () => refresher.refreshAfter(refresher.snapshot()),
     install () {
       if (installed === null) {
         installed = globalThis.fetch
@@ -267,11 +440,7 @@ export function createClient (options = {}) {
       if (globalThis.fetch === clientFetch) globalThis.fetch = installed
       installed = null
     },
-    on (event, fn) {
-      if (!(event in listeners)) throw new TypeError('client.on: unknown event ' + event)
-      listeners[event].add(fn)
-      return () => listeners[event].delete(fn)
-    },
-    off (event, fn) { listeners[event]?.delete(fn) }
+    on: (event, fn) => listeners.on(event, fn),
+    off: (event, fn) => listeners.off(event, fn)
   }
 }
