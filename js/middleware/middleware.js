@@ -53,6 +53,13 @@ const REFRESH = 2
 const JWKS = 3
 /** A step answered the request (or handed it to the error handler). */
 const ANSWERED = Symbol('answered')
+/** The steps are done and the request goes on: `run` calls `next()`, outside its try. */
+const GO_ON = Symbol('go on')
+
+/** The refresh endpoint's `next(err)`: throws `err` back to `run`, which calls next once. */
+function rethrow (err) {
+  throw err
+}
 
 /** Is `path` inside the cookie Path `base` (RFC 6265 path-match)? */
 function inCookiePath (path, base) {
@@ -116,7 +123,12 @@ class SessionMiddleware {
     this.started.then(() => this.run(req, res, next))
   }
 
-  /** The steps, their errors (thrown or rejected) going to Express's error handler. */
+  /**
+   * The steps, their errors (thrown or rejected) going to Express's error handler. `next`
+   * is called once, never inside our try: an exception it throws is the caller's, as with
+   * express-session (thrown to whoever called the middleware; after a store read, an
+   * unhandled rejection where express-session has an uncaught exception).
+   */
   run (req, res, next) {
     if (this.startError !== null) return next(this.startError)
     let pending
@@ -125,22 +137,30 @@ class SessionMiddleware {
     } catch (e) {
       return next(httpError(e))
     }
-    if (pending !== undefined && typeof pending.then === 'function') pending.catch((e) => next(httpError(e)))
+    if (pending === GO_ON) return next()
+    if (pending !== undefined && typeof pending.then === 'function') {
+      pending.then((r) => { if (r === GO_ON) next() }, (e) => next(httpError(e)))
+    }
   }
 
-  /** route → authenticate → checkCsrf → loadData → attach (see the module comment). */
+  /**
+   * route → authenticate → checkCsrf → loadData → attach (see the module comment). GO_ON
+   * (or a promise of it) when the request goes on; errors are thrown (or rejected). `next`
+   * is kept only for a save that fails after the route (`RequestState#failed`).
+   */
   steps (req, res, next) {
     const headers = req.headers // read once: every read on a request costs (fast/express-proto.js)
     const method = req.method
     const route = this.route(req, method)
-    if (route === OUTSIDE) return next()
+    if (route === OUTSIDE) return GO_ON
     if (route === JWKS) return sendJson(res, 200, this.engine.jwks(), 'public, max-age=300')
     const settings = this.settings
     const state = new RequestState(this, req, res, transferMode(req, settings.transfer, headers), isSecure(req, settings.proxy, headers))
-    if (route === REFRESH) return refresh(this, state, next)
-    const claims = this.authenticate(state, headers, method, next)
+    state.next = next
+    if (route === REFRESH) return refresh(this, state, rethrow)
+    const claims = this.authenticate(state, headers, method)
     if (claims === ANSWERED || !this.checkCsrf(state, claims, method)) return undefined
-    return this.loadData(state, claims, next)
+    return this.loadData(state, claims)
   }
 
   /** Step 1: which part of the middleware answers this path. */
@@ -156,7 +176,7 @@ class SessionMiddleware {
    * Step 2: the access token's claims; null when the request goes on without a session
    * (none presented, or a page load whose token was refused); ANSWERED when refused.
    */
-  authenticate (state, headers, method, next) {
+  authenticate (state, headers, method) {
     const r = this.verifier.verify(headers, isSecureCookie(this.settings.cookie, state.secure))
     state.navigation = state.mode === 'cookie' && isNavigation(state.req, headers, method)
     if (r.ok) {
@@ -164,17 +184,14 @@ class SessionMiddleware {
       return r.claims
     }
     if (r.code === 'NO_TOKEN') return null
-    return this.refused(state, r.code, method, next)
+    return this.refused(state, r.code, method)
   }
 
   /** The access token was refused with `code`: answer, or go on without a session (a page load). */
-  refused (state, code, method, next) {
+  refused (state, code, method) {
     debug('access token refused: %s', code)
     const res = state.res
-    if (code === 'INTERNAL') {
-      next(httpError(Object.assign(new Error('INTERNAL: session engine unavailable'), { code: 'INTERNAL' })))
-      return ANSWERED
-    }
+    if (code === 'INTERNAL') throw httpError(Object.assign(new Error('INTERNAL: session engine unavailable'), { code: 'INTERNAL' }))
     if (TRY_REFRESH.has(code)) {
       if (state.navigation) this.refreshThenReturn(state, method)
       else sendJson(res, 401, { code: 'TRY_REFRESH' })
@@ -227,22 +244,17 @@ class SessionMiddleware {
   }
 
   /** Step 4: the session's data, from this process's copy when it is current, else the store. */
-  loadData (state, claims, next) {
+  loadData (state, claims) {
     if (claims !== null) {
       const copy = this.dataCache.get(claims.sid, claims.dv)
-      if (copy === undefined) return this.loadFromStore(state, claims, next)
+      if (copy === undefined) return this.loadFromStore(state, claims)
       state.adoptLoaded(claims, copy)
     }
-    return this.attach(state, next)
+    return this.attach(state)
   }
 
-  async loadFromStore (state, claims, next) {
-    let rec
-    try {
-      rec = await this.engine.get(claims.sid)
-    } catch (e) {
-      return next(httpError(e))
-    }
+  async loadFromStore (state, claims) {
+    const rec = await this.engine.get(claims.sid)
     if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
       state.clearTokens()
       if (!state.navigation) return sendJson(state.res, 401, { code: 'UNAUTHORISED' })
@@ -250,16 +262,15 @@ class SessionMiddleware {
       this.dataCache.set(claims.sid, rec.dataVersion, rec.data)
       state.adoptLoaded(claims, { data: rec.data, version: rec.dataVersion })
     }
-    return this.attach(state, next)
+    return this.attach(state)
   }
 
   /** Step 5: expose req.session, hold the response until it is saved, and go on to the app. */
-  attach (state, next) {
+  attach (state) {
     RequestFields.expose(state.req, state)
     if (state.session === null) state.install({})
-    state.next = next
     ResponseHold.hold(state.res, state)
-    next()
+    return GO_ON
   }
 }
 
