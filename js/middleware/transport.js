@@ -10,9 +10,12 @@
  * `__Host-` (access, when Path=/ and no Domain) or `__Secure-` prefix, which browsers only
  * accept from a secure origin with the Secure flag; responses that carry tokens get
  * `Cache-Control: no-store`. Our `Set-Cookie` lines replace earlier lines of ours and keep
- * the app's own.
+ * the app's own. Token and info headers are the session's own writes (`asOwner`): they
+ * still reach a response that is held after the app's `end()` (response-hold.js).
  * @private
  */
+
+const { asOwner } = require('./response-hold.js')
 
 /** Header-mode wire names (lower case, as Node reports request headers). */
 const HEADER = {
@@ -90,6 +93,10 @@ function putCookies (res, ours, lines) {
  *   null clears; a missing refreshToken leaves the refresh cookie as it is
  */
 function writeTokens (ctx, tokens) {
+  asOwner(putTokens, ctx, tokens)
+}
+
+function putTokens (ctx, tokens) {
   const { res } = ctx
   res.setHeader('Cache-Control', 'no-store')
   if (ctx.mode === 'header') {
@@ -133,6 +140,10 @@ function writeTokens (ctx, tokens) {
  * @param {{userId: string|null, accessExpires: number, csrfToken?: string}|null} info null: ended
  */
 function writeInfo (res, info) {
+  asOwner(putInfo, res, info)
+}
+
+function putInfo (res, info) {
   if (info === null) {
     res.setHeader(HEADER.info, 'ended')
     return

@@ -12,7 +12,8 @@
  * says why that matters: measured with callgrind). Used when the response resolves all
  * four methods to them; a response whose methods something else shadows (a middleware
  * before us that wrapped them, a framework prototype overriding one) is held the plain
- * way, with own wrappers set after its.
+ * way, with own wrappers set after its. The header guards of a response whose `end()` is
+ * held are own properties in both (set only then, on a response already waiting for I/O).
  *
  * Not guaranteed: that Node's prototype is left as it was (this is the process-wide patch
  * that TANDEM_SESSION_PLAIN=1 turns off).
