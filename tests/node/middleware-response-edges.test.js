@@ -15,6 +15,7 @@
 const assert = require('node:assert/strict')
 const http = require('node:http')
 const { spawnSync } = require('node:child_process')
+const crypto = require('node:crypto')
 const { once } = require('node:events')
 const path = require('node:path')
 const { describe, it } = require('node:test')
@@ -85,18 +86,31 @@ async function listen (t, handler) {
   return new HttpClient(`http://127.0.0.1:${server.address().port}`)
 }
 
+/** The error answer of every app: it sets a header, which the failed hold must allow again. */
+function answerError (res) {
+  res.statusCode = 500
+  res.setHeader('X-Error', 'save failed')
+  res.end('failed')
+}
+
 const FRAMEWORKS = [
   ['plain node:http', (s, handler) => (req, res) => s(req, res, (err) => {
-    if (err) { res.statusCode = 500; return res.end(err.code) }
+    if (err) return answerError(res)
     handler(req, res)
   })],
   ...[['Express 5', 'express'], ['Express 4', 'express4']].map(([name, mod]) => [name, (s, handler) => {
     const app = require(mod)()
     app.use(s)
     app.use(handler)
+    app.use((err, req, res, next) => answerError(res)) // eslint-disable-line no-unused-vars
     return app
   }])
 ]
+
+/** A save fails when the request asks for it: `genid` then gives a handle the engine refuses. */
+function genid (req) {
+  return req.headers['x-fail-save'] ? 'not a handle' : crypto.randomBytes(16).toString('base64url')
+}
 
 /** Let the callbacks and events of the late calls (process.nextTick) run. */
 function settle () {
@@ -107,7 +121,7 @@ for (const [name, mount] of FRAMEWORKS) {
   describe(`after end(), on ${name}`, function () {
     async function start (t) {
       const seen = newSeen()
-      const s = session({ secret: SECRET, store: new session.MemoryStore() })
+      const s = session({ secret: SECRET, store: new session.MemoryStore(), genid })
       const c = await listen(t, mount(s, route(seen)))
       return { c, seen }
     }
@@ -144,6 +158,17 @@ for (const [name, mount] of FRAMEWORKS) {
         assert.deepEqual(seen.callbacks, ['write ERR_STREAM_WRITE_AFTER_END', 'end ERR_STREAM_WRITE_AFTER_END'])
         assert.deepEqual(seen.errorEvents, ['ERR_STREAM_WRITE_AFTER_END', 'ERR_STREAM_WRITE_AFTER_END'])
       })
+
+      if (save === '1') {
+        it('should let the error handler answer when the save held after end() fails', async function (t) {
+          const { c, seen } = await start(t)
+          const r = await c.post('/end-set-end?save=1', { headers: { 'X-Fail-Save': '1' } })
+          assert.deepEqual(seen.caught, ['ERR_HTTP_HEADERS_SENT'], 'refused while held')
+          assert.equal(r.status, 500)
+          assert.equal(r.headers['x-error'], 'save failed', 'the error answer may set headers again')
+          assert.equal(r.text, 'failed')
+        })
+      }
 
       it(`should not crash the process on a second end() with no 'error' listener, ${held}`, async function (t) {
         const { c } = await start(t)
