@@ -8,7 +8,9 @@
 // `reload()` reads what HTTP requests wrote since. Tokens never travel over socket.io (the
 // handshake response is long gone, and engine.io's stand-in response for a websocket upgrade
 // cannot carry them): what would need new tokens, such as the first save of a session that
-// is not stored yet, fails with HEADERS_SENT, and nothing crashes.
+// is not stored yet, fails with HEADERS_SENT, and nothing crashes. Last, the same from a
+// page in Chromium (skipped when there is none, as the browser suites are), where the
+// cookies travel by themselves on both transports.
 
 const assert = require('node:assert/strict')
 const http = require('node:http')
@@ -20,6 +22,7 @@ const { io: connectClient } = require('socket.io-client')
 
 const { SECRET, session } = require('./support/apps.js')
 const { HttpClient } = require('./support/http-client.js')
+const { skip: noBrowser, useBrowser } = require('../browser/support.js')
 
 const TRANSPORTS = [
   ['polling', { transports: ['polling'] }],
@@ -46,6 +49,7 @@ async function start (t, expressModule) {
     res.json({ ...req.session })
   })
   app.get('/read', (req, res) => res.json({ ...req.session }))
+  app.get('/page', (req, res) => res.type('html').send('<!doctype html><title>socket.io</title><script src="/socket.io/socket.io.js"></script>'))
 
   const server = http.createServer(app)
   const io = new Server(server)
@@ -155,3 +159,54 @@ for (const [expressName, expressModule] of EXPRESS) {
     })
   }
 }
+
+/**
+ * In the page: optionally write the session over HTTP first (same-origin fetch, so the
+ * browser keeps the cookies), connect with `transports`, then read, add 'b' and read back
+ * over HTTP.
+ */
+async function inPage (page, url, transports, writeFirst) {
+  await page.goto(url + '/page')
+  return page.evaluate(async ({ transports, writeFirst }) => {
+    if (writeFirst) {
+      await fetch('/data', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ cart: ['a'] }) })
+    }
+    const socket = window.io({ transports, reconnection: false, forceNew: true })
+    await new Promise((resolve, reject) => {
+      socket.once('connect', resolve)
+      socket.once('connect_error', reject)
+    })
+    if (transports.length > 1 && socket.io.engine.transport.name !== 'websocket') {
+      await new Promise((resolve) => socket.io.engine.once('upgrade', resolve))
+    }
+    const read = await socket.timeout(5000).emitWithAck('read')
+    const add = await socket.timeout(5000).emitWithAck('add', 'b')
+    const http = await (await fetch('/read')).json()
+    const transport = socket.io.engine.transport.name
+    socket.close()
+    return { transport, read, add, http }
+  }, { transports, writeFirst })
+}
+
+describe('socket.io in Chromium', { skip: noBrowser }, function () {
+  it('should read and save the session from a page on every transport', async function (t) {
+    const app = await start(t, 'express')
+    const browser = await useBrowser(t)
+    for (const [name, options] of TRANSPORTS) {
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      const r = await inPage(page, app.url, options.transports, true)
+      assert.deepEqual(r, {
+        transport: name === 'polling' ? 'polling' : 'websocket',
+        read: { cart: ['a'] },
+        add: { ok: true, cart: ['a', 'b'] },
+        http: { cart: ['a', 'b'] }
+      }, name)
+      const fresh = await browser.newContext()
+      const anonymous = await inPage(await fresh.newPage(), app.url, options.transports, false)
+      assert.equal(anonymous.add.code, 'HEADERS_SENT', name + ': ' + JSON.stringify(anonymous))
+      await context.close()
+      await fresh.close()
+    }
+  })
+})
