@@ -54,6 +54,15 @@ class Engine {
   }
 
   /**
+   * The first problem with engine options (a sentence naming the option), or null when an
+   * engine would start with them: the core's own checks, run without starting anything.
+   * @returns {string|null}
+   */
+  static optionsProblem (options) {
+    return native.engineOptionsProblem(pick(options, ENGINE_OPTIONS)) ?? null
+  }
+
+  /**
    * Verify a request's access token (see TokenCore#verifyRequest); also refuses revoked
    * sessions. `secure`: read the cookie under `secureAccessCookieName`.
    */
@@ -87,12 +96,18 @@ class Engine {
     return native.readCookie(cookieHeader, name)
   }
 
-  /** Log in: `{userId, data?, claims?, device?: {ip, userAgent}, replaces?}` → tokens. */
+  /**
+   * Log in: `{userId, data?, claims?, device?: {ip, userAgent}, replaces?, handle?}` →
+   * tokens `{handle, userId, subject, accessToken, accessExpires, refreshToken}`. A null
+   * `userId` makes an anonymous session (its tokens' `userId` is null too).
+   */
   create (session) {
     if (session !== null && typeof session === 'object') {
       assertWellFormed(session.userId, 'userId')
       assertWellFormed(session.claims, 'claims')
       assertWellFormed(session.data, 'data')
+      // napi reads an absent field as None, but refuses null: anonymous is absent there.
+      if (session.userId === null) session = { ...session, userId: undefined }
     }
     return this.#native.create(session)
   }
@@ -132,4 +147,7 @@ class Engine {
   setNow (ms) { return this.#native.setNow(ms) }
 }
 
-module.exports = { Engine, ENGINE_OPTIONS }
+/** Longest user id a login may use (characters, as `length` counts): the core's limit. */
+const MAX_USER_ID_LENGTH = native.MAX_USER_ID_LENGTH
+
+module.exports = { Engine, ENGINE_OPTIONS, MAX_USER_ID_LENGTH }

@@ -11,14 +11,16 @@
 
 const PLUS = 43 // '+'
 const C = 99 // 'c'
+const A = 97 // 'a'
 
 /**
- * Claims of a valid result: `+` source exp,iat,dv,sid,jti,kid,n,sub claims.
+ * Claims of a valid result: `+` source owner exp,iat,dv,sid,jti,kid,n,sub claims. `userId`
+ * is `sub`, or null when the owner mark says the session is anonymous.
  * @param {string} s
  * @returns {object}
  */
 function unpackClaims (s) {
-  let i = 2
+  let i = 3
   let j = s.indexOf(',', i)
   const exp = +s.slice(i, j)
   j = s.indexOf(',', (i = j + 1))
@@ -34,7 +36,7 @@ function unpackClaims (s) {
   j = s.indexOf(',', (i = j + 1))
   const end = j + 1 + +s.slice(i, j)
   const sub = s.slice(j + 1, end)
-  const claims = { sub, sid, jti, iat, exp, dv, kid }
+  const claims = { sub, sid, jti, iat, exp, dv, kid, userId: s.charCodeAt(2) === A ? null : sub }
   // App claims: Rust's canonical JSON of claims it parsed strictly (no duplicate member,
   // no __proto__), so JSON.parse sees exactly what Rust verified.
   if (end < s.length) claims.claims = JSON.parse(s.slice(end))

@@ -12,7 +12,6 @@
  * @private
  */
 
-const { publicUserId } = require('./user-id.js')
 
 /**
  * The calls, as an object whose property descriptors `index.js` copies onto the
@@ -34,7 +33,7 @@ function adminApi (middleware) {
       const rec = await engine.get(handle).catch(() => null) // only to name the user in the event
       const existed = await engine.revoke(handle)
       middleware.dataCache.delete(handle)
-      if (existed) middleware.emit('revoked', { handle, userId: rec ? publicUserId(rec.userId) : null, reason: 'admin' })
+      if (existed) middleware.emit('revoked', { handle, userId: rec ? rec.userId : null, reason: 'admin' })
       return existed
     },
     /** Revoke every session of a user ("sign out everywhere"), except `options.except`. */
@@ -43,7 +42,7 @@ function adminApi (middleware) {
       const revoked = await middleware.engine.revokeUser(userId, options && options.except)
       for (const handle of revoked) {
         middleware.dataCache.delete(handle)
-        middleware.emit('revoked', { handle, userId: publicUserId(userId), reason: 'admin' })
+        middleware.emit('revoked', { handle, userId, reason: 'admin' })
       }
       return revoked
     },

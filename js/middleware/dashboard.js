@@ -22,9 +22,14 @@
  */
 
 const { setBounded } = require('./bounded.js')
-const { MAX_USER_ID, isUserIdLength } = require('./user-id.js')
+const { MAX_USER_ID_LENGTH } = require('../engine.js')
 const { redirectNavigation } = require('./transport.js')
 const { messagePage, sessionsPage, overviewBody, userSection, searchError } = require('./dashboard-html.js')
+
+/** A user id the page may look up: 1 to MAX_USER_ID_LENGTH characters (the core's limit). */
+function isUserIdLength (u) {
+  return typeof u === 'string' && u.length > 0 && u.length <= MAX_USER_ID_LENGTH
+}
 
 /** Theft events kept (per session() object). */
 const THEFTS_KEPT = 50
@@ -152,7 +157,7 @@ class Dashboard {
     let body
     if (user !== null && user !== '') {
       if (!isUserIdLength(user)) {
-        body = searchError(MAX_USER_ID)
+        body = searchError(MAX_USER_ID_LENGTH)
       } else {
         const [one] = await this.sessionsOf([user])
         body = userSection(base, own, csrf, one, true)
@@ -161,7 +166,7 @@ class Dashboard {
       const users = [...this.seen.users.keys()].reverse().slice(0, USERS_LISTED)
       body = overviewBody(base, own, csrf, await this.sessionsOf(users), this.seen.thefts)
     }
-    send(res, 200, sessionsPage(base, user ?? '', NOTICES[query.get('done')], body, MAX_USER_ID), head)
+    send(res, 200, sessionsPage(base, user ?? '', NOTICES[query.get('done')], body, MAX_USER_ID_LENGTH), head)
   }
 
   /** POST /revoke (field `handle`) and /revoke-user (field `user`), then 303 back. */

@@ -7,21 +7,19 @@
  * milliseconds like its `cookie.maxAge`. Does not open the store (the engine does).
  *
  * The names: the Express-level options listed here, and the engine's own list
- * (`ENGINE_OPTIONS` of `js/engine.js`), whose values go to `Engine.start` as given. Until
- * the core checks engine options at setup, the few whose bad value would otherwise
- * surface only at engine start (secret, algorithm, lifetimes, issuer, audience,
- * fixedNow) are also checked here, so a typo still fails at boot.
+ * (`ENGINE_OPTIONS` of `js/engine.js`), whose values go to `Engine.start` as given. This
+ * file checks the Express-level values; the engine's values are checked by the Rust core
+ * (`Engine.optionsProblem`), here at setup, so a bad lifetime fails at boot too.
  * @private
  */
 
 const { SqliteStore } = require('../stores.js')
-const { ENGINE_OPTIONS } = require('../engine.js')
+const { Engine, ENGINE_OPTIONS } = require('../engine.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
 const UNSETS = ['keep', 'destroy']
 const SAME_SITES = ['lax', 'strict', 'none']
 const PRIORITIES = ['low', 'medium', 'high']
-const ALGORITHMS = ['HS256', 'EdDSA']
 /** A cookie name: an RFC 6265 token (no separators, no spaces, no controls). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** The options the middleware reads itself: the Express-level ones. */
@@ -35,12 +33,6 @@ const KNOWN = new Set([...EXPRESS_OPTIONS, ...PASSED_TO_ENGINE])
 
 function fail (option, must) {
   return new TypeError(`${option} option ${must}`)
-}
-
-function positiveMs (options, option) {
-  const v = options[option]
-  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw fail(option, 'must be a positive integer (milliseconds)')
-  return v
 }
 
 function bool (value, option, fallback) {
@@ -57,15 +49,12 @@ function path (value, option, fallback) {
   return value
 }
 
+/** The secret as the engine takes it: a list, newest first (its length is the core's check). */
 function secrets (value) {
   const list = Array.isArray(value) ? value : [value]
   if (value === undefined) throw fail('secret', 'is required (a string of at least 32 bytes)')
   if (list.length === 0) throw fail('secret', 'array must not be empty')
-  for (const s of list) {
-    if (typeof s !== 'string' || Buffer.byteLength(s) < 32) {
-      throw fail('secret', 'must be a string of at least 32 bytes, or an array of them')
-    }
-  }
+  if (!list.every((s) => typeof s === 'string')) throw fail('secret', 'must be a string, or an array of strings')
   return list
 }
 
@@ -140,18 +129,13 @@ function normalize (options) {
   const unset = options.unset ?? 'keep'
   if (!UNSETS.includes(unset)) throw fail('unset', "must be 'keep' or 'destroy'")
   if (options.proxy !== undefined && typeof options.proxy !== 'boolean') throw fail('proxy', 'must be a boolean')
+  const cookie = cookieOptions(options.cookie)
+  const engine = { ...Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]])), secret: secrets(options.secret) }
+  const problem = Engine.optionsProblem(engine)
+  if (problem !== null) throw new TypeError(problem)
   const algorithm = options.algorithm ?? 'HS256'
-  if (!ALGORITHMS.includes(algorithm)) throw fail('algorithm', "must be 'HS256' or 'EdDSA'")
   const jwksPath = options.jwksPath === null ? null : path(options.jwksPath, 'jwksPath', null)
   if (jwksPath && algorithm !== 'EdDSA') throw fail('jwksPath', "needs algorithm 'EdDSA' (an HS256 key is secret)")
-  for (const k of ['accessTokenMaxAge', 'refreshTokenMaxAge', 'absoluteMaxAge', 'refreshGrace',
-    'leeway', 'keyRotationInterval', 'retiredKeyTtl', 'syncInterval']) positiveMs(options, k)
-  if (options.fixedNow !== undefined && !Number.isInteger(options.fixedNow)) throw fail('fixedNow', 'must be an integer (ms)')
-  for (const k of ['issuer', 'audience']) {
-    if (options[k] !== undefined && typeof options[k] !== 'string') throw fail(k, 'must be a string')
-  }
-  const cookie = cookieOptions(options.cookie)
-  const secretList = secrets(options.secret)
   return {
     store,
     name,
@@ -167,7 +151,7 @@ function normalize (options) {
     algorithm,
     jwksPath,
     /** What goes to `Engine.start` besides the store and the cookie names (undefined: its default). */
-    engine: { ...Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]])), secret: secretList, algorithm }
+    engine
   }
 }
 

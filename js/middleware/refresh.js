@@ -24,7 +24,6 @@ const debug = require('debug')('tandem-session')
 const { HEADER, namesFor, sendJson, redirectNavigation } = require('./transport.js')
 const { refusedByOrigin } = require('./csrf.js')
 const { isNavigation, device } = require('./request.js')
-const { publicUserId } = require('./user-id.js')
 
 /** A same-origin path to go back to after a navigation refresh; '/' for anything else. */
 function backTo (url) {
@@ -112,7 +111,7 @@ async function refresh (middleware, state, next) {
   state.clearTokens()
   if (out.outcome === 'theft') {
     const th = out.theft
-    const userId = publicUserId(th.userId)
+    const userId = th.userId
     middleware.dataCache.delete(th.handle)
     middleware.emit('theft', { handle: th.handle, userId, lastDevice: th.lastDevice, presenter: th.presenter })
     middleware.emit('revoked', { handle: th.handle, userId, reason: 'theft' })

@@ -25,7 +25,6 @@ const { device } = require('./request.js')
 const { Session, METHOD_NAMES } = require('./session.js')
 const { dataJson, changes } = require('./changes.js')
 const { httpError, coded } = require('./errors.js')
-const { MAX_USER_ID, ANONYMOUS, publicUserId, anonymousUserId, isLoginUserId } = require('./user-id.js')
 
 /** `out` when the response must clear the tokens. */
 const CLEAR = null
@@ -48,7 +47,8 @@ class RequestState {
     this.secure = secure
     this.navigation = false // a page load in cookie mode (set by the middleware)
     this.handle = null // the stored session, or null
-    this.engineUserId = null
+    this.subject = null // the access token's `sub`: opaque, what `reissue` takes back
+    this.userId = null // the app's user id: null for an anonymous session or none
     this.claims = {}
     this.exp = 0 // seconds: expiry of the access token in force
     this.version = 0
@@ -75,9 +75,6 @@ class RequestState {
   /** The store in use (`req.sessionStore`). */
   get store () { return this.middleware.settings.store }
 
-  /** The app's user id: null for an anonymous session or none. */
-  get userId () { return publicUserId(this.engineUserId) }
-
   /** Run `fn` after the operations already started on this session (save, login, …). */
   run (fn) {
     this.busy++
@@ -94,9 +91,10 @@ class RequestState {
   }
 
   /** Adopt a session (loaded, or made by this request) and expose it as req.session. */
-  adopt (handle, engineUserId, claims, exp, version, data, json) {
+  adopt (handle, subject, userId, claims, exp, version, data, json) {
     this.handle = handle
-    this.engineUserId = engineUserId
+    this.subject = subject
+    this.userId = userId
     this.claims = claims || {}
     this.exp = exp
     this.version = version
@@ -108,7 +106,7 @@ class RequestState {
    * json?}`, from this process's cache or the store).
    */
   adoptLoaded (claims, copy) {
-    this.adopt(claims.sid, claims.sub, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data, copy.json)
+    this.adopt(claims.sid, claims.sub, claims.userId, claims.claims, claims.exp, Math.max(copy.version, claims.dv), copy.data, copy.json)
     this.loaded = true
   }
 
@@ -147,7 +145,8 @@ class RequestState {
   /** The refresh endpoint rotated the tokens of session `tokens.handle`: send them now. */
   sendRefreshed (tokens) {
     this.handle = tokens.handle
-    this.engineUserId = tokens.userId
+    this.subject = tokens.subject
+    this.userId = tokens.userId
     this.sendTokens(tokens)
     this.flush()
   }
@@ -183,9 +182,7 @@ class RequestState {
 
   async login (userId, options) {
     const o = options ?? {}
-    if (!isLoginUserId(userId)) {
-      throw new TypeError(`userId must be a non-empty string of at most ${MAX_USER_ID} characters, not starting with "${ANONYMOUS}"`)
-    }
+    if (typeof userId !== 'string') throw new TypeError('userId must be a string')
     if (o.data !== undefined && (o.data === null || typeof o.data !== 'object' || Array.isArray(o.data))) {
       throw new TypeError('data option of create() must be an object')
     }
@@ -194,21 +191,22 @@ class RequestState {
     return this.start(userId, data, o.claims, 'login')
   }
 
-  async start (engineUserId, data, claims, reason) {
+  /** A new session for `userId` (null: anonymous) with `data`, replacing this request's. */
+  async start (userId, data, claims, reason) {
     this.assertHeadersOpen('a login')
     const middleware = this.middleware
     const old = this.handle
     const oldUser = this.userId
     const dev = device(this.req)
     const tokens = await middleware.engine.create({
-      userId: engineUserId, data, claims, device: dev, replaces: old ?? undefined, handle: this.newHandle()
-    }).catch((e) => { throw httpError(e) })
+      userId, data, claims, device: dev, replaces: old ?? undefined, handle: this.newHandle()
+    }).catch((e) => { throw e.code === 'INVALID_ARGUMENT' ? new TypeError(e.message) : httpError(e) })
     if (old !== null) {
       middleware.dataCache.delete(old)
       middleware.emit('revoked', { handle: old, userId: oldUser, reason })
     }
     middleware.dataCache.set(tokens.handle, 0, data)
-    this.adopt(tokens.handle, engineUserId, claims, tokens.accessExpires, 0, data)
+    this.adopt(tokens.handle, tokens.subject, tokens.userId, claims, tokens.accessExpires, 0, data)
     this.sendTokens(tokens)
     this.flush()
     middleware.emit('created', { handle: tokens.handle, userId: this.userId, device: dev })
@@ -229,14 +227,15 @@ class RequestState {
   async regenerate () {
     this.assertHeadersOpen('regenerate()')
     const old = this.handle
-    if (old !== null && this.userId !== null) return this.start(this.engineUserId, {}, this.claims, 'regenerate')
+    if (old !== null && this.userId !== null) return this.start(this.userId, {}, this.claims, 'regenerate')
     if (old !== null) {
       await this.middleware.engine.revoke(old).catch((e) => { throw httpError(e) })
       this.forget(old, 'regenerate')
       this.sendTokens(CLEAR)
     }
     this.handle = null
-    this.engineUserId = null
+    this.subject = null
+    this.userId = null
     this.claims = {}
     this.install({})
     return this.session
@@ -280,7 +279,7 @@ class RequestState {
     if (this.handle === null) {
       if (patch === null && !(settings.saveUninitialized && !this.destroyed)) return undefined
       const data = JSON.parse(dataJson(s))
-      return this.start(anonymousUserId(), data, undefined, 'login').then(() => {})
+      return this.start(null, data, undefined, 'login').then(() => {})
     }
     if (patch === null) {
       if (this.touched || (settings.rolling && this.loaded && this.out === undefined)) this.reissue()
@@ -305,7 +304,7 @@ class RequestState {
   /** A new access token with the current data version, expiring when the old one does. */
   reissue () {
     try {
-      const t = this.middleware.engine.reissue(this.engineUserId, this.handle, this.version, this.claims, this.exp)
+      const t = this.middleware.engine.reissue(this.subject, this.handle, this.version, this.claims, this.exp)
       this.sendTokens({ accessToken: t.accessToken, accessExpires: t.accessExpires })
     } catch (e) {
       // Revoked (the client learns at its next request) or about to expire (the next

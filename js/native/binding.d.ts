@@ -131,6 +131,16 @@ export declare class TokenCore {
 }
 export type NapiTokenCore = TokenCore
 
+/**
+ * The first problem with an engine's options (token and session options in one object,
+ * as `session()` takes them), as a sentence naming the option; `None` when an engine would
+ * start with them. A check only: nothing is started or derived beyond the secrets' keys.
+ */
+export declare function engineOptionsProblem(options: any): string | null
+
+/** Longest user id a login may use, in characters as JS counts them (`length`). */
+export declare const MAX_USER_ID_LENGTH: number
+
 /** Where a session was used from. */
 export interface NapiDevice {
   /** IP address. */
@@ -181,8 +191,8 @@ export interface NapiKeyRingInfo {
 
 /** A login. */
 export interface NapiNewSession {
-  /** User id. */
-  userId: string
+  /** The user id; null or absent for an anonymous session (data kept before login). */
+  userId?: string
   /** Initial session data. */
   data?: Record<string, any>
   /** App claims for the access tokens. */
@@ -239,8 +249,8 @@ export interface NapiRefreshToken {
 
 /** A session's data. */
 export interface NapiSessionData {
-  /** User. */
-  userId: string
+  /** User; null for an anonymous session. */
+  userId: UserId
   /** The data. */
   data: any
   /** Its version. */
@@ -253,8 +263,8 @@ export interface NapiSessionData {
 export interface NapiSessionInfo {
   /** Handle. */
   handle: string
-  /** User. */
-  userId: string
+  /** User; null for an anonymous session. */
+  userId: UserId
   /** Created, ms since the epoch. */
   createdAt: number
   /** Last refreshed, ms. */
@@ -301,8 +311,8 @@ export interface NapiSubject {
 export interface NapiTheft {
   /** The revoked session. */
   handle: string
-  /** Its user. */
-  userId: string
+  /** Its user; null for an anonymous session. */
+  userId: UserId
   /** Device of the session's last refresh. */
   lastDevice: NapiDevice
   /** Device that presented the reused token. */
@@ -353,8 +363,10 @@ export interface NapiTokenOptions {
 export interface NapiTokens {
   /** Session handle. */
   handle: string
-  /** User id. */
-  userId: string
+  /** The user id; null for an anonymous session. */
+  userId: UserId
+  /** The access token's `sub`, opaque: what `reissue` takes back. */
+  subject: string
   /** Access token. */
   accessToken: string
   /** Its expiry, seconds since the epoch. */

@@ -58,7 +58,7 @@ mod tests {
     let b = engine(store, clock).await?;
     let t = a
       .create(NewSession {
-        user_id: "ann".into(),
+        owner: crate::session::Owner::User("ann".into()),
         ..NewSession::default()
       })
       .await?;

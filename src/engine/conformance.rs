@@ -11,7 +11,7 @@ use crate::engine::{Engine, NewSession, RefreshOutcome, Tokens};
 use crate::error::{ErrorKind, Result};
 use crate::secret::Secrets;
 use crate::service::{Config, TokenService, Verify};
-use crate::session::{DeviceInfo, RefreshPolicy};
+use crate::session::{DeviceInfo, Owner, RefreshPolicy};
 use crate::store::conformance::{broken, ensure};
 use crate::store::Store;
 use crate::token::Handle;
@@ -46,7 +46,7 @@ fn device(name: &str) -> DeviceInfo {
 async fn login(e: &Engine) -> Result<Tokens> {
   let user = crate::store::conformance::user()?;
   e.create(NewSession {
-    user_id: user,
+    owner: Owner::User(user),
     device: device("browser"),
     ..NewSession::default()
   })
@@ -79,7 +79,47 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   key_rotation_happens_once_and_logs_nobody_out(Arc::clone(&store)).await?;
   a_chosen_handle_is_used_and_never_takes_over_a_session(Arc::clone(&store)).await?;
   the_verdict_epoch_moves_whenever_a_token_may_become_refused(Arc::clone(&store)).await?;
+  anonymous_sessions_are_stored_under_ids_no_login_can_take(Arc::clone(&store)).await?;
   Ok(())
+}
+
+/// An anonymous session is stored, verified and refreshed like any other, under a fresh
+/// reserved id that names no user; a login may not use a reserved id.
+pub async fn anonymous_sessions_are_stored_under_ids_no_login_can_take(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(store, Arc::clone(&clock)).await?;
+  let anon = e.create(NewSession::default()).await?;
+  let other = e.create(NewSession::default()).await?;
+  ensure(
+    crate::session::public_user_id(&anon.user_id).is_none() && anon.user_id != other.user_id,
+    "each anonymous session gets its own reserved id, which names no user",
+  )?;
+  let verified = e.verify_request(Some(cookie(&anon).as_bytes()), None, "__Host-at")?;
+  ensure(
+    verified.is_some_and(|(c, _)| c.sub == anon.user_id),
+    "its access token verifies",
+  )?;
+  let refreshed = refreshed(
+    e.refresh(anon.refresh.as_bytes(), device("browser"))
+      .await?,
+  )?;
+  ensure(refreshed.user_id == anon.user_id, "and refreshes as itself")?;
+  let squat = e
+    .create(NewSession {
+      owner: Owner::User(anon.user_id.clone()),
+      ..NewSession::default()
+    })
+    .await;
+  ensure(
+    squat.map_err(|x| x.kind()).err() == Some(ErrorKind::InvalidArgument),
+    "a login cannot take a reserved id",
+  )?;
+  ensure(
+    e.list_user(&anon.user_id).await?.len() == 1,
+    "and the anonymous session stays alone under its id",
+  )
 }
 
 /// An app-chosen handle (`genid`) names the new session; one that exists fails the login
@@ -93,7 +133,7 @@ pub async fn a_chosen_handle_is_used_and_never_takes_over_a_session(
   let chosen = Handle::generate()?;
   let mine = e
     .create(NewSession {
-      user_id: crate::store::conformance::user()?,
+      owner: Owner::User(crate::store::conformance::user()?),
       handle: Some(chosen),
       ..NewSession::default()
     })
@@ -102,7 +142,7 @@ pub async fn a_chosen_handle_is_used_and_never_takes_over_a_session(
   let thief = crate::store::conformance::user()?;
   let taken = e
     .create(NewSession {
-      user_id: thief.clone(),
+      owner: Owner::User(thief.clone()),
       handle: Some(victim.handle),
       ..NewSession::default()
     })

@@ -35,7 +35,9 @@ use crate::jwt::{Issued, Subject};
 use crate::keys::sealed;
 use crate::random;
 use crate::service::{TokenService, Verify};
-use crate::session::{decide, Decision, DeviceInfo, RefreshPolicy, RefreshState, SessionRecord};
+use crate::session::{
+  decide, Decision, DeviceInfo, Owner, RefreshPolicy, RefreshState, SessionRecord,
+};
 use crate::store::{DataPatch, Store, StoredRing};
 use crate::token::{Handle, RefreshToken};
 
@@ -49,8 +51,8 @@ const FEED_BATCH: usize = 1000;
 /// A new login.
 #[derive(Debug, Clone, Default)]
 pub struct NewSession {
-  /// The user id.
-  pub user_id: String,
+  /// Who it belongs to: a user, or nobody yet (an anonymous session).
+  pub owner: Owner,
   /// Initial session data (for instance moved over from an anonymous session).
   pub data: Map<String, Value>,
   /// App claims for every access token of the session.
@@ -71,7 +73,7 @@ pub struct NewSession {
 pub struct Tokens {
   /// The session handle.
   pub handle: Handle,
-  /// The user id.
+  /// The stored user id (an anonymous session's is reserved: `session::public_user_id`).
   pub user_id: String,
   /// The access token.
   pub access: Issued,
@@ -232,12 +234,10 @@ impl Engine {
   /// Log in: a new session with new tokens.
   ///
   /// # Errors
-  /// `INVALID_ARGUMENT` (empty user id), `CLAIM_RESERVED`, `STORE_UNAVAILABLE`,
-  /// `RANDOM_UNAVAILABLE`.
+  /// `INVALID_ARGUMENT` (a user id no login may use, see `session::owner`),
+  /// `CLAIM_RESERVED`, `STORE_UNAVAILABLE`, `RANDOM_UNAVAILABLE`.
   pub async fn create(&self, new: NewSession) -> Result<Tokens> {
-    if new.user_id.is_empty() {
-      return Err(err(ErrorKind::InvalidArgument, "user id must not be empty"));
-    }
+    let user_id = new.owner.stored_id()?;
     if let Some(old) = new.replaces {
       self.revoke(&old).await?;
     }
@@ -249,7 +249,7 @@ impl Engine {
     let rt = RefreshToken::issue(handle)?;
     let record = SessionRecord {
       handle,
-      user_id: new.user_id,
+      user_id,
       refresh: RefreshState {
         generation: 0,
         current_digest: rt.digest(),

@@ -7,8 +7,9 @@
 //!
 //! Guarantees: [`TokenSettings::validate`] and [`EngineSettings::validate`] refuse every
 //! value the core cannot honour with `CONFIG_INVALID`, and the message names the option by
-//! its JS name. Not here: the checks of the token policy and key rotation themselves
-//! (`Policy::validate`, `RotationPolicy::validate`), which `TokenService::new` runs.
+//! its JS name; they run the token policy's and key rotation's own checks
+//! (`Policy::validate`, `RotationPolicy::validate`, which `TokenService::new` runs again),
+//! so settings that validate here start an engine. Not here: the secrets (`Secrets::new`).
 
 use crate::error::{err, ErrorKind, Result};
 use crate::jwt::{Algorithm, Policy};
@@ -87,8 +88,8 @@ impl TokenSettings {
   /// Check the settings and resolve the defaults that depend on others.
   ///
   /// # Errors
-  /// `CONFIG_INVALID` naming the option: lifetime or leeway not whole seconds. (The token
-  /// policy's and rotation's own ranges are checked by `TokenService::new`.)
+  /// `CONFIG_INVALID` naming the option: lifetime or leeway not whole seconds, or a value
+  /// out of the token policy's or key rotation's range.
   pub fn validate(self) -> Result<TokenSetup> {
     if self.access_token_max_age_ms % 1000 != 0 || self.leeway_ms % 1000 != 0 {
       return Err(err(
@@ -102,21 +103,26 @@ impl TokenSettings {
     let secure_cookie_name = self
       .secure_access_cookie_name
       .unwrap_or_else(|| self.access_cookie_name.clone());
-    Ok(TokenSetup {
-      config: Config {
-        policy: Policy {
-          issuer: self.issuer,
-          audience: self.audience,
-          ttl_secs: self.access_token_max_age_ms / 1000,
-          leeway_secs: self.leeway_ms / 1000,
-          max_token_len: self.max_token_length,
-        },
-        rotation: RotationPolicy {
-          interval_ms: self.key_rotation_interval_ms,
-          overlap_ms: self.retired_key_ttl_ms.unwrap_or(default_overlap),
-        },
-        algorithm: self.algorithm,
+    let config = Config {
+      policy: Policy {
+        issuer: self.issuer,
+        audience: self.audience,
+        ttl_secs: self.access_token_max_age_ms / 1000,
+        leeway_secs: self.leeway_ms / 1000,
+        max_token_len: self.max_token_length,
       },
+      rotation: RotationPolicy {
+        interval_ms: self.key_rotation_interval_ms,
+        overlap_ms: self.retired_key_ttl_ms.unwrap_or(default_overlap),
+      },
+      algorithm: self.algorithm,
+    };
+    config.policy.validate()?;
+    config
+      .rotation
+      .validate(self.access_token_max_age_ms, self.leeway_ms)?;
+    Ok(TokenSetup {
+      config,
       cookie_name: self.access_cookie_name,
       secure_cookie_name,
     })
@@ -211,5 +217,65 @@ mod tests {
       ..EngineSettings::default()
     };
     assert_eq!(fast.validate().map(|s| s.sync_interval_ms), Ok(10));
+  }
+
+  #[test]
+  fn out_of_range_values_fail_here_and_strict_leeway_is_allowed() {
+    let named = |s: TokenSettings, option: &str| match s.validate() {
+      Err(e) => {
+        assert_eq!(e.kind(), ErrorKind::ConfigInvalid);
+        assert!(e.detail().contains(option), "{option}: {}", e.detail());
+      }
+      Ok(_) => panic!("{option}: accepted"),
+    };
+    let d = TokenSettings::default;
+    named(
+      TokenSettings {
+        access_token_max_age_ms: 0,
+        ..d()
+      },
+      "accessTokenMaxAge",
+    );
+    named(
+      TokenSettings {
+        access_token_max_age_ms: 172_800_000,
+        ..d()
+      },
+      "accessTokenMaxAge",
+    );
+    named(
+      TokenSettings {
+        leeway_ms: 301_000,
+        ..d()
+      },
+      "leeway",
+    );
+    named(
+      TokenSettings {
+        key_rotation_interval_ms: 1_000,
+        ..d()
+      },
+      "keyRotationInterval",
+    );
+    named(
+      TokenSettings {
+        issuer: String::new(),
+        ..d()
+      },
+      "issuer",
+    );
+    named(
+      TokenSettings {
+        max_token_length: 100,
+        ..d()
+      },
+      "maxTokenLength",
+    );
+    let strict = TokenSettings {
+      leeway_ms: 0,
+      ..d()
+    }
+    .validate();
+    assert_eq!(strict.map(|s| s.config.policy.leeway_secs).ok(), Some(0));
   }
 }

@@ -58,7 +58,7 @@ impl RotationPolicy {
     if self.overlap_ms < access_ttl_ms.saturating_add(leeway_ms) {
       return Err(err(
         ErrorKind::ConfigInvalid,
-        "retired keys must verify for at least the access-token lifetime plus leeway",
+        "retiredKeyTtl must be at least the access-token lifetime plus leeway",
       ));
     }
     Ok(())

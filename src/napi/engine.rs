@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{Either, Null, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
@@ -23,7 +23,8 @@ use crate::napi::options::{
 use crate::napi::registry;
 use crate::secret::Secrets;
 use crate::service::TokenService;
-use crate::session::DeviceInfo;
+use crate::session::owner::MAX_USER_ID_UNITS;
+use crate::session::{public_user_id, DeviceInfo, Owner};
 use crate::token::Handle;
 
 /// Where a session was used from.
@@ -39,8 +40,8 @@ pub struct NapiDevice {
 /// A login.
 #[napi(object, object_to_js = false)]
 pub struct NapiNewSession {
-  /// User id.
-  pub user_id: String,
+  /// The user id; null or absent for an anonymous session (data kept before login).
+  pub user_id: Option<String>,
   /// Initial session data.
   pub data: Option<Map<String, Value>>,
   /// App claims for the access tokens.
@@ -58,8 +59,10 @@ pub struct NapiNewSession {
 pub struct NapiTokens {
   /// Session handle.
   pub handle: String,
-  /// User id.
-  pub user_id: String,
+  /// The user id; null for an anonymous session.
+  pub user_id: UserId,
+  /// The access token's `sub`, opaque: what `reissue` takes back.
+  pub subject: String,
   /// Access token.
   pub access_token: String,
   /// Its expiry, seconds since the epoch.
@@ -82,8 +85,8 @@ pub struct NapiIssued {
 pub struct NapiTheft {
   /// The revoked session.
   pub handle: String,
-  /// Its user.
-  pub user_id: String,
+  /// Its user; null for an anonymous session.
+  pub user_id: UserId,
   /// Device of the session's last refresh.
   pub last_device: NapiDevice,
   /// Device that presented the reused token.
@@ -108,8 +111,8 @@ pub struct NapiRefreshOutcome {
 pub struct NapiSessionInfo {
   /// Handle.
   pub handle: String,
-  /// User.
-  pub user_id: String,
+  /// User; null for an anonymous session.
+  pub user_id: UserId,
   /// Created, ms since the epoch.
   pub created_at: f64,
   /// Last refreshed, ms.
@@ -125,8 +128,8 @@ pub struct NapiSessionInfo {
 /// A session's data.
 #[napi(object)]
 pub struct NapiSessionData {
-  /// User.
-  pub user_id: String,
+  /// User; null for an anonymous session.
+  pub user_id: UserId,
   /// The data.
   pub data: Value,
   /// Its version.
@@ -150,10 +153,23 @@ fn napi_device(d: DeviceInfo) -> NapiDevice {
   }
 }
 
+/// Longest user id a login may use, in characters as JS counts them (`length`).
+#[napi]
+pub const MAX_USER_ID_LENGTH: u32 = MAX_USER_ID_UNITS as u32;
+
+/// The app's user id as JS gets it: a string, or null for an anonymous session.
+pub type UserId = Either<String, Null>;
+
+/// The app's user id for a stored one: null for an anonymous session.
+fn public(stored: &str) -> UserId {
+  public_user_id(stored).map_or(Either::B(Null), |u| Either::A(u.to_owned()))
+}
+
 fn tokens_js(t: Tokens) -> NapiTokens {
   NapiTokens {
     handle: t.handle.to_text(),
-    user_id: t.user_id,
+    user_id: public(&t.user_id),
+    subject: t.user_id,
     access_token: t.access.token,
     access_expires: t.access.exp as f64,
     refresh_token: t.refresh,
@@ -163,7 +179,7 @@ fn tokens_js(t: Tokens) -> NapiTokens {
 fn theft_js(t: Theft) -> NapiTheft {
   NapiTheft {
     handle: t.handle.to_text(),
-    user_id: t.user_id,
+    user_id: public(&t.user_id),
     last_device: napi_device(t.last_device),
     presenter: napi_device(t.presenter),
   }
@@ -172,7 +188,7 @@ fn theft_js(t: Theft) -> NapiTheft {
 fn info_js(i: SessionInfo) -> NapiSessionInfo {
   NapiSessionInfo {
     handle: i.handle.to_text(),
-    user_id: i.user_id,
+    user_id: public(&i.user_id),
     created_at: i.created_at.0 as f64,
     last_refresh_at: i.last_refresh_at.0 as f64,
     created_device: napi_device(i.created_device),
@@ -281,7 +297,7 @@ impl NapiEngine {
     let engine = Arc::clone(&self.engine);
     promise(env, async move {
       let new = NewSession {
-        user_id: session.user_id,
+        owner: session.user_id.map_or(Owner::Anonymous, Owner::User),
         data: session.data.unwrap_or_default(),
         claims: session.claims.unwrap_or_default(),
         device: device(session.device),
@@ -365,7 +381,7 @@ impl NapiEngine {
     promise(env, async move {
       let r = engine.get(&handle(&session)?).await?;
       Ok(r.map(|r| NapiSessionData {
-        user_id: r.user_id,
+        user_id: public(&r.user_id),
         data: Value::Object(r.data),
         data_version: r.data_version as f64,
         claims: Value::Object(r.claims),

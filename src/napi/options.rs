@@ -7,6 +7,8 @@
 //! number, an unknown algorithm) is `CONFIG_INVALID` with a message naming the option;
 //! [`option_names`] lists the fields of both structs as serde's derive sees them, so JS's
 //! list of option names (`ENGINE_OPTIONS`) is these structs, written once.
+//! [`engine_options_problem`] runs the same conversion and checks (secrets included) without
+//! starting anything, so `session()` refuses a bad engine option at setup.
 //! Not guaranteed: that JS passes nothing else (extra properties are ignored here; the
 //! middleware refuses unknown options).
 
@@ -18,8 +20,10 @@ use serde::Deserialize;
 
 use crate::clock::{Clock, FixedClock, SystemClock, UnixMillis};
 use crate::engine::settings::{EngineSettings, TokenSettings, TokenSetup};
+use crate::error::Error;
 use crate::jwt::Algorithm;
 use crate::napi::error::{bad_option, Result};
+use crate::secret::Secrets;
 use crate::session::RefreshPolicy;
 
 /// Options of `TokenCore` and of the token service under an engine.
@@ -180,7 +184,7 @@ pub fn normalize(o: &NapiTokenOptions) -> Result<Normalized> {
   };
   let fixed = ms(o.fixed_now, "fixedNow")?.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
   Ok(Normalized {
-    setup: settings.validate()?,
+    setup: settings.validate().map_err(invalid)?,
     clock: TestClock(fixed),
   })
 }
@@ -199,7 +203,44 @@ pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings
       sync_interval_ms: ms(s.sync_interval, "syncInterval")?.unwrap_or(d.sync_interval_ms),
     },
   };
-  Ok(settings.validate()?)
+  settings.validate().map_err(invalid)
+}
+
+/// A core settings error as the binding's option error: its text names the option.
+fn invalid(e: Error) -> napi::Error<crate::napi::error::Code> {
+  bad_option(e.detail())
+}
+
+/// The first problem with an engine's options (token and session options in one object,
+/// as `session()` takes them), as a sentence naming the option; `None` when an engine would
+/// start with them. A check only: nothing is started or derived beyond the secrets' keys.
+#[napi]
+pub fn engine_options_problem(options: serde_json::Value) -> Option<String> {
+  check_engine_options(&options).err()
+}
+
+fn check_engine_options(options: &serde_json::Value) -> std::result::Result<(), String> {
+  let token: NapiTokenOptions = shaped(options)?;
+  let session: NapiSessionOptions = shaped(options)?;
+  normalize(&token).map_err(|e| e.reason)?;
+  Secrets::new(&token.secret).map_err(|e| e.detail().to_owned())?;
+  normalize_session(Some(session)).map_err(|e| e.reason)?;
+  Ok(())
+}
+
+/// `options` read as `T`, or a sentence naming the option whose value has the wrong type.
+fn shaped<T: serde::de::DeserializeOwned>(
+  options: &serde_json::Value,
+) -> std::result::Result<T, String> {
+  serde_path_to_error::deserialize(options).map_err(|e| {
+    let path = e.path().to_string();
+    let path = if path == "." {
+      "session".to_owned()
+    } else {
+      path
+    };
+    format!("{path} option has the wrong type: {}", e.into_inner())
+  })
 }
 
 /// The serialized names of a struct's fields, as serde's derive lists them: it hands them

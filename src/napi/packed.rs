@@ -5,7 +5,8 @@
 //! that the reader gives back exactly what this writer was given, so the two cannot drift.
 //!
 //! Format:
-//! - valid: `+` source (`c` cookie, `h` header) exp `,` iat `,` dv `,` sid `,` jti `,` kid
+//! - valid: `+` source (`c` cookie, `h` header) owner (`u` a user's, `a` an anonymous
+//!   session's: `session::owner`) exp `,` iat `,` dv `,` sid `,` jti `,` kid
 //!   `,` n `,` sub claims — where sid, jti and kid are base64url (no commas), n is the
 //!   length of sub in UTF-16 code units, and claims is the app claims as JSON (serde_json's
 //!   canonical output of the strictly parsed, duplicate-free claims) or nothing;
@@ -25,6 +26,7 @@ use serde_json::{json, Map, Value};
 use crate::credentials::Source;
 use crate::error::{Error, ErrorKind};
 use crate::jwt::access::ClaimsView;
+use crate::session::owner::{is_anonymous, public_user_id};
 
 /// The packed answer for a request that carries no access token.
 pub const NO_TOKEN: &str = "-NO_TOKEN,";
@@ -37,6 +39,7 @@ pub fn pack(c: ClaimsView<'_>, source: Source) -> String {
     Source::Cookie => 'c',
     Source::Header => 'h',
   });
+  out.push(if is_anonymous(c.sub) { 'a' } else { 'u' });
   push_number(&mut out, c.exp);
   out.push(',');
   push_number(&mut out, c.iat);
@@ -114,7 +117,7 @@ pub fn packed_vectors() -> Value {
   nested.insert("emoji".into(), json!("🔑"));
   let none = Map::new();
   let long = "x".repeat(300);
-  let valid: [(ClaimsView<'_>, Source); 5] = [
+  let valid: [(ClaimsView<'_>, Source); 6] = [
     (
       view("alice", 1_780_000_900.0, 1_780_000_000.0, 0, &none),
       Source::Cookie,
@@ -135,13 +138,23 @@ pub fn packed_vectors() -> Value {
       view(&long, 2_000_000_000.0, 1_999_999_000.0, 42, &nested),
       Source::Cookie,
     ),
+    (
+      view(
+        "~anon:YW5vbnltb3VzLXNlc3Npb24",
+        1_780_000_900.0,
+        1_780_000_000.0,
+        3,
+        &none,
+      ),
+      Source::Cookie,
+    ),
   ];
   let mut out: Vec<Value> = valid
     .iter()
     .map(|(c, source)| {
       let mut claims = json!({
         "sub": c.sub, "sid": c.sid, "jti": c.jti, "iat": c.iat, "exp": c.exp, "dv": c.dv,
-        "kid": c.kid,
+        "kid": c.kid, "userId": public_user_id(c.sub),
       });
       if !c.claims.is_empty() {
         claims["claims"] = Value::Object(c.claims.clone());

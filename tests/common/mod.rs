@@ -13,7 +13,7 @@ use tandem_session::engine::{Engine, NewSession, RefreshOutcome, Tokens};
 use tandem_session::jwt::Algorithm;
 use tandem_session::keys::{sealed, KeyRing};
 use tandem_session::secret::Secrets;
-use tandem_session::session::{DeviceInfo, RefreshPolicy};
+use tandem_session::session::{DeviceInfo, Owner, RefreshPolicy};
 use tandem_session::store::{conformance, Store};
 use tandem_session::token::Handle;
 use tandem_session::{encoding, Config, ErrorKind, TokenService, Verify};
@@ -129,7 +129,7 @@ impl HandedOut {
     let claims = json!({ "role": "editor", "tenant": "acme" });
     let t = e
       .create(NewSession {
-        user_id: user.to_owned(),
+        owner: Owner::User(user.to_owned()),
         data: data.as_object().cloned().ok_or("an object")?,
         claims: claims.as_object().cloned().ok_or("an object")?,
         device: device_named("login"),
@@ -453,6 +453,7 @@ pub mod outage {
   use tandem_session::clock::FixedClock;
   use tandem_session::engine::{Engine, NewSession, Tokens};
   use tandem_session::jwt::Algorithm;
+  use tandem_session::session::Owner;
   use tandem_session::store::{conformance, Store};
   use tandem_session::ErrorKind;
   use tandem_session::Verify;
@@ -534,7 +535,7 @@ pub mod outage {
     let start = Instant::now();
     let got = e
       .create(NewSession {
-        user_id: conformance::user()?,
+        owner: Owner::User(conformance::user()?),
         device: device_named("during"),
         ..NewSession::default()
       })

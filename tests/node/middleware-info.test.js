@@ -33,7 +33,7 @@ eachExpress(function (express) {
     })
 
     it('should hand a CSRF token that passes the check where no Origin proves the page', async function (t) {
-      const app = await useApp(t, express)
+      const app = await useApp(t, express, { csrf: { requireToken: true } })
       const c = app.client()
       const l = await login(c, 'carol')
       const token = l.headers['x-csrf-token']
