@@ -1,3 +1,4 @@
+/// <reference path="./express-session.d.ts" />
 // Public typings of tandem-session, hand-written. The generated typings of the native
 // binding live in js/native/binding.d.ts; the shapes below are re-exported from there
 // where they are part of the public API.
@@ -9,9 +10,17 @@
 //   import session = require('tandem-session')            // or const session = require(…)
 //   import session, { MemoryStore } from 'tandem-session'  // esModuleInterop, node16/nodenext
 //
-// Apps declare their session data by augmenting `SessionData`:
+// Apps declare their session data by augmenting `SessionData`, under either name (in a
+// module file, one with an import or export, as with @types/express-session):
 //
 //   declare module 'tandem-session' { interface SessionData { views: number } }
+//   declare module 'express-session' { interface SessionData { views: number } }
+//
+// The second works because express-session.d.ts (referenced above) declares the module
+// 'express-session' as this one; see there. With @types/express-session installed too,
+// nothing conflicts: `req.sessionID` has its type (`string`), and `req.session` /
+// `req.sessionStore` are declared on Express's handler request, not the global one
+// (below).
 
 import type { RequestHandler, Request as ExpressRequest } from 'express'
 import type {
@@ -36,17 +45,32 @@ declare global {
   namespace Express {
     interface Request {
       /**
-       * The session of this request: its data (`SessionData`) and the members of `Session`.
-       * `undefined` after `destroy()` and outside `cookie.path`. Assigning `null` (or
-       * `undefined`) does what the `unset` option says.
+       * The session handle, as `req.session.id`. Typed `string` as in express-session, and
+       * a string whenever the request has a stored session; at run time it is `null`
+       * while it has none (an anonymous session before anything is saved in it).
        */
-      get session(): session.RequestSession
-      set session(value: session.RequestSession | null | undefined)
-      /** Same as `req.session.id`: the session handle, `null` while the session is not stored. */
-      sessionID: string | null
-      /** The store of the middleware that loaded this request's session. */
-      sessionStore: session.Store
+      sessionID: string
     }
+  }
+}
+
+// `req.session` and `req.sessionStore` are members of the request of Express's handlers
+// (express-serve-static-core's `Request`, which `express.Request` extends), not of the
+// global `Express.Request`: @types/express-session, when installed, declares both there
+// with its own types, and a second declaration would conflict (TS2717). Where it declared
+// them, ours are its types intersected with tandem-session's, so handlers see both and
+// `Request` still extends `Express.Request`.
+declare module 'express-serve-static-core' {
+  interface Request {
+    /**
+     * The session of this request: its data (`SessionData`) and the members of `Session`.
+     * `undefined` after `destroy()` and outside `cookie.path`. Assigning `null` (or
+     * `undefined`) does what the `unset` option says.
+     */
+    get session(): session.RequestSessionOf<Express.Request>
+    set session(value: session.RequestSessionOf<Express.Request> | null | undefined)
+    /** The store of the middleware that loaded this request's session. */
+    sessionStore: session.SessionStoreOf<Express.Request>
   }
 }
 
@@ -396,7 +420,8 @@ declare namespace session {
 
   /**
    * The session data. Empty here; apps declare their keys by augmentation:
-   * `declare module 'tandem-session' { interface SessionData { views: number } }`.
+   * `declare module 'tandem-session' { interface SessionData { views: number } }`, or
+   * `declare module 'express-session' { … }` as written for express-session.
    * Values must be JSON values. `delete req.session.key` removes a key (so does setting it to
    * `null`, where your `SessionData` allows `null`).
    */
@@ -404,6 +429,16 @@ declare namespace session {
 
   /** `req.session`: the members of `Session` and the data keys of `SessionData`. */
   type RequestSession = Session & Partial<SessionData>
+
+  /**
+   * The type of `req.session` on a request whose global part is `R` (`Express.Request`):
+   * `RequestSession`, intersected with the `session` that another declaration (that of
+   * @types/express-session) gives `R`.
+   */
+  type RequestSessionOf<R> = R extends { session: infer Other } ? Other & RequestSession : RequestSession
+
+  /** The type of `req.sessionStore`, as `RequestSessionOf` for `req.session`. */
+  type SessionStoreOf<R> = R extends { sessionStore: infer Other } ? Other & Store : Store
 
   /** Node-style callback of the `Session` methods: `(null, result)` or `(err)`. */
   type SessionCallback<R = undefined> = (err: SessionError | null, result?: R) => void
@@ -441,8 +476,13 @@ declare namespace session {
    * node-style callback, else returns a promise.
    */
   interface Session {
-    /** The session handle; `null` while the session is not stored. */
-    readonly id: string | null
+    /**
+     * The session handle, as `req.sessionID`. Typed `string` as in express-session, and a
+     * string whenever the session is stored; at run time it is `null` on an anonymous
+     * session before anything is saved in it, and on a `req.session` object that
+     * `create()` or `regenerate()` replaced.
+     */
+    readonly id: string
     /** The logged-in user; `null` when anonymous. */
     readonly userId: string | null
     /** App claims of the access token (`{}` when none). */

@@ -177,8 +177,9 @@ app.get('/', (req, res) => {
   req.session.cookie = { ...req.session.cookie }
   // @ts-expect-error claims are read-only
   req.session.claims.role = 'admin'
-  // @ts-expect-error sessionID may be null
-  const notNull: string = req.sessionID
+  // typed as in express-session (null at run time only while the request has no stored session)
+  expect<Equal<typeof req.sessionID, string>>()
+  expect<Equal<typeof req.session.id, string>>()
   // @ts-expect-error no data keys without augmentation of SessionData (augment.ts declares views, not this)
   req.session.somethingUndeclared = 1
 })
