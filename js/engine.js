@@ -150,4 +150,7 @@ class Engine {
 /** Longest user id a login may use (characters, as `length` counts): the core's limit. */
 const MAX_USER_ID_LENGTH = native.MAX_USER_ID_LENGTH
 
-module.exports = { Engine, ENGINE_OPTIONS, MAX_USER_ID_LENGTH }
+/** Shortest secret the core takes without `allowShortSecret` (bytes). */
+const MIN_SECRET_LENGTH = native.MIN_SECRET_LENGTH
+
+module.exports = { Engine, ENGINE_OPTIONS, MAX_USER_ID_LENGTH, MIN_SECRET_LENGTH }

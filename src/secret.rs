@@ -6,7 +6,9 @@
 //! signing-key ring, MACing refresh tokens, deriving grace successors, and MACing CSRF
 //! tokens. One purpose's key is useless for another (RFC 8725 §3.12).
 //!
-//! Guarantees: secrets shorter than [`MIN_SECRET_LEN`] bytes are refused; derived keys are
+//! Guarantees: secrets shorter than [`MIN_SECRET_LEN`] bytes are refused, except by
+//! [`Secrets::allowing_short`], which the binding uses only when the app's environment is not
+//! production (the middleware then warns, loudly, once); derived keys are
 //! zeroized on drop and print as `[redacted]`. JWT signing keys are *not* derived from the
 //! secret: they are random and live in the key ring (see `keys`).
 //! Not guaranteed: that a long but guessable secret is safe; use 32+ random bytes.
@@ -118,6 +120,20 @@ impl Secrets {
   /// `CONFIG_INVALID` when there is no secret, more than [`MAX_SECRETS`], a secret shorter
   /// than [`MIN_SECRET_LEN`] bytes, or two equal secrets.
   pub fn new<S: AsRef<[u8]>>(secrets: &[S]) -> Result<Self> {
+    Self::checked(secrets, MIN_SECRET_LEN)
+  }
+
+  /// As [`Secrets::new`], but a secret of any non-zero length is accepted: for development,
+  /// where a sample app's `'keyboard cat'` must boot. A short secret is guessable offline
+  /// from any token it MACs, so production must never use this.
+  ///
+  /// # Errors
+  /// As [`Secrets::new`], with an empty secret in place of a short one.
+  pub fn allowing_short<S: AsRef<[u8]>>(secrets: &[S]) -> Result<Self> {
+    Self::checked(secrets, 1)
+  }
+
+  fn checked<S: AsRef<[u8]>>(secrets: &[S], min_len: usize) -> Result<Self> {
     if secrets.is_empty() {
       return Err(err(ErrorKind::ConfigInvalid, "secret must not be empty"));
     }
@@ -125,7 +141,7 @@ impl Secrets {
       return Err(err(ErrorKind::ConfigInvalid, "secret: at most 8 secrets"));
     }
     for (i, s) in secrets.iter().enumerate() {
-      if s.as_ref().len() < MIN_SECRET_LEN {
+      if s.as_ref().len() < min_len {
         return Err(err(
           ErrorKind::ConfigInvalid,
           "secret must be at least 32 bytes long",
@@ -180,6 +196,14 @@ mod tests {
     assert!(Secrets::new(&["keyboard cat"]).is_err());
     assert!(Secrets::new(&[S1, S1]).is_err());
     assert!(Secrets::new(&[S1, S2]).is_ok());
+  }
+
+  #[test]
+  fn development_accepts_a_short_secret_but_still_no_empty_or_repeated_one() {
+    assert!(Secrets::allowing_short(&["keyboard cat"]).is_ok());
+    assert!(Secrets::allowing_short(&[""]).is_err());
+    assert!(Secrets::allowing_short(&["cat", "cat"]).is_err());
+    assert!(Secrets::allowing_short::<&str>(&[]).is_err());
   }
 
   #[test]

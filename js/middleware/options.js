@@ -14,19 +14,19 @@
  */
 
 const { SqliteStore } = require('../stores.js')
-const { Engine, ENGINE_OPTIONS } = require('../engine.js')
+const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
 const UNSETS = ['keep', 'destroy']
-const SAME_SITES = ['lax', 'strict', 'none']
+const SAME_SITES = ['lax', 'strict', 'none', 'auto']
 const PRIORITIES = ['low', 'medium', 'high']
 /** A cookie name: an RFC 6265 token (no separators, no spaces, no controls). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** The options the middleware reads itself: the Express-level ones. */
-const EXPRESS_OPTIONS = ['store', 'name', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
+const EXPRESS_OPTIONS = ['store', 'name', 'key', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
   'genid', 'resave', 'refreshPath', 'csrf', 'transfer', 'jwksPath']
 /** Engine options that are not the app's: the middleware sets them from its own (`name`, `cookie`). */
-const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName', 'maxTokenLength'])
+const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName', 'maxTokenLength', 'allowShortSecret'])
 /** The engine options an app may pass to `session()`; they go to `Engine.start` as given. */
 const PASSED_TO_ENGINE = ENGINE_OPTIONS.filter((k) => !SET_BY_MIDDLEWARE.has(k))
 const KNOWN = new Set([...EXPRESS_OPTIONS, ...PASSED_TO_ENGINE])
@@ -49,13 +49,32 @@ function path (value, option, fallback) {
   return value
 }
 
-/** The secret as the engine takes it: a list, newest first (its length is the core's check). */
+const FIX_SECRET = 'use 32 random bytes, e.g. secret: process.env.SESSION_SECRET set to the output of ' +
+  `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`
+let warnedShortSecret = false
+
+/**
+ * The secret as the engine takes it: a list, newest first, and whether the core must
+ * accept short ones. A secret under MIN_SECRET_LENGTH bytes (a sample app's 'keyboard cat')
+ * is refused with NODE_ENV=production, and elsewhere accepted with a warning, once per
+ * process: a short secret can be guessed offline from any token it MACs.
+ */
 function secrets (value) {
   const list = Array.isArray(value) ? value : [value]
-  if (value === undefined) throw fail('secret', 'is required (a string of at least 32 bytes)')
+  if (value === undefined) throw fail('secret', `is required (${FIX_SECRET})`)
   if (list.length === 0) throw fail('secret', 'array must not be empty')
   if (!list.every((s) => typeof s === 'string')) throw fail('secret', 'must be a string, or an array of strings')
-  return list
+  const short = list.some((s) => Buffer.byteLength(s) < MIN_SECRET_LENGTH)
+  if (short && process.env.NODE_ENV === 'production') {
+    throw fail('secret', `must be at least ${MIN_SECRET_LENGTH} bytes with NODE_ENV=production: ${FIX_SECRET}`)
+  }
+  if (short && !warnedShortSecret) {
+    warnedShortSecret = true
+    process.emitWarning(`tandem-session: a secret is shorter than ${MIN_SECRET_LENGTH} bytes, so anyone ` +
+      'holding one of its tokens can guess it offline. Allowed only because NODE_ENV is not ' +
+      `"production" (there it is refused at startup). Fix: ${FIX_SECRET}`, { code: 'TANDEM_SHORT_SECRET' })
+  }
+  return { list, short }
 }
 
 function cookieOptions (value) {
@@ -79,7 +98,7 @@ function cookieOptions (value) {
   if (c.secure !== true && c.secure !== false && c.secure !== 'auto') throw fail('cookie.secure', "must be true, false or 'auto'")
   if (c.sameSite === true) c.sameSite = 'strict'
   if (typeof c.sameSite === 'string') c.sameSite = c.sameSite.toLowerCase()
-  if (!SAME_SITES.includes(c.sameSite)) throw fail('cookie.sameSite', "must be 'lax', 'strict' or 'none'")
+  if (!SAME_SITES.includes(c.sameSite)) throw fail('cookie.sameSite', "must be 'lax', 'strict', 'none' or 'auto'")
   if (c.maxAge !== null && !(Number.isInteger(c.maxAge) && c.maxAge > 0)) {
     throw fail('cookie.maxAge', 'must be null (browser-session cookies) or a positive integer (milliseconds)')
   }
@@ -116,7 +135,10 @@ function normalize (options) {
     throw fail('genid', 'must be a function (req) => string of 22 base64url characters (128 bits)')
   }
   if (options.resave !== undefined && typeof options.resave !== 'boolean') throw fail('resave', 'must be a boolean')
-  const name = options.name ?? 'tandem'
+  if (options.key !== undefined && options.name !== undefined && options.key !== options.name) {
+    throw fail('key', 'and name name the same cookie (key is express-session\'s older name): give one')
+  }
+  const name = options.name ?? options.key ?? 'tandem'
   if (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64 || /^__(host|secure)-/i.test(name)) {
     throw fail('name', 'must be a cookie name (letters, digits, "-", "_", "."; no __Host-/__Secure- prefix)')
   }
@@ -130,7 +152,9 @@ function normalize (options) {
   if (!UNSETS.includes(unset)) throw fail('unset', "must be 'keep' or 'destroy'")
   if (options.proxy !== undefined && typeof options.proxy !== 'boolean') throw fail('proxy', 'must be a boolean')
   const cookie = cookieOptions(options.cookie)
-  const engine = { ...Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]])), secret: secrets(options.secret) }
+  const secret = secrets(options.secret)
+  const engine = { ...Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]])), secret: secret.list }
+  if (secret.short) engine.allowShortSecret = true
   const problem = Engine.optionsProblem(engine)
   if (problem !== null) throw new TypeError(problem)
   const algorithm = options.algorithm ?? 'HS256'

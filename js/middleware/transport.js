@@ -63,8 +63,10 @@ function attributes (cookie, path, secure, maxAgeMs) {
   }
   s += '; HttpOnly'
   if (secure) s += '; Secure'
-  // Browsers refuse SameSite=None without Secure ('auto' on plain HTTP): Lax there.
-  const sameSite = cookie.sameSite === 'none' && !secure ? 'lax' : cookie.sameSite
+  // Browsers refuse SameSite=None without Secure: Lax there. sameSite 'auto' is
+  // express-session's: None on secure requests, Lax on the others.
+  const wide = cookie.sameSite === 'none' || cookie.sameSite === 'auto'
+  const sameSite = wide ? (secure ? 'none' : 'lax') : cookie.sameSite
   s += '; SameSite=' + sameSite[0].toUpperCase() + sameSite.slice(1)
   if (cookie.priority !== undefined) s += '; Priority=' + cookie.priority[0].toUpperCase() + cookie.priority.slice(1).toLowerCase()
   if (cookie.partitioned) s += '; Partitioned'

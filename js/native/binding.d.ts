@@ -141,6 +141,9 @@ export declare function engineOptionsProblem(options: any): string | null
 /** Longest user id a login may use, in characters as JS counts them (`length`). */
 export declare const MAX_USER_ID_LENGTH: number
 
+/** Shortest secret used without `allowShortSecret`, in bytes (UTF-8 bytes of a string). */
+export declare const MIN_SECRET_LENGTH: number
+
 /** Where a session was used from. */
 export interface NapiDevice {
   /** IP address. */
@@ -250,7 +253,7 @@ export interface NapiRefreshToken {
 /** A session's data. */
 export interface NapiSessionData {
   /** User; null for an anonymous session. */
-  userId: UserId
+  userId: string | null
   /** The data. */
   data: any
   /** Its version. */
@@ -264,7 +267,7 @@ export interface NapiSessionInfo {
   /** Handle. */
   handle: string
   /** User; null for an anonymous session. */
-  userId: UserId
+  userId: string | null
   /** Created, ms since the epoch. */
   createdAt: number
   /** Last refreshed, ms. */
@@ -312,7 +315,7 @@ export interface NapiTheft {
   /** The revoked session. */
   handle: string
   /** Its user; null for an anonymous session. */
-  userId: UserId
+  userId: string | null
   /** Device of the session's last refresh. */
   lastDevice: NapiDevice
   /** Device that presented the reused token. */
@@ -323,6 +326,11 @@ export interface NapiTheft {
 export interface NapiTokenOptions {
   /** The app's secrets: the first signs and seals, all verify. Each at least 32 bytes. */
   secret: Array<string>
+  /**
+   * Development only: accept secrets shorter than 32 bytes. `session()` sets it outside
+   * production, and warns. Defaults to false.
+   */
+  allowShortSecret?: boolean
   /** `"HS256"` or `"EdDSA"`. Defaults to `"HS256"`. */
   algorithm?: string
   /** `iss` of issued tokens, required on verify. Defaults to `"tandem-session"`. */
@@ -364,7 +372,7 @@ export interface NapiTokens {
   /** Session handle. */
   handle: string
   /** The user id; null for an anonymous session. */
-  userId: UserId
+  userId: string | null
   /** The access token's `sub`, opaque: what `reissue` takes back. */
   subject: string
   /** Access token. */

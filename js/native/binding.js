@@ -843,6 +843,7 @@ module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
 module.exports.engineOptionsProblem = nativeBinding.engineOptionsProblem
 module.exports.MAX_USER_ID_LENGTH = nativeBinding.MAX_USER_ID_LENGTH
+module.exports.MIN_SECRET_LENGTH = nativeBinding.MIN_SECRET_LENGTH
 module.exports.openMemoryStore = nativeBinding.openMemoryStore
 module.exports.openPostgresStore = nativeBinding.openPostgresStore
 module.exports.openRedisClusterStore = nativeBinding.openRedisClusterStore

@@ -15,9 +15,8 @@ use crate::error::ErrorKind;
 use crate::jwt::Subject;
 use crate::keys::KeyState;
 use crate::napi::error::{bad_option, to_js, Code};
-use crate::napi::options::{normalize, NapiTokenOptions, TestClock};
+use crate::napi::options::{normalize, secrets, NapiTokenOptions, TestClock};
 use crate::napi::registry;
-use crate::secret::Secrets;
 use crate::service::TokenService;
 use crate::token::{Handle, RefreshToken};
 use napi::Result;
@@ -114,7 +113,7 @@ impl NapiTokenCore {
   #[napi(constructor)]
   pub fn new(options: NapiTokenOptions) -> Result<Self, Code> {
     let n = normalize(&options)?;
-    let secrets = Secrets::new(&options.secret)?;
+    let secrets = secrets(&options)?;
     let setup = n.setup;
     let service = Arc::new(TokenService::new(
       secrets,

@@ -18,10 +18,9 @@ use crate::engine::{Engine, NewSession, RefreshOutcome, SessionInfo, Theft, Toke
 use crate::error::ErrorKind;
 use crate::napi::error::{promise, to_js, Code, Result};
 use crate::napi::options::{
-  normalize, normalize_session, NapiSessionOptions, NapiTokenOptions, TestClock,
+  normalize, normalize_session, secrets, NapiSessionOptions, NapiTokenOptions, TestClock,
 };
 use crate::napi::registry;
-use crate::secret::Secrets;
 use crate::service::TokenService;
 use crate::session::owner::MAX_USER_ID_UNITS;
 use crate::session::{public_user_id, DeviceInfo, Owner};
@@ -60,6 +59,7 @@ pub struct NapiTokens {
   /// Session handle.
   pub handle: String,
   /// The user id; null for an anonymous session.
+  #[napi(ts_type = "string | null")]
   pub user_id: UserId,
   /// The access token's `sub`, opaque: what `reissue` takes back.
   pub subject: String,
@@ -86,6 +86,7 @@ pub struct NapiTheft {
   /// The revoked session.
   pub handle: String,
   /// Its user; null for an anonymous session.
+  #[napi(ts_type = "string | null")]
   pub user_id: UserId,
   /// Device of the session's last refresh.
   pub last_device: NapiDevice,
@@ -112,6 +113,7 @@ pub struct NapiSessionInfo {
   /// Handle.
   pub handle: String,
   /// User; null for an anonymous session.
+  #[napi(ts_type = "string | null")]
   pub user_id: UserId,
   /// Created, ms since the epoch.
   pub created_at: f64,
@@ -129,6 +131,7 @@ pub struct NapiSessionInfo {
 #[napi(object)]
 pub struct NapiSessionData {
   /// User; null for an anonymous session.
+  #[napi(ts_type = "string | null")]
   pub user_id: UserId,
   /// The data.
   pub data: Value,
@@ -236,7 +239,7 @@ pub async fn start(
   session: Option<NapiSessionOptions>,
 ) -> Result<NapiEngine> {
   let n = normalize(&options)?;
-  let secrets = Secrets::new(&options.secret)?;
+  let secrets = secrets(&options)?;
   let settings = normalize_session(session)?;
   let setup = n.setup;
   let tokens = Arc::new(TokenService::new(

@@ -23,7 +23,7 @@ use crate::engine::settings::{EngineSettings, TokenSettings, TokenSetup};
 use crate::error::Error;
 use crate::jwt::Algorithm;
 use crate::napi::error::{bad_option, Result};
-use crate::secret::Secrets;
+use crate::secret::{Secrets, MIN_SECRET_LEN};
 use crate::session::RefreshPolicy;
 
 /// Options of `TokenCore` and of the token service under an engine.
@@ -33,6 +33,9 @@ use crate::session::RefreshPolicy;
 pub struct NapiTokenOptions {
   /// The app's secrets: the first signs and seals, all verify. Each at least 32 bytes.
   pub secret: Vec<String>,
+  /// Development only: accept secrets shorter than 32 bytes. `session()` sets it outside
+  /// production, and warns. Defaults to false.
+  pub allow_short_secret: Option<bool>,
   /// `"HS256"` or `"EdDSA"`. Defaults to `"HS256"`.
   pub algorithm: Option<String>,
   /// `iss` of issued tokens, required on verify. Defaults to `"tandem-session"`.
@@ -189,6 +192,20 @@ pub fn normalize(o: &NapiTokenOptions) -> Result<Normalized> {
   })
 }
 
+/// Shortest secret used without `allowShortSecret`, in bytes (UTF-8 bytes of a string).
+#[napi]
+pub const MIN_SECRET_LENGTH: u32 = MIN_SECRET_LEN as u32;
+
+/// The secrets the options give, checked (a short one only with `allowShortSecret`).
+pub fn secrets(o: &NapiTokenOptions) -> Result<Secrets> {
+  let checked = if o.allow_short_secret == Some(true) {
+    Secrets::allowing_short(&o.secret)
+  } else {
+    Secrets::new(&o.secret)
+  };
+  checked.map_err(invalid)
+}
+
 /// Convert the session options over `EngineSettings::default()`, and validate them.
 pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings> {
   let d = EngineSettings::default();
@@ -223,7 +240,7 @@ fn check_engine_options(options: &serde_json::Value) -> std::result::Result<(), 
   let token: NapiTokenOptions = shaped(options)?;
   let session: NapiSessionOptions = shaped(options)?;
   normalize(&token).map_err(|e| e.reason)?;
-  Secrets::new(&token.secret).map_err(|e| e.detail().to_owned())?;
+  secrets(&token).map_err(|e| e.reason)?;
   normalize_session(Some(session)).map_err(|e| e.reason)?;
   Ok(())
 }

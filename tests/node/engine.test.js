@@ -222,7 +222,7 @@ describe('Engine', function () {
         assert.ok(ENGINE_OPTIONS.includes(n), n)
       }
       assert.ok(!ENGINE_OPTIONS.includes('store'))
-      assert.deepEqual(ENGINE_OPTIONS, ['secret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
+      assert.deepEqual(ENGINE_OPTIONS, ['secret', 'allowShortSecret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
         'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'fixedNow',
         'refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'syncInterval'])
     })

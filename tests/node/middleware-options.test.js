@@ -32,10 +32,20 @@ eachExpress(function (express) {
       const store = new MemoryStore()
       const cases = [
         [{ store }, 'secret'],
-        [{ store, secret: 'too short' }, 'secret'],
         [{ store, secret: [] }, 'secret'],
-        [{ store, secret: [SECRET, 'short'] }, 'secret'],
+        [{ store, secret: [SECRET, SECRET] }, 'secret'],
+        [{ store, secret: [SECRET, ''] }, 'secret'],
         [{ store, secret: 42 }, 'secret'],
+        // Engine options are checked by the core at setup, not at the first request.
+        [{ store, secret: SECRET, accessTokenMaxAge: 1500 }, 'accessTokenMaxAge'],
+        [{ store, secret: SECRET, accessTokenMaxAge: 0 }, 'accessTokenMaxAge'],
+        [{ store, secret: SECRET, leeway: 'x' }, 'leeway'],
+        [{ store, secret: SECRET, leeway: 301000 }, 'leeway'],
+        [{ store, secret: SECRET, refreshGrace: -1 }, 'refreshGrace'],
+        [{ store, secret: SECRET, retiredKeyTtl: 1000 }, 'retiredKeyTtl'],
+        [{ store, secret: SECRET, algorithm: 'RS256' }, 'algorithm'],
+        [{ store, secret: SECRET, issuer: 7 }, 'issuer'],
+        [{ store, secret: SECRET, name: 'a', key: 'b' }, 'key'],
         [{ store, secret: SECRET, transfer: 'carrier-pigeon' }, 'transfer'],
         [{ store, secret: SECRET, unset: 'forget' }, 'unset'],
         [{ store, secret: SECRET, cookie: { httpOnly: false } }, 'httpOnly'],
@@ -53,7 +63,8 @@ eachExpress(function (express) {
       const store = new MemoryStore()
       for (const extra of [{}, { transfer: 'header' }, { transfer: 'cookie' }, { unset: 'destroy' }, { csrf: false },
         { csrf: { trustedOrigins: ['https://app.example.com'], requireToken: true } }, { secret: [SECRET, SECRET + '2'] },
-        { cookie: { httpOnly: true, sameSite: 'strict' } }, { algorithm: 'EdDSA', jwksPath: '/.well-known/jwks.json' }]) {
+        { cookie: { httpOnly: true, sameSite: 'strict' } }, { algorithm: 'EdDSA', jwksPath: '/.well-known/jwks.json' },
+        { leeway: 0 }, { refreshGrace: 0 }, { key: 'connect.sid' }, { cookie: { sameSite: 'auto' } }]) {
         const s = session({ secret: SECRET, store, ...extra })
         assert.equal(typeof s, 'function', JSON.stringify(extra))
       }

@@ -1,0 +1,107 @@
+'use strict'
+
+/**
+ * express-session's options and habits that carry over: a sample app's short secret
+ * (allowed outside production with one warning, refused in production at setup), `key` as
+ * the older name of `name`, `cookie.sameSite: 'auto'`, and engine options that a typo
+ * makes fail at setup rather than at the first request (issue 14, bug 3).
+ */
+
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
+const { describe, it } = require('node:test')
+
+const { eachExpress, useApp, login, shouldSetCookie, session, SECRET, REFRESH_PATH, EXPIRE_MS } = require('./support/apps.js')
+
+const ROOT = path.join(__dirname, '..', '..')
+
+/** Run `code` in a fresh Node with `env`: its exit status, stdout and stderr. */
+function runNode (code, env) {
+  const r = spawnSync(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const MAKE_TWO = `
+  const session = require('.')
+  for (let i = 0; i < 2; i++) session({ secret: 'keyboard cat', store: new session.MemoryStore() })
+  console.log('made')
+`
+
+describe('a secret shorter than 32 bytes', function () {
+  it('should be accepted outside production with one warning that says how to fix it', function () {
+    const r = runNode(MAKE_TWO, { NODE_ENV: 'development' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /made/)
+    const warnings = r.stderr.match(/TANDEM_SHORT_SECRET/g) ?? []
+    assert.equal(warnings.length, 1, r.stderr)
+    assert.match(r.stderr, /randomBytes\(32\)/)
+    assert.ok(!r.stderr.includes('keyboard cat'), 'the warning never shows the secret')
+  })
+
+  it('should be refused at setup with NODE_ENV=production, with a TypeError naming secret', function () {
+    const r = runNode(`
+      const session = require('.')
+      try { session({ secret: 'keyboard cat', store: new session.MemoryStore() }); console.log('accepted') }
+      catch (e) { console.log(e.constructor.name + ': ' + e.message) }
+    `, { NODE_ENV: 'production' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /^TypeError: secret option must be at least 32 bytes with NODE_ENV=production/)
+    assert.ok(!r.stdout.includes('keyboard cat'))
+  })
+
+  it('should still refuse an empty secret', function () {
+    assert.throws(() => session({ secret: '', store: new session.MemoryStore() }), (e) => e instanceof TypeError && /secret/.test(e.message))
+  })
+})
+
+eachExpress(function (express) {
+  describe('with a short secret outside production', function () {
+    it('should log in, and keep the user across requests and a refresh', async function (t) {
+      const app = await useApp(t, express, { secret: 'keyboard cat' })
+      const c = app.client()
+      await login(c, 'ann')
+      assert.equal((await c.get('/whoami')).json.userId, 'ann')
+      app.advance(EXPIRE_MS)
+      const r = await c.post(REFRESH_PATH)
+      assert.equal(r.status, 200, r.text)
+      assert.equal((await c.get('/whoami')).json.userId, 'ann')
+    })
+  })
+
+  describe('the key option', function () {
+    it("should name the cookies as express-session's older name for name", async function (t) {
+      const app = await useApp(t, express, { key: 'connect.sid' })
+      const res = await login(app.client(), 'ann')
+      shouldSetCookie(res, 'connect.sid')
+      shouldSetCookie(res, 'connect.sid.refresh')
+    })
+  })
+
+  describe("cookie.sameSite 'auto'", function () {
+    it('should be Lax on plain HTTP (None needs Secure)', async function (t) {
+      const app = await useApp(t, express, { cookie: { sameSite: 'auto' } })
+      const res = await login(app.client(), 'ann')
+      assert.match(shouldSetCookie(res, 'tandem').raw, /SameSite=Lax/)
+    })
+
+    it('should be None on a secure request', async function (t) {
+      const app = await useApp(t, express, { proxy: true, cookie: { sameSite: 'auto' } }, { trustProxy: true })
+      const res = await login(app.client({ secure: true }), 'ann', {}, { headers: { 'x-forwarded-proto': 'https' } })
+      const c = shouldSetCookie(res, '__Host-tandem')
+      assert.match(c.raw, /SameSite=None/)
+      assert.match(c.raw, /Secure/)
+    })
+  })
+
+  describe('engine options with a bad value', function () {
+    it('should fail in session(), and strict leeway 0 should serve requests', async function (t) {
+      assert.throws(() => session({ secret: SECRET, store: new session.MemoryStore(), accessTokenMaxAge: 1500 }),
+        (e) => e instanceof TypeError && /accessTokenMaxAge/.test(e.message))
+      const app = await useApp(t, express, { leeway: 0 })
+      const c = app.client()
+      await login(c, 'ann')
+      assert.equal((await c.get('/whoami')).json.userId, 'ann')
+    })
+  })
+})
