@@ -582,8 +582,10 @@ declare namespace session {
 
   /** What a verified access token says. */
   interface AccessClaims {
-    /** User id. */
+    /** The token's subject (`sub`): opaque for an anonymous session. */
     sub: string
+    /** The user id: `sub`, or null for an engine's anonymous session. */
+    userId: string | null
     /** Session handle. */
     sid: string
     /** Token id. */
