@@ -483,8 +483,11 @@ declare namespace session {
      * `create()` or `regenerate()` replaced.
      */
     readonly id: string
-    /** The logged-in user; `null` when anonymous. */
-    readonly userId: string | null
+    /**
+     * Who logged in with `create(userId)`: the user id, or `null` for an anonymous session.
+     * (An app's own `req.session.userId` is plain data, as with express-session.)
+     */
+    readonly owner: string | null
     /** App claims of the access token (`{}` when none). */
     readonly claims: Readonly<Record<string, unknown>>
     /** This response's cookie attributes. */

@@ -176,10 +176,10 @@ async function serve () {
   }
   app.post('/login', wrap(async (req, res) => {
     await req.session.create(req.body.user, { data: req.body.data })
-    res.json({ id: req.session.id, userId: req.session.userId })
+    res.json({ id: req.session.id, userId: req.session.owner })
   }))
   app.get('/me', (req, res) => {
-    res.json(req.session ? { id: req.session.id, userId: req.session.userId, data: { ...req.session } } : { id: null })
+    res.json(req.session ? { id: req.session.id, userId: req.session.owner, data: { ...req.session } } : { id: null })
   })
   app.post('/data', (req, res) => {
     for (const [k, v] of Object.entries(req.body)) req.session[k] = v

@@ -37,20 +37,22 @@ const unauthorised = (res) => res.status(401).json({ code: 'UNAUTHORISED' })
 // ---------------------------------------------------------------------------------------------
 // Session-object contenders (express-session and tandem-session share `req.session`).
 
-function sessionRoutes (app, login) {
+// `userOf(req)`: who logged in (express-session: the app's own `userId` key; tandem-session:
+// `req.session.owner`, set by `create(userId)`).
+function sessionRoutes (app, login, userOf) {
   app.post('/login', login)
   app.get('/api/me', (req, res) => {
-    const user = req.session.userId
+    const user = userOf(req)
     if (!user) return unauthorised(res)
     res.json({ user })
   })
   app.get('/api/cart', (req, res) => {
-    const user = req.session.userId
+    const user = userOf(req)
     if (!user) return unauthorised(res)
     res.json({ user, cart: req.session.cart })
   })
   app.post('/api/views', (req, res) => {
-    if (!req.session.userId) return unauthorised(res)
+    if (!userOf(req)) return unauthorised(res)
     req.session.views = (req.session.views || 0) + 1
     res.json({ views: req.session.views })
   })
@@ -81,7 +83,7 @@ async function expressSession (app, storeKind) {
       req.session.views = 0
       res.json({ ok: true })
     })
-  })
+  }, (req) => req.session.userId)
   return {
     fill: (n) => fillExpress(fillStore, session, n)
   }
@@ -114,7 +116,7 @@ async function tandemSession (app, storeKind) {
       await req.session.create(nextUser(), { data: { cart: CART, views: 0 } })
       res.json({ ok: true })
     } catch (e) { next(e) }
-  })
+  }, (req) => req.session.owner)
   return {
     fill: async (n) => {
       const BATCH = 256

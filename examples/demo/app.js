@@ -193,7 +193,7 @@ function createDemo (options = {}) {
   const view = (req, title, body, extra = {}) => views.layout({
     title,
     path: req.path,
-    userId: req.session ? req.session.userId : null,
+    userId: req.session ? req.session.owner : null,
     csrf: req.session ? req.session.csrfToken() : null,
     body,
     footer: views.html`tandem-session demo · access token ${accessSeconds} s · refresh grace ${settings.refreshGrace / 1000} s · store: ${storeName}${fixedClock ? ' · test clock' : ''}`,
@@ -202,7 +202,7 @@ function createDemo (options = {}) {
   const send = (res, page, status = 200) => {
     res.status(status).type('html').set('Cache-Control', 'no-store').send(String(page))
   }
-  const userOf = (req) => (req.session ? req.session.userId : null)
+  const userOf = (req) => (req.session ? req.session.owner : null)
 
   const NOTICES = {
     'signed-in': (req) => ({ text: `Signed in as ${userOf(req)}: a new session with new tokens.` }),
@@ -232,7 +232,7 @@ function createDemo (options = {}) {
     const user = req.body && req.body.user
     if (!USERS.includes(user)) return send(res, view(req, 'Bad request', views.forbiddenPage({ status: 400, message: 'Unknown demo user.' })), 400)
     // Data put in an anonymous session (the /server counter) comes along; another user's does not.
-    await req.session.create(user, { keepData: req.session.userId === null })
+    await req.session.create(user, { keepData: req.session.owner === null })
     res.redirect(303, localPath(req.body.to) ?? '/?done=signed-in')
   }))
 
@@ -262,7 +262,7 @@ function createDemo (options = {}) {
   app.get('/api/me', (req, res) => {
     const s2 = req.session
     res.set('Cache-Control', 'no-store').json({
-      userId: s2 ? s2.userId : null,
+      userId: s2 ? s2.owner : null,
       sessionId: s2 ? s2.id : null,
       counter: (s2 && s2.counter) || 0,
       views: (s2 && s2.views) || 0
@@ -271,7 +271,7 @@ function createDemo (options = {}) {
 
   app.post('/api/counter', (req, res) => {
     req.session.counter = (req.session.counter || 0) + 1
-    res.set('Cache-Control', 'no-store').json({ counter: req.session.counter, userId: req.session.userId })
+    res.set('Cache-Control', 'no-store').json({ counter: req.session.counter, userId: req.session.owner })
   })
 
   app.get('/devices', wrap(async (req, res) => {
@@ -343,7 +343,7 @@ function createDemo (options = {}) {
     res.redirect(303, '/theft?run=' + id)
   }))
 
-  const dashboardOptions = { authorize: (req) => Boolean(req.session && req.session.userId === 'alice') }
+  const dashboardOptions = { authorize: (req) => Boolean(req.session && req.session.owner === 'alice') }
   app.use('/admin/sessions', s.dashboard(dashboardOptions))
 
   app.use((req, res) => {

@@ -6,15 +6,23 @@
  * optional callback and returns a promise).
  *
  * Guarantees: only data is enumerable, so `JSON.stringify(req.session)` and
- * `res.json(req.session)` show data and never a token; `id`, `userId` and `claims` are
- * read-only; the prototype cannot be swapped by assigning `__proto__`.
+ * `res.json(req.session)` show data and never a token; any key an app writes is data
+ * (`req.session.userId = id`, the tutorials' login idiom, included) except the members
+ * below, and writing one of those throws a TypeError rather than being dropped; the
+ * session's login identity is `owner` (and `claims`), names no express-session app uses
+ * for data; the prototype cannot be swapped by assigning `__proto__`.
  * Not here: what the methods do (the request's state, `request-state.js`).
  * @private
  */
 
 /** Data keys never installed on req.session: its members, and what would change its prototype. */
 const METHOD_NAMES = new Set(['create', 'regenerate', 'destroy', 'reload', 'save', 'touch',
-  'csrfToken', 'id', 'userId', 'claims', 'cookie', '__proto__', 'constructor'])
+  'csrfToken', 'id', 'owner', 'claims', 'cookie', '__proto__', 'constructor'])
+
+/** Writing a read-only member: a clear error, never a silently dropped value. */
+function readOnly (name, instead) {
+  throw new TypeError(`req.session.${name} is read-only: ${instead}`)
+}
 
 /**
  * Resolve `promise` into a node-style callback too, when one is given. Without one, a
@@ -41,10 +49,13 @@ class Session {
 
   /** The session handle (`req.sessionID`), or null before the session is stored. */
   get id () { return this.#state.session === this ? this.#state.handle : null }
-  /** The user id, or null for an anonymous session. */
-  get userId () { return this.#state.userId }
+  set id (v) { readOnly('id', 'it names the stored session') }
+  /** Who logged in with `create(userId)`: the user id, or null (an anonymous session). */
+  get owner () { return this.#state.userId }
+  set owner (v) { readOnly('owner', 'log in with req.session.create(userId)') }
   /** The app claims of the access token (a copy). */
   get claims () { return { ...this.#state.claims } }
+  set claims (v) { readOnly('claims', 'give them to req.session.create(userId, { claims })') }
   /** This response's cookie options (`maxAge` and friends may be changed per response). */
   get cookie () { return this.#state.cookie }
 

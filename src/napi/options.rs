@@ -198,7 +198,7 @@ pub const MIN_SECRET_LENGTH: u32 = MIN_SECRET_LEN as u32;
 
 /// The secrets the options give, checked (a short one only with `allowShortSecret`).
 pub fn secrets(o: &NapiTokenOptions) -> Result<Secrets> {
-  let checked = if o.allow_short_secret == Some(true) {
+  let checked = if o.allow_short_secret.unwrap_or(false) {
     Secrets::allowing_short(&o.secret)
   } else {
     Secrets::new(&o.secret)

@@ -28,7 +28,7 @@ function makeDashboard (s, options) {
  * mounted at /admin/sessions. `authorize` defaults to "the user is admin"; pass
  * `{ authorize: undefined }` for the dashboard's own default.
  */
-async function dashboardApp (t, options = { authorize: (req) => req.session !== undefined && req.session.userId === 'admin' }) {
+async function dashboardApp (t, options = { authorize: (req) => req.session !== undefined && req.session.owner === 'admin' }) {
   let handler = null
   const a = await useApp(t, express, {}, {
     setup (app) {
@@ -103,9 +103,9 @@ describe('dashboard: authorize', () => {
 
   it('allows when authorize returns true, sync or async', async (t) => {
     const cases = [
-      [(req) => req.session.userId === 'admin', 200],
-      [async (req) => req.session.userId === 'admin', 200],
-      [(req) => new Promise((resolve) => setImmediate(() => resolve(req.session.userId === 'admin'))), 200],
+      [(req) => req.session.owner === 'admin', 200],
+      [async (req) => req.session.owner === 'admin', 200],
+      [(req) => new Promise((resolve) => setImmediate(() => resolve(req.session.owner === 'admin'))), 200],
       [async () => false, 403],
       [() => 0, 403]
     ]
@@ -288,7 +288,7 @@ describe('dashboard: revoke', () => {
     const app = express()
     app.use(s)
     app.post('/login', async (req, res) => { await req.session.create(req.query.user); res.json({ id: req.session.id }) })
-    app.use('/admin', makeDashboard(s, { authorize: (req) => req.session.userId === 'admin' }))
+    app.use('/admin', makeDashboard(s, { authorize: (req) => req.session.owner === 'admin' }))
     const server = http.createServer(app).listen(0, '127.0.0.1')
     await once(server, 'listening')
     t.after(() => { server.closeAllConnections(); server.close() })
@@ -379,7 +379,7 @@ describe('dashboard: theft events', () => {
 describe('dashboard on a bare node:http server', () => {
   it('serves, authorizes, revokes', async (t) => {
     const s = session({ secret: SECRET, store: new session.MemoryStore() })
-    const dash = makeDashboard(s, { authorize: (req) => req.session.userId === 'admin' })
+    const dash = makeDashboard(s, { authorize: (req) => req.session.owner === 'admin' })
     const server = http.createServer((req, res) => {
       s(req, res, (err) => {
         if (err) { res.statusCode = 500; return res.end() }
@@ -392,7 +392,7 @@ describe('dashboard on a bare node:http server', () => {
         }
         if (u.pathname === '/me') {
           res.setHeader('Content-Type', 'application/json')
-          return res.end(JSON.stringify({ userId: req.session.userId }))
+          return res.end(JSON.stringify({ userId: req.session.owner }))
         }
         dash(req, res) // mounted at the root, no next: its own 404
       })

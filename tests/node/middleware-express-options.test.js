@@ -105,3 +105,44 @@ eachExpress(function (express) {
     })
   })
 })
+
+eachExpress(function (express) {
+  describe("the express-session login idiom (regenerate, req.session.userId = id, save)", function () {
+    const setup = (app) => {
+      app.post('/es-login', (req, res, next) => {
+        req.session.regenerate((err) => {
+          if (err) return next(err)
+          req.session.userId = req.body.user
+          req.session.save((e) => e ? next(e) : res.json({ id: req.session.id }))
+        })
+      })
+      app.get('/es-me', (req, res) => res.json({ userId: req.session.userId ?? null, owner: req.session.owner, id: req.session.id }))
+      app.post('/es-owner', (req, res) => {
+        try { req.session.owner = 'mallory'; res.json({ wrote: true }) } catch (e) { res.status(400).json({ error: e.constructor.name, message: e.message }) }
+      })
+    }
+
+    it("should keep the app's userId as data in a new session, and revoke the one before", async function (t) {
+      const app = await useApp(t, express, {}, { setup })
+      const c = app.client()
+      const before = await c.post('/data', { json: { visit: 1 } })
+      assert.equal(before.status, 200, before.text)
+      const oldId = (await c.get('/es-me')).json.id
+      assert.equal(typeof oldId, 'string')
+      const login = await c.post('/es-login', { json: { user: 'ann' } })
+      assert.equal(login.status, 200, login.text)
+      assert.notEqual(login.json.id, oldId, 'a new session: fixation-proof')
+      const me = (await c.get('/es-me')).json
+      assert.deepEqual(me, { userId: 'ann', owner: null, id: login.json.id })
+      assert.equal(app.events.revoked.some((e) => e.handle === oldId), true, 'the session before is revoked')
+    })
+
+    it("should refuse to write the login identity with a TypeError, not drop it", async function (t) {
+      const app = await useApp(t, express, {}, { setup })
+      const r = await app.client().post('/es-owner')
+      assert.equal(r.status, 400)
+      assert.equal(r.json.error, 'TypeError')
+      assert.match(r.json.message, /create\(userId\)/)
+    })
+  })
+})

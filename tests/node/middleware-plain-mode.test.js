@@ -34,7 +34,7 @@ app.get('/me', (req, res) => {
   seen.ownEnd = Object.hasOwn(res, 'end')
   seen.ownSessionID = Object.hasOwn(req, 'sessionID')
   seen.sessionID = typeof req.sessionID
-  res.json({ user: req.session.userId })
+  res.json({ user: req.session.owner })
 })
 const server = app.listen(0, '127.0.0.1', async () => {
   const base = 'http://127.0.0.1:' + server.address().port

@@ -48,7 +48,7 @@ const app = express()
 app.use(express.json())
 app.use(session({ secret: ${JSON.stringify(SECRET)} }))
 app.post('/login', async (req, res) => { await req.session.create('alice', { data: { n: 1 } }); res.json({}) })
-app.post('/inc', (req, res) => { req.session.n += 1; res.json({ n: req.session.n, user: req.session.userId }) })
+app.post('/inc', (req, res) => { req.session.n += 1; res.json({ n: req.session.n, user: req.session.owner }) })
 const server = app.listen(0, '127.0.0.1', async () => {
   const base = 'http://127.0.0.1:' + server.address().port
   const post = (p, cookie) => new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ await s.ready()
 
 app.post('/login', async (req, res) => {
   await req.session.create('user-1', { claims: { role: 'reader' } })
-  res.json({ csrf: req.session.csrfToken(), userId: req.session.userId })
+  res.json({ csrf: req.session.csrfToken(), userId: req.session.owner })
 })
 
 s.on('theft', ({ handle, userId }) => { console.warn('theft', handle, userId) })

@@ -22,6 +22,7 @@ declare module 'express-session' {
     views: number
     user: { id: string; name: string }
     returnTo: string
+    userId: string
   }
 }
 
@@ -93,18 +94,30 @@ app.get('/reload', (req, res, next) => {
   req.session.reload((err) => (err ? next(err) : res.json(req.session.views ?? 0)))
 })
 
+// The tutorials' login: the app's own userId is data, typed by its augmentation.
+app.post('/tutorial-login', (req, res, next) => {
+  req.session.regenerate((err) => {
+    if (err) return next(err)
+    req.session.userId = 'u1'
+    const mine: string | undefined = req.session.userId
+    // @ts-expect-error the augmentation types userId as a string
+    req.session.userId = 42
+    req.session.save(() => res.json({ mine }))
+  })
+})
+
 // tandem-session's own members stay typed next to express-session's.
 app.post('/tandem-login', async (req, res) => {
   await req.session.create('u1', { data: { views: 0 }, claims: { role: 'reader' } })
-  const userId: string | null = req.session.userId
+  const userId: string | null = req.session.owner
   const claims: Readonly<Record<string, unknown>> = req.session.claims
   const csrf: string | null = req.session.csrfToken()
   await req.session.save()
   res.json({ userId, claims, csrf })
   // @ts-expect-error create's data is checked against the augmented SessionData
   await req.session.create('u1', { data: { views: 'zero' } })
-  // @ts-expect-error userId is read-only
-  req.session.userId = 'admin'
+  // @ts-expect-error owner is read-only
+  req.session.owner = 'admin'
 })
 
 // The session on a socket.io connection's request.

@@ -160,7 +160,7 @@ app.get('/', (req, res) => {
   const sess = req.session
   const id: string | null = sess.id
   const sid: string | null = req.sessionID
-  const user: string | null = sess.userId
+  const user: string | null = sess.owner
   const claims: Readonly<Record<string, unknown>> = sess.claims
   const csrf: string | null = sess.csrfToken()
   const store: session.Store = req.sessionStore
@@ -169,8 +169,8 @@ app.get('/', (req, res) => {
   const path: string = sess.cookie.path
   res.json({ id, sid, user, claims, csrf, store, path })
 
-  // @ts-expect-error userId is read-only
-  req.session.userId = 'admin'
+  // @ts-expect-error owner is read-only
+  req.session.owner = 'admin'
   // @ts-expect-error id is read-only
   req.session.id = 'forged'
   // @ts-expect-error cookie is a getter: change its attributes, not the object
@@ -189,7 +189,7 @@ app.post('/login', async (req, res, next) => {
   expect<Equal<typeof fresh, typeof req.session>>()
   await req.session.create('user-1', { data: {}, claims: { role: 'admin' }, keepData: true })
   req.session.create('user-1', (err) => { if (err) next(err) })
-  req.session.create('user-1', (err, s) => { if (err) next(err); else res.json({ userId: s?.userId }) })
+  req.session.create('user-1', (err, s) => { if (err) next(err); else res.json({ userId: s?.owner }) })
   req.session.create('user-1', { keepData: true }, (err) => {
     const code: session.TokenErrorCode | undefined = err?.code
     if (err) return next(err)
@@ -244,7 +244,7 @@ export { engineStarts, admin, every, theftCode }
 
 // ---- the dashboard ----------------------------------------------------------------
 
-const board: express.RequestHandler = s.dashboard({ authorize: (req) => req.session.userId === 'alice' })
+const board: express.RequestHandler = s.dashboard({ authorize: (req) => req.session.owner === 'alice' })
 s.dashboard({ authorize: async () => true })
 s.dashboard()
 // @ts-expect-error authorize takes the request and answers a boolean

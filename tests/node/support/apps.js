@@ -61,7 +61,7 @@ class Gates {
 function view (req) {
   const s = req.session
   if (s === undefined || s === null) return { userId: null, id: null, sessionID: req.sessionID ?? null, data: null }
-  return { userId: s.userId, id: s.id, sessionID: req.sessionID, data: { ...s }, claims: s.claims }
+  return { userId: s.owner, id: s.id, sessionID: req.sessionID, data: { ...s }, claims: s.claims }
 }
 
 function wrap (fn) {
@@ -119,7 +119,7 @@ function routes (app, ctx) {
     res.json({ before, ...view(req) })
   }))
   app.get('/me', (req, res) => { hit('me'); res.json(view(req)) })
-  app.get('/whoami', (req, res) => { hit('whoami'); res.json({ userId: req.session ? req.session.userId : null }) })
+  app.get('/whoami', (req, res) => { hit('whoami'); res.json({ userId: req.session ? req.session.owner : null }) })
   app.get('/plain', (req, res) => { hit('plain'); res.json({ plain: true }) })
   app.post('/data', wrap(async (req, res) => {
     hit('data')
@@ -173,7 +173,7 @@ function routes (app, ctx) {
   })
   app.get('/page', (req, res) => {
     hit('page')
-    const who = req.session && req.session.userId ? 'signed in as ' + escapeHtml(req.session.userId) : 'anonymous'
+    const who = req.session && req.session.owner ? 'signed in as ' + escapeHtml(req.session.owner) : 'anonymous'
     res.type('html').send(`<!doctype html><title>page</title><p id="who">${who}</p>`)
   })
   // Every session method, in callback or promise style (?style=cb).

@@ -44,7 +44,7 @@ for (const name of ['theft', 'revoked']) s.on(name, (payload) => send({ type: 'e
 
 const wrap = (fn) => (req, res, next) => Promise.resolve().then(() => fn(req, res)).catch(next)
 const view = (req) => req.session
-  ? { worker: cfg.name, userId: req.session.userId, id: req.session.id, data: { ...req.session } }
+  ? { worker: cfg.name, userId: req.session.owner, id: req.session.id, data: { ...req.session } }
   : { worker: cfg.name, userId: null, id: null, data: null }
 
 const app = express()

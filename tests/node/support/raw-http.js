@@ -21,7 +21,7 @@ function headerRoutes (app) {
   app.get('/headers', (req, res) => {
     const raw = (name) => req.rawHeaders.filter((_, i) => i % 2 === 0 && req.rawHeaders[i].toLowerCase() === name).length
     res.json({
-      userId: req.session ? req.session.userId : null,
+      userId: req.session ? req.session.owner : null,
       authorization: req.headers.authorization ?? null,
       authorizationLines: raw('authorization'),
       cookie: req.headers.cookie ?? null,
