@@ -8,7 +8,10 @@
  * - `session.MemoryStore`, `SqliteStore` (the default), `PostgresStore`, `RedisStore`;
  * - `session.Engine`: sessions over a store without Express;
  * - `session.TokenCore`: the token core alone (access tokens, key ring, refresh and CSRF
- *   tokens).
+ *   tokens);
+ * - `session.Store`, `session.Cookie`, `session.Session`: express-session's classes, with
+ *   its shapes (`js/compat`), so store packages built on `session.Store` load. Running the
+ *   engine on such a store is not here yet: `session({ store })` takes our stores only.
  *
  * Guarantees: `require('tandem-session')`, `.session` and `.default` are the same
  * function, so CommonJS, TypeScript's `esModuleInterop` and the ESM entry (`index.mjs`)
@@ -21,6 +24,10 @@ const { session } = require('./middleware/index.js')
 const { TokenCore } = require('./token-core.js')
 const { Engine } = require('./engine.js')
 const { MemoryStore, SqliteStore, PostgresStore, RedisStore } = require('./stores.js')
+const { Store, Cookie, StoreSession } = require('./compat/index.js')
 
 module.exports = session
-Object.assign(session, { session, default: session, TokenCore, Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore })
+Object.assign(session, {
+  session, default: session, TokenCore, Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore,
+  Store, Cookie, Session: StoreSession
+})

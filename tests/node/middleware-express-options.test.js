@@ -146,3 +146,22 @@ eachExpress(function (express) {
     })
   })
 })
+
+describe("express-session's classes on the package", function () {
+  it('should export Store, Cookie and Session so store factories load', function () {
+    const util = require('node:util')
+    const { EventEmitter } = require('node:events')
+    // The connect-* factory pattern: `require('connect-x')(session)` inherits session.Store.
+    const factory = (s) => { function XStore () { s.Store.call(this) } util.inherits(XStore, s.Store); return XStore }
+    const XStore = factory(session)
+    const store = new XStore()
+    assert.ok(store instanceof session.Store && store instanceof EventEmitter)
+    assert.equal(typeof store.regenerate, 'function')
+    class YStore extends session.Store {}
+    assert.ok(new YStore() instanceof session.Store)
+    const c = new session.Cookie({ maxAge: 60000 })
+    assert.equal(c.originalMaxAge, 60000)
+    assert.equal(c.httpOnly, true)
+    assert.equal(typeof session.Session, 'function')
+  })
+})
