@@ -9,6 +9,7 @@
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 const { spawn } = require('node:child_process')
+const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -63,10 +64,10 @@ const server = app.listen(0, '127.0.0.1', async () => {
   let cookie = process.argv[1]
   if (!cookie) {
     const l = await post('/login')
-    cookie = l.cookies.map((c) => c.split(';')[0]).find((c) => c.startsWith('tandem='))
+    cookie = l.cookies.map((c) => c.split(';')[0]).find((c) => c.startsWith('connect.sid='))
   }
   const r = await post('/inc', cookie)
-  const next = r.cookies.map((c) => c.split(';')[0]).find((c) => c.startsWith('tandem='))
+  const next = r.cookies.map((c) => c.split(';')[0]).find((c) => c.startsWith('connect.sid='))
   process.stdout.write(JSON.stringify({ status: r.status, body: JSON.parse(r.body), cookie: next || cookie }))
   process.exit(0)
 })
@@ -99,16 +100,18 @@ function storeCase (name, makeStore, skip) {
       t.after(() => Promise.all([a.close(), b.close()]))
       await Promise.all([a.s.ready(), b.s.ready()])
       a.setNow(b.now()) // one clock for both
+      // A user of its own per run: the PostgreSQL and Redis databases outlive the test.
+      const user = 'carol-' + crypto.randomUUID()
       const ca = a.client()
       assertOk(await ca.get('/me'), 'a first request warms a up')
-      await login(ca, 'carol', { data: { cart: ['tea'] } })
+      await login(ca, user, { data: { cart: ['tea'] } })
       // The same browser (cookies are per host, not per port) talks to instance b:
       // another process, with a cold cache.
       const on = (app, from) => new HttpClient(app.url, { clock: () => app.now(), jar: from.jar })
       const cb = on(b, ca)
       const read = await cb.get('/me')
       assertOk(read)
-      assert.deepEqual([read.json.userId, read.json.data], ['carol', { cart: ['tea'] }])
+      assert.deepEqual([read.json.userId, read.json.data], [user, { cart: ['tea'] }])
       assertOk(await cb.post('/data', { json: { seen: 'b' } }))
       // Back on a, whose copy is older: the token names the new data version, so a reads
       // the store.
@@ -116,19 +119,19 @@ function storeCase (name, makeStore, skip) {
       assert.deepEqual((await ca2.get('/me')).json.data, { cart: ['tea'], seen: 'b' })
       const r = await ca2.post(REFRESH_PATH)
       assert.equal(r.status, 200, r.text)
-      assert.equal(r.json.userId, 'carol')
-      assert.equal((await b.s.listSessions('carol')).length, 1)
-      const token = ca2.jar.get('tandem').value
+      assert.equal(r.json.userId, user)
+      assert.equal((await b.s.listSessions(user)).length, 1)
+      const token = ca2.jar.get('connect.sid').value
       assertOk(await ca2.post('/logout'))
       // b learns of the logout from the store's revocation feed within a second.
       const deadline = Date.now() + 1500
       let res
       do {
         await new Promise((resolve) => setTimeout(resolve, 100))
-        res = await b.client().get('/me', { headers: { Cookie: 'tandem=' + token } })
+        res = await b.client().get('/me', { headers: { Cookie: 'connect.sid=' + token } })
       } while (res.status === 200 && Date.now() < deadline)
       assertCode(res, 401, 'UNAUTHORISED', 'the other instance refuses the logged-out session')
-      assert.deepEqual(await b.s.listSessions('carol'), [])
+      assert.deepEqual(await b.s.listSessions(user), [])
     })
   })
 }
@@ -157,17 +160,17 @@ describe('the debug log (DEBUG=tandem-session)', function () {
     const c = app.client()
     await login(c, 'dave')
     const value = (client, name) => client.jar.all(name).map((x) => x.value)[0]
-    const tokens = [value(c, 'tandem'), value(c, 'tandem.refresh')].filter(Boolean)
+    const tokens = [value(c, 'connect.sid'), value(c, 'connect.sid.refresh')].filter(Boolean)
     assert.equal(tokens.length, 2)
     const thief = c.clone()
     app.advance(16 * 60 * 1000)
     assertCode(await c.get('/me'), 401, 'TRY_REFRESH')
     assert.equal((await thief.post(REFRESH_PATH)).status, 200)
-    tokens.push(value(thief, 'tandem'), value(thief, 'tandem.refresh'))
+    tokens.push(value(thief, 'connect.sid'), value(thief, 'connect.sid.refresh'))
     app.advance(60 * 1000)
     assertCode(await c.post(REFRESH_PATH), 401, 'TOKEN_THEFT_DETECTED')
     assertCode(await thief.get('/me'), 401, 'TOKEN_THEFT_DETECTED')
-    assertCode(await c.get('/me', { headers: { Cookie: 'tandem=' + tokens[0].slice(0, -2) } }), 401, 'UNAUTHORISED')
+    assertCode(await thief.get('/me', { headers: { Authorization: 'Bearer ' + tokens[0].slice(0, -2) } }), 401, 'UNAUTHORISED')
     assert.ok(lines.some((l) => /TOKEN_EXPIRED/.test(l)), 'the log says why a token was refused')
     const all = lines.join('\n')
     for (const tok of tokens) {
