@@ -111,7 +111,7 @@ declare namespace session {
      * Base cookie name. Access cookie: `__Host-<name>` on secure requests when `cookie.path`
      * is `'/'` and there is no `cookie.domain` (else `__Secure-<name>`), `<name>` otherwise.
      * Refresh cookie: `__Secure-<name>.refresh` on secure requests, `<name>.refresh` otherwise.
-     * @default 'tandem'
+     * @default 'connect.sid'
      */
     name?: string | undefined
     /**
@@ -132,7 +132,8 @@ declare namespace session {
     rolling?: boolean | undefined
     /**
      * Store an anonymous session (and send its cookies) even when nothing was put in it.
-     * @default false
+     * Not given: `true`, express-session's default, with its deprecation message.
+     * @default true
      */
     saveUninitialized?: boolean | undefined
     /**

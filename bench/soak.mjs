@@ -131,6 +131,7 @@ async function serve () {
   const s = session({
     secret: SECRET,
     store,
+    saveUninitialized: false,
     refreshGrace: cfg.grace,
     accessTokenMaxAge: ACCESS_MS,
     leeway: LEEWAY_MS
@@ -169,8 +170,8 @@ async function serve () {
   if (cfg.fault === 'fake-logout') {
     app.post('/logout', (req, res, next) => {
       if (Math.random() >= 0.05) return next()
-      res.clearCookie('tandem')
-      res.clearCookie('tandem.refresh', { path: REFRESH_PATH })
+      res.clearCookie('connect.sid')
+      res.clearCookie('connect.sid.refresh', { path: REFRESH_PATH })
       res.json({ ok: true })
     })
   }
@@ -520,7 +521,7 @@ async function drive () {
   function refresh (d, kind) {
     if (d.refreshing) return d.refreshing
     d.refreshing = (async () => {
-      const old = tokenIn(d.jar, 'tandem.refresh')
+      const old = tokenIn(d.jar, 'connect.sid.refresh')
       const sentAt = Date.now()
       const r = await request('POST', REFRESH_PATH, { jar: d.jar, ua: d.ua, kind })
       if (r.status !== 200 || d.live === null) {
@@ -532,7 +533,7 @@ async function drive () {
       if (d.live.rotated.length > 32) d.live.rotated.shift()
       // A second tab with the old token, within the grace window: the same session goes on.
       if (kind === 'refresh' && chance(0.25) && Date.now() - sentAt < grace - 300) {
-        const g = await request('POST', REFRESH_PATH, { cookie: 'tandem.refresh=' + old, ua: d.ua, kind: 'graceReplay' })
+        const g = await request('POST', REFRESH_PATH, { cookie: 'connect.sid.refresh=' + old, ua: d.ua, kind: 'graceReplay' })
         const within = Date.now() - sentAt < grace
         stats.graceReplays++
         if (g.status !== 200 && within) violation('graceReplayRefused', `device ${d.i}: ${g.status} ${codeOf(g)}`)
@@ -541,7 +542,7 @@ async function drive () {
           // theft by the rules, and the session has ended.
           stats.graceReplaysLate = (stats.graceReplaysLate ?? 0) + 1
           if (codeOf(g) === 'TOKEN_THEFT_DETECTED') {
-            markDead(d, 'late-replay', tokenIn(d.jar, 'tandem'), tokenIn(d.jar, 'tandem.refresh'))
+            markDead(d, 'late-replay', tokenIn(d.jar, 'connect.sid'), tokenIn(d.jar, 'connect.sid.refresh'))
             d.jar.clear()
             return false
           }
@@ -569,7 +570,7 @@ async function drive () {
 
   // ---- actions ----
   async function login (d) {
-    if (d.jar.get('tandem')) {
+    if (d.jar.get('connect.sid')) {
       // A browser still holding the cookie of a session revoked elsewhere: its next request
       // is refused, which clears the cookie (a login over it would be refused the same way).
       const r = await request('GET', '/me', { jar: d.jar, ua: d.ua, kind: 'staleCookie' })
@@ -632,34 +633,34 @@ async function drive () {
     const eligible = d.live.rotated.filter((x) => Date.now() - x.at > grace + 500)
     if (eligible.length === 0) return // (timers are never early by more than the 10 ms)
     const stolen = pick(eligible)
-    const access = tokenIn(d.jar, 'tandem')
-    const current = tokenIn(d.jar, 'tandem.refresh')
+    const access = tokenIn(d.jar, 'connect.sid')
+    const current = tokenIn(d.jar, 'connect.sid.refresh')
     stats.theftAttempts++
-    const r = await request('POST', REFRESH_PATH, { cookie: 'tandem.refresh=' + stolen.token, ua: 'Thief/6.6', kind: 'theft' })
+    const r = await request('POST', REFRESH_PATH, { cookie: 'connect.sid.refresh=' + stolen.token, ua: 'Thief/6.6', kind: 'theft' })
     if (r.status === 401 && codeOf(r) === 'TOKEN_THEFT_DETECTED') stats.theftDetected++
     else violation('theftMissed', `device ${d.i}: replay of a token rotated ${Date.now() - stolen.at} ms ago → ${r.status} ${codeOf(r)}`)
     // The session has ended for its holder too.
     const me = await request('GET', '/me', { jar: d.jar, ua: d.ua, kind: 'afterTheft' })
     if (ok(me)) violation('resurrected', `device ${d.i}: the holder's access token works after the theft`)
-    const rf = await request('POST', REFRESH_PATH, { cookie: 'tandem.refresh=' + current, ua: d.ua, kind: 'afterTheft' })
+    const rf = await request('POST', REFRESH_PATH, { cookie: 'connect.sid.refresh=' + current, ua: d.ua, kind: 'afterTheft' })
     if (ok(rf)) violation('resurrected', `device ${d.i}: the holder's refresh token works after the theft`)
     markDead(d, 'theft', access, current)
     d.jar.clear()
   }
 
   async function logout (d) {
-    const access = tokenIn(d.jar, 'tandem')
-    const rt = tokenIn(d.jar, 'tandem.refresh')
+    const access = tokenIn(d.jar, 'connect.sid')
+    const rt = tokenIn(d.jar, 'connect.sid.refresh')
     const r = await call(d, 'POST', '/logout', 'logout')
     if (!ok(r) || d.live === null) return
     stats.logouts++
-    markDead(d, 'logout', tokenIn(d.jar, 'tandem') ?? access, rt)
-    if (d.jar.get('tandem') || d.jar.get('tandem.refresh')) violation('cookiesKept', `device ${d.i}: logout left cookies`)
+    markDead(d, 'logout', tokenIn(d.jar, 'connect.sid') ?? access, rt)
+    if (d.jar.get('connect.sid') || d.jar.get('connect.sid.refresh')) violation('cookiesKept', `device ${d.i}: logout left cookies`)
     await probe(dead[dead.length - 1])
   }
 
   async function relogin (d) {
-    const old = { access: tokenIn(d.jar, 'tandem'), refresh: tokenIn(d.jar, 'tandem.refresh') }
+    const old = { access: tokenIn(d.jar, 'connect.sid'), refresh: tokenIn(d.jar, 'connect.sid.refresh') }
     const since = value(d)
     const r = await call(d, 'POST', '/login', 'relogin', { user: d.user.id, data: { since } })
     if (!ok(r) || d.live === null) return
@@ -677,7 +678,7 @@ async function drive () {
       return
     }
     stats.adminRevokes++
-    markDead(d, 'admin', tokenIn(d.jar, 'tandem'), tokenIn(d.jar, 'tandem.refresh'))
+    markDead(d, 'admin', tokenIn(d.jar, 'connect.sid'), tokenIn(d.jar, 'connect.sid.refresh'))
     // The jar keeps the cookies: its next login first learns that they are dead.
   }
 
@@ -698,7 +699,7 @@ async function drive () {
     }
     for (const o of others) {
       stats.revokedByOthers++
-      markDead(o, 'admin-user', tokenIn(o.jar, 'tandem'), tokenIn(o.jar, 'tandem.refresh'))
+      markDead(o, 'admin-user', tokenIn(o.jar, 'connect.sid'), tokenIn(o.jar, 'connect.sid.refresh'))
     }
   }
 
@@ -723,13 +724,13 @@ async function drive () {
     stats.deadProbes++
     const ua = 'SoakProbe/1.0'
     if (x.access) {
-      const me = await request('GET', '/me', { cookie: 'tandem=' + x.access, ua, kind: 'probe' })
+      const me = await request('GET', '/me', { cookie: 'connect.sid=' + x.access, ua, kind: 'probe' })
       if (ok(me)) violation('resurrected', `${x.how}-ended session ${x.handle}: GET /me → ${me.status} ${me.text.slice(0, 100)}`)
-      const w = await request('POST', '/data', { cookie: 'tandem=' + x.access, json: { zombie: 1 }, ua, kind: 'probe' })
+      const w = await request('POST', '/data', { cookie: 'connect.sid=' + x.access, json: { zombie: 1 }, ua, kind: 'probe' })
       if (ok(w)) violation('resurrected', `${x.how}-ended session ${x.handle}: a write was accepted`)
     }
     if (x.refresh) {
-      const rf = await request('POST', REFRESH_PATH, { cookie: 'tandem.refresh=' + x.refresh, ua, kind: 'probe' })
+      const rf = await request('POST', REFRESH_PATH, { cookie: 'connect.sid.refresh=' + x.refresh, ua, kind: 'probe' })
       if (ok(rf)) violation('resurrected', `${x.how}-ended session ${x.handle}: its refresh token refreshed`)
     }
     const rec = await request('GET', '/admin/record/' + x.handle, { kind: 'probe' })

@@ -108,7 +108,7 @@ async function tandemSession (app, storeKind) {
   else if (storeKind === 'redis') store = new session.RedisStore({ url: process.env.BENCH_REDIS_URL })
   else if (storeKind === 'postgres') store = new session.PostgresStore({ connectionString: process.env.BENCH_PG_URL })
   else throw new Error(`unknown store ${storeKind}`)
-  const s = session({ secret: SECRET, store })
+  const s = session({ secret: SECRET, store, saveUninitialized: false })
   await s.ready()
   app.use(s)
   sessionRoutes(app, async (req, res, next) => {

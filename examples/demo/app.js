@@ -32,6 +32,7 @@ const REFRESHES_KEPT = 10000
 
 const DEFAULTS = {
   secret: DEMO_SECRET,
+  saveUninitialized: false, // a session is stored once it holds something (a login)
   accessTokenMaxAge: 30000, // 30 s: refresh is visible
   leeway: 1000,
   refreshGrace: 2000 // so the theft walkthrough waits 2 s, not 10

@@ -9,7 +9,8 @@
  *    requests outside the cookie Path are left alone;
  * 2. `authenticate`: the access token is verified in Rust with no I/O (the Verifier); an
  *    expired one answers `401 TRY_REFRESH` (a page navigation is sent through the refresh
- *    endpoint instead), a bad or revoked one `401 UNAUTHORISED` with the tokens cleared;
+ *    endpoint instead), a revoked one `401 UNAUTHORISED` with the tokens cleared; a cookie
+ *    that is no token of ours is cleared and the request goes on without a session;
  * 3. `checkCsrf`: unsafe methods in cookie mode (`csrf.js`), before anything else happens;
  * 4. `loadData`: the session data from this process's cache when the token's data version
  *    says the copy is current, else from the store;
@@ -46,6 +47,8 @@ const { ResponseHold, RequestFields, Verifier } = require('./machinery.js')
 const CACHE_ENTRIES = 10000
 /** Verify codes that a refresh can fix. */
 const TRY_REFRESH = new Set(['TOKEN_EXPIRED', 'KEY_UNKNOWN', 'TOKEN_NOT_YET_VALID'])
+/** Verify codes of a value that is no token of ours (no signature of ours checks out). */
+const NOT_OURS = new Set(['TOKEN_MALFORMED', 'TOKEN_INVALID'])
 /** What `route` found. */
 const OUTSIDE = 0
 const SESSION = 1
@@ -206,8 +209,11 @@ class SessionMiddleware {
       sendJson(res, 400, { code })
       return ANSWERED
     }
-    // A page load goes on without a session (the page shows "signed out").
-    if (state.navigation) return null
+    // A page load goes on without a session (the page shows "signed out"); so does any
+    // request whose cookie is not a token of ours (another app's cookie of the same name,
+    // an express-session cookie, an old secret's token), as express-session ignores a
+    // cookie it cannot unsign. A verified token of a revoked session is told: 401.
+    if (state.navigation || (NOT_OURS.has(code) && state.req.headers.authorization === undefined)) return null
     sendJson(res, 401, { code: code === 'TOKEN_THEFT_DETECTED' ? code : 'UNAUTHORISED' })
     return ANSWERED
   }

@@ -77,6 +77,24 @@ function secrets (value) {
   return { list, short }
 }
 
+let warnedSaveUninitialized = false
+
+/**
+ * `saveUninitialized`, express-session's default (true) when not given, with its
+ * deprecation message once per process: the app should say whether a visitor who wrote
+ * nothing gets a stored session.
+ */
+function saveUninitialized (value) {
+  if (value !== undefined) return bool(value, 'saveUninitialized', true)
+  if (!warnedSaveUninitialized) {
+    warnedSaveUninitialized = true
+    process.emitWarning('tandem-session: undefined saveUninitialized option; provide saveUninitialized option ' +
+      '(true, the default, stores a session for every visitor; false stores one only once it holds data)',
+    { type: 'DeprecationWarning', code: 'TANDEM_SAVE_UNINITIALIZED' })
+  }
+  return true
+}
+
 function cookieOptions (value) {
   if (value === undefined) value = {}
   if (value === null || typeof value !== 'object') throw fail('cookie', 'must be an object')
@@ -138,7 +156,7 @@ function normalize (options) {
   if (options.key !== undefined && options.name !== undefined && options.key !== options.name) {
     throw fail('key', 'and name name the same cookie (key is express-session\'s older name): give one')
   }
-  const name = options.name ?? options.key ?? 'tandem'
+  const name = options.name ?? options.key ?? 'connect.sid'
   if (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64 || /^__(host|secure)-/i.test(name)) {
     throw fail('name', 'must be a cookie name (letters, digits, "-", "_", "."; no __Host-/__Secure- prefix)')
   }
@@ -166,7 +184,7 @@ function normalize (options) {
     cookie,
     proxy: options.proxy,
     rolling: bool(options.rolling, 'rolling', false),
-    saveUninitialized: bool(options.saveUninitialized, 'saveUninitialized', false),
+    saveUninitialized: saveUninitialized(options.saveUninitialized),
     unset,
     genid: options.genid ?? null,
     refreshPath: path(options.refreshPath, 'refreshPath', '/session/refresh'),

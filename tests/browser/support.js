@@ -28,8 +28,8 @@ const LEEWAY_MS = 1000 // leeway on `exp`
 const GRACE_MS = 2 * 1000 // refreshGrace (the library's default is 10 s)
 /** Time to move the server clock for an access token to have expired (lifetime + leeway + 1 s). */
 const EXPIRE_MS = ACCESS_MS + LEEWAY_MS + 1000
-const ACCESS_COOKIE = 'tandem'
-const REFRESH_COOKIE = 'tandem.refresh'
+const ACCESS_COOKIE = 'connect.sid'
+const REFRESH_COOKIE = 'connect.sid.refresh'
 const REFRESH_PATH = '/session/refresh'
 
 /**

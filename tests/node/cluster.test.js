@@ -192,17 +192,17 @@ async function login (c, user, data) {
   return res.json.id
 }
 
-const accessOf = (c) => c.jar.get('tandem').value
-const refreshOf = (c) => c.jar.get('tandem.refresh').value
+const accessOf = (c) => c.jar.get('connect.sid').value
+const refreshOf = (c) => c.jar.get('connect.sid.refresh').value
 
 /** GET /me with exactly this access token (no jar). */
 function meWith (c, token) {
-  return c.get('/me', { jar: false, headers: { Cookie: 'tandem=' + token } })
+  return c.get('/me', { jar: false, headers: { Cookie: 'connect.sid=' + token } })
 }
 
 /** POST the refresh endpoint with exactly this refresh token (no jar). */
 function refreshWith (c, token) {
-  return c.post(REFRESH_PATH, { jar: false, headers: { Cookie: 'tandem.refresh=' + token } })
+  return c.post(REFRESH_PATH, { jar: false, headers: { Cookie: 'connect.sid.refresh=' + token } })
 }
 
 async function sessionsOf (c, user) {

@@ -102,7 +102,7 @@ describe('demo app', () => {
     const after = await signIn(browser, 'alice')
     assert.match(after, /id="signout"/)
     assert.match(after, /<meta name="csrf-token" content="[^"]+">/)
-    assert.deepEqual(browser.jar.names(), ['tandem', 'tandem.refresh'])
+    assert.deepEqual(browser.jar.names(), ['connect.sid', 'connect.sid.refresh'])
     for (const c of browser.jar.all()) assert.equal(c.httpOnly, true)
     const out = await submit(browser, after, '/logout')
     assert.equal(out.status, 303)

@@ -59,11 +59,11 @@ eachExpress(function (express) {
       const app = await useApp(t, express, { proxy: true })
       const c = app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
       const r = await login(c, 'alice')
-      const at = shouldSetCookie(r, '__Host-tandem')
+      const at = shouldSetCookie(r, '__Host-connect.sid')
       assert.equal(at.secure, true)
       assert.equal(at.pathAttribute, '/')
       assert.equal(at.hostOnly, true, 'no Domain')
-      const rt = shouldSetCookie(r, '__Secure-tandem.refresh')
+      const rt = shouldSetCookie(r, '__Secure-connect.sid.refresh')
       assert.equal(rt.secure, true)
       assert.equal(rt.pathAttribute, REFRESH_PATH)
       shouldNotSetCookie(r, ACCESS)
@@ -72,10 +72,10 @@ eachExpress(function (express) {
       const me = await c.get('/me')
       assertOk(me)
       assert.equal(me.json.userId, 'alice')
-      assert.deepEqual(cookieNames(me.cookie), ['__Host-tandem'])
+      assert.deepEqual(cookieNames(me.cookie), ['__Host-connect.sid'])
       const ref = await c.post(REFRESH_PATH)
       assertOk(ref, 'refresh behind the proxy (Origin is the https origin)')
-      shouldSetCookie(ref, '__Secure-tandem.refresh')
+      shouldSetCookie(ref, '__Secure-connect.sid.refresh')
     })
 
     it('should not trust X-Forwarded-Proto with proxy: false', async function (t) {
@@ -84,13 +84,13 @@ eachExpress(function (express) {
       const r = await login(c, 'alice')
       const at = shouldSetCookie(r, ACCESS)
       assert.equal(at.secure, false)
-      shouldNotSetCookie(r, '__Host-tandem')
+      shouldNotSetCookie(r, '__Host-connect.sid')
     })
 
     it('should follow Express\'s req.secure when proxy is unset', async function (t) {
       const trusted = await useApp(t, express, {}, { trustProxy: true })
       const c = trusted.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
-      shouldSetCookie(await login(c, 'alice'), '__Host-tandem')
+      shouldSetCookie(await login(c, 'alice'), '__Host-connect.sid')
       const untrusted = await useApp(t, express)
       const d = untrusted.client({ headers: { 'X-Forwarded-Proto': 'https' } })
       shouldSetCookie(await login(d, 'alice'), ACCESS)
@@ -110,10 +110,10 @@ eachExpress(function (express) {
       const c = app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
       const r = await c.post('/app/login', { json: {} })
       assertOk(r)
-      const at = shouldSetCookie(r, '__Secure-tandem')
+      const at = shouldSetCookie(r, '__Secure-connect.sid')
       assert.equal(at.pathAttribute, '/app')
-      shouldNotSetCookie(r, '__Host-tandem')
-      assert.equal(shouldSetCookie(r, '__Secure-tandem.refresh').pathAttribute, '/app/refresh')
+      shouldNotSetCookie(r, '__Host-connect.sid')
+      assert.equal(shouldSetCookie(r, '__Secure-connect.sid.refresh').pathAttribute, '/app/refresh')
     })
   })
 
@@ -177,7 +177,7 @@ eachExpress(function (express) {
 
   describe('when a sibling subdomain tosses a refresh cookie (ATK-47)', function () {
     const secure = (app) => app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
-    // What a sibling subdomain can set over https: `__Secure-tandem.refresh=…; Domain=<parent>; Secure`.
+    // What a sibling subdomain can set over https: `__Secure-connect.sid.refresh=…; Domain=<parent>; Secure`.
     const toss = (jar, value, path) => jar.set(SECURE_REFRESH, value, { path, hostOnly: false, secure: true })
 
     it('should log a fresh browser into the planter\'s session with a lone tossed cookie (Known limit)', async function (t) {

@@ -82,13 +82,13 @@ eachExpress(function (express) {
     it('should be Lax on plain HTTP (None needs Secure)', async function (t) {
       const app = await useApp(t, express, { cookie: { sameSite: 'auto' } })
       const res = await login(app.client(), 'ann')
-      assert.match(shouldSetCookie(res, 'tandem').raw, /SameSite=Lax/)
+      assert.match(shouldSetCookie(res, 'connect.sid').raw, /SameSite=Lax/)
     })
 
     it('should be None on a secure request', async function (t) {
       const app = await useApp(t, express, { proxy: true, cookie: { sameSite: 'auto' } }, { trustProxy: true })
       const res = await login(app.client({ secure: true }), 'ann', {}, { headers: { 'x-forwarded-proto': 'https' } })
-      const c = shouldSetCookie(res, '__Host-tandem')
+      const c = shouldSetCookie(res, '__Host-connect.sid')
       assert.match(c.raw, /SameSite=None/)
       assert.match(c.raw, /Secure/)
     })
@@ -163,5 +163,46 @@ describe("express-session's classes on the package", function () {
     assert.equal(c.originalMaxAge, 60000)
     assert.equal(c.httpOnly, true)
     assert.equal(typeof session.Session, 'function')
+  })
+})
+
+const MAKE_DEFAULT = `
+  const session = require('.')
+  for (let i = 0; i < 2; i++) session({ secret: ${JSON.stringify(SECRET)}, store: new session.MemoryStore() })
+  session({ secret: ${JSON.stringify(SECRET)}, store: new session.MemoryStore(), saveUninitialized: false })
+  console.log('made')
+`
+
+describe("express-session's defaults", function () {
+  it('should warn once, as express-session does, when saveUninitialized is not given', function () {
+    const r = runNode(MAKE_DEFAULT, { NODE_ENV: 'development' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal((r.stderr.match(/TANDEM_SAVE_UNINITIALIZED/g) ?? []).length, 1, r.stderr)
+    assert.match(r.stderr, /undefined saveUninitialized option; provide saveUninitialized option/)
+  })
+
+  eachExpress(function (express) {
+    it('should name the cookie connect.sid and store a session for a visitor who wrote nothing', async function (t) {
+      const app = await useApp(t, express, { saveUninitialized: undefined })
+      const c = app.client()
+      const first = await c.get('/me')
+      const access = shouldSetCookie(first, 'connect.sid')
+      shouldSetCookie(first, 'connect.sid.refresh')
+      assert.match(access.value, /^eyJ/, 'the value is an access token, not a signed id')
+      const again = await c.get('/me')
+      assert.equal(typeof again.json.id, 'string', 'the same stored session on the next request')
+      assert.deepEqual([again.json.userId, again.json.data], [null, {}])
+      assert.equal(app.events.created.length, 1)
+    })
+
+    it("should take an express-session cookie of the same name for no session: a new one, no error", async function (t) {
+      const app = await useApp(t, express, { saveUninitialized: undefined })
+      // What express-session sets: s:<id>.<HMAC-SHA256, base64 without padding>, URI-encoded.
+      const legacy = 'connect.sid=' + encodeURIComponent('s:Kz1mOQ0wXm3aFv9m6r1y8Ue2LwbN1xQk.' + 'A'.repeat(43))
+      const r = await app.client().get('/me', { headers: { Cookie: legacy } })
+      assert.equal(r.status, 200, r.text)
+      assert.deepEqual([r.json.userId, r.json.data], [null, {}])
+      assert.match(shouldSetCookie(r, 'connect.sid').value, /^eyJ/, 'replaced by a new session of ours')
+    })
   })
 })

@@ -19,7 +19,7 @@ const { HttpClient } = require('./support/http-client.js')
 const { mode } = require('../../js/middleware/machinery.js')
 
 const SECRET = 'hold-modes-test-secret-that-is-long-enough-0001'
-const ACCESS = 'tandem'
+const ACCESS = 'connect.sid'
 
 /** An Express app: `before(app)` runs before the session middleware, `after(app)` after. */
 async function start (t, { express = require('express'), before, after, mount } = {}) {

@@ -25,11 +25,11 @@ describe('test client cookie jar', function () {
 
   it('should send a cookie only to the paths its Path matches', function () {
     const jar = new CookieJar()
-    jar.receive(['tandem=a; Path=/; HttpOnly; SameSite=Lax', 'tandem.refresh=r; Path=/session/refresh; HttpOnly'], BASE + '/login', false)
-    assert.equal(jar.header(BASE + '/me', false), 'tandem=a')
-    assert.equal(jar.header(BASE + '/session/refreshx', false), 'tandem=a')
-    assert.equal(jar.header(BASE + '/session/refresh?to=/x', false), 'tandem.refresh=r; tandem=a')
-    assert.deepEqual(cookieNames(jar.header(BASE + '/session/refresh', false)), ['tandem.refresh', 'tandem'])
+    jar.receive(['connect.sid=a; Path=/; HttpOnly; SameSite=Lax', 'connect.sid.refresh=r; Path=/session/refresh; HttpOnly'], BASE + '/login', false)
+    assert.equal(jar.header(BASE + '/me', false), 'connect.sid=a')
+    assert.equal(jar.header(BASE + '/session/refreshx', false), 'connect.sid=a')
+    assert.equal(jar.header(BASE + '/session/refresh?to=/x', false), 'connect.sid.refresh=r; connect.sid=a')
+    assert.deepEqual(cookieNames(jar.header(BASE + '/session/refresh', false)), ['connect.sid.refresh', 'connect.sid'])
   })
 
   it('should parse the attributes and delete on Max-Age=0, a past Expires or an empty value, on the same Path only', function () {

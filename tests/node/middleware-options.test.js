@@ -169,7 +169,7 @@ eachExpress(function (express) {
   })
 
   describe('saveUninitialized', function () {
-    it('should send no cookie and store nothing for an untouched session when false (default)', async function (t) {
+    it('should send no cookie and store nothing for an untouched session when false (as the sample apps set it)', async function (t) {
       const app = await useApp(t, express)
       const c = app.client()
       const r = await c.get('/me')

@@ -38,8 +38,8 @@ const EXPRESS = [['Express 5', 'express'], ['Express 4', 'express4']]
 async function start (t, expressModule) {
   const express = require(expressModule)
   const store = new session.MemoryStore()
-  const s = session({ secret: SECRET, store })
-  const other = session({ secret: SECRET, store })
+  const s = session({ secret: SECRET, store, saveUninitialized: false })
+  const other = session({ secret: SECRET, store, saveUninitialized: false })
   const app = express()
   app.use(express.json())
   app.get('/other/read', other, (req, res) => res.json({ ...req.session }))

@@ -19,8 +19,8 @@ const session = require('../../..')
 const { HttpClient, isDeletion } = require('./http-client.js')
 
 const SECRET = 'middleware-test-secret-that-is-long-enough-01'
-const ACCESS = 'tandem'
-const REFRESH = 'tandem.refresh'
+const ACCESS = 'connect.sid'
+const REFRESH = 'connect.sid.refresh'
 const REFRESH_PATH = '/session/refresh'
 const ACCESS_MS = 15 * 60 * 1000
 /** Time to move on for an access token to have expired: its lifetime and the default 5 s leeway. */
@@ -218,7 +218,9 @@ function errorHandler (ctx) {
 async function startApp (express, options = {}, extra = {}) {
   const start = Math.floor(Date.now() / 1000) * 1000
   const clock = { now: start }
-  const s = session({ secret: SECRET, store: new session.MemoryStore(), fixedNow: start, ...options })
+  // saveUninitialized: false, as the sample apps of express-session set it (its default
+  // true is tested where it is the subject).
+  const s = session({ secret: SECRET, store: new session.MemoryStore(), fixedNow: start, saveUninitialized: false, ...options })
   const events = { created: [], refreshed: [], revoked: [], theft: [] }
   if (typeof s.on === 'function') {
     for (const name of Object.keys(events)) s.on(name, (e) => events[name].push(e))
@@ -314,7 +316,7 @@ function shouldClearCookies (res, paths) {
   }
 }
 
-/** The default cookie pair, plain-http names: `{tandem: '/', 'tandem.refresh': refreshPath}`. */
+/** The default cookie pair, plain-http names: `{'connect.sid': '/', 'connect.sid.refresh': refreshPath}`. */
 function bothCookies (refreshPath = REFRESH_PATH) {
   return { [ACCESS]: '/', [REFRESH]: refreshPath }
 }
