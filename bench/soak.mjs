@@ -128,6 +128,7 @@ async function serve () {
   const store = cfg.store === 'redis'
     ? new session.RedisStore({ url: cfg.url })
     : cfg.store === 'memory' ? new session.MemoryStore() : new session.SqliteStore({ path: cfg.path })
+  const withoutCookie = ({ cookie, ...data }) => data
   const s = session({
     secret: SECRET,
     store,
@@ -180,7 +181,7 @@ async function serve () {
     res.json({ id: req.session.id, userId: req.session.owner })
   }))
   app.get('/me', (req, res) => {
-    res.json(req.session ? { id: req.session.id, userId: req.session.owner, data: { ...req.session } } : { id: null })
+    res.json(req.session ? { id: req.session.id, userId: req.session.owner, data: withoutCookie(req.session) } : { id: null })
   })
   app.post('/data', (req, res) => {
     for (const [k, v] of Object.entries(req.body)) req.session[k] = v

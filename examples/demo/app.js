@@ -244,7 +244,7 @@ function createDemo (options = {}) {
 
   app.get('/server', (req, res) => {
     req.session.views = (req.session.views || 0) + 1
-    const data = { ...req.session }
+    const { cookie, ...data } = req.session // the cookie's attributes are not the app's data
     send(res, view(req, 'Server page', views.serverPage({
       userId: userOf(req),
       sessionId: req.session.id,

@@ -11,9 +11,11 @@
  * @private
  */
 
-/** The JSON text of the data, keys in insertion order. */
+const { sessionJson } = require('./session.js')
+
+/** The JSON text of the data as stored, keys in insertion order. */
 function dataJson (session) {
-  return JSON.stringify(session)
+  return sessionJson(session)
 }
 
 /**

@@ -67,6 +67,23 @@ function refusedRequest (middleware, state, navigation) {
 }
 
 /**
+ * The session's stored `cookie` (its own lifetime, e.g. "remember me"), so the new
+ * cookies last as long as the old ones: this process's copy of the data, else the store.
+ * Undefined when unknown (the `cookie.maxAge` option then applies; the refresh stands).
+ */
+async function savedCookie (middleware, handle) {
+  const copy = middleware.dataCache.get(handle, 0)
+  if (copy !== undefined) return copy.data.cookie
+  try {
+    const rec = await middleware.engine.get(handle)
+    return rec === null ? undefined : rec.data.cookie
+  } catch (e) {
+    debug('the session lifetime could not be read at refresh: %s', e.code)
+    return undefined
+  }
+}
+
+/**
  * Handle a request to the refresh path.
  * @param {import('./middleware.js').SessionMiddleware} middleware
  * @param {import('./request-state.js').RequestState} state
@@ -104,6 +121,7 @@ async function refresh (middleware, state, next) {
   }
   if (out.outcome === 'refreshed') {
     const t = out.tokens
+    if (state.mode === 'cookie') state.savedCookie = await savedCookie(middleware, t.handle)
     state.sendRefreshed(t)
     middleware.emit('refreshed', { handle: t.handle, userId: state.userId })
     return navigation ? answer(200) : sendJson(res, 200, { userId: state.userId, accessExpires: t.accessExpires * 1000 })

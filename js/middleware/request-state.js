@@ -23,11 +23,14 @@ const debug = require('debug')('tandem-session')
 const { writeTokens, writeInfo } = require('./transport.js')
 const { device } = require('./request.js')
 const { Session, METHOD_NAMES } = require('./session.js')
+const { Cookie } = require('../compat/cookie.js')
 const { dataJson, changes } = require('./changes.js')
 const { httpError, coded } = require('./errors.js')
 
 /** `out` when the response must clear the tokens. */
 const CLEAR = null
+/** Browsers keep a cookie at most 400 days (RFC 6265bis): longer lifetimes are cut to it. */
+const MAX_COOKIE_MS = 400 * 24 * 60 * 60 * 1000
 /** Response headers that describe the app's own answer (dropped when its save failed). */
 const ANSWER_HEADERS = ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']
 
@@ -58,7 +61,8 @@ class RequestState {
     this.destroyed = false
     this.out = undefined // tokens to send: an object, CLEAR, or undefined (nothing)
     this.session = null
-    this.cookieCopy = null // req.session.cookie, made when first asked for
+    this.cookieObject = null // req.session.cookie, made when first asked for
+    this.savedCookie = undefined // the stored data's `cookie` ({originalMaxAge}), if any
     this.chain = null // the session's operations, one after another (made when first needed)
     this.busy = 0
     this.next = null // Express's next, for errors after the route (set by the middleware)
@@ -66,10 +70,61 @@ class RequestState {
     this.ownFields = false // req.sessionID is an own property, set here (RequestFields)
   }
 
-  /** This response's cookie options (`req.session.cookie`). */
+  /**
+   * `req.session.cookie`: express-session's Cookie with this setup's attributes, its
+   * lifetime the session's own (`originalMaxAge` as stored, else the `cookie.maxAge`
+   * option) counted from now, as express-session's touch at load does.
+   */
   get cookie () {
-    if (this.cookieCopy === null) this.cookieCopy = { ...this.middleware.settings.cookie }
-    return this.cookieCopy
+    if (this.cookieObject === null) {
+      const c = this.middleware.settings.cookie
+      this.cookieObject = new Cookie({
+        path: c.path,
+        domain: c.domain,
+        secure: c.secure,
+        sameSite: c.sameSite,
+        priority: c.priority,
+        partitioned: c.partitioned,
+        maxAge: this.sessionMaxAge()
+      })
+    }
+    return this.cookieObject
+  }
+
+  /** `req.session.cookie = options`: a new Cookie from them (an object, as express-session's fields). */
+  replaceCookie (options) {
+    if (options === null || typeof options !== 'object') throw new TypeError('req.session.cookie must be set to an object of cookie fields')
+    this.cookieObject = new Cookie(options)
+  }
+
+  /** The session's cookie lifetime in ms (null: a browser-session cookie), before this request changed it. */
+  sessionMaxAge () {
+    const saved = this.savedCookie
+    const m = saved !== undefined && saved !== null ? saved.originalMaxAge : undefined
+    return m === null || (Number.isInteger(m) && m > 0) ? m : this.middleware.settings.cookie.maxAge
+  }
+
+  /**
+   * What the stored data keeps of the cookie: `{originalMaxAge}` when the session's
+   * lifetime is not the `cookie.maxAge` option's (a "remember me"), else undefined (no key).
+   */
+  storedCookie () {
+    const c = this.cookieObject
+    if (c === null) return this.savedCookie
+    const m = c.originalMaxAge
+    if (m === this.middleware.settings.cookie.maxAge || !(m === null || (Number.isFinite(m) && m > 0))) return undefined
+    return { originalMaxAge: m === null ? null : Math.min(Math.round(m), MAX_COOKIE_MS) }
+  }
+
+  /** The Max-Age (ms) of this response's cookies: the Cookie's time left, or the session's lifetime. */
+  responseMaxAge () {
+    const c = this.cookieObject
+    if (c === null) return this.sessionMaxAge()
+    const e = c.expires
+    if (e === null || e === undefined || e === false) return null
+    if (!(e instanceof Date) || !Number.isFinite(e.valueOf())) return this.sessionMaxAge()
+    // Whole seconds, as Max-Age says: a cookie made this request keeps its exact lifetime.
+    return Math.min(Math.max(0, Math.round((e.valueOf() - Date.now()) / 1000) * 1000), MAX_COOKIE_MS)
   }
 
   /** The store in use (`req.sessionStore`). */
@@ -117,9 +172,15 @@ class RequestState {
   install (data, json) {
     const s = new Session(this)
     let skipped = false
+    this.cookieObject = null
+    this.savedCookie = undefined
     for (const k of Object.keys(data)) { // own keys only, whatever Object.prototype holds
-      if (METHOD_NAMES.has(k)) skipped = true
-      else s[k] = data[k]
+      if (METHOD_NAMES.has(k)) {
+        skipped = true
+        if (k === 'cookie') this.savedCookie = data[k]
+      } else {
+        s[k] = data[k]
+      }
     }
     this.originalJson = json === undefined || skipped ? dataJson(s) : json
     this.session = s
@@ -155,11 +216,10 @@ class RequestState {
   flush () {
     if (this.out === undefined || this.res.headersSent) return
     const settings = this.middleware.settings
-    // Per response only maxAge may change (`req.session.cookie.maxAge`, e.g. "remember
-    // me"); the rest stays as checked at setup, so a cookie's name prefix and attributes
-    // always agree.
-    const m = this.cookieCopy === null ? settings.cookie.maxAge : this.cookieCopy.maxAge
-    const maxAge = m === null || (Number.isInteger(m) && m > 0) ? m : settings.cookie.maxAge
+    // Per session only the lifetime may change (`req.session.cookie.maxAge`, e.g.
+    // "remember me"); the rest stays as checked at setup, so a cookie's name prefix and
+    // attributes always agree.
+    const maxAge = this.responseMaxAge()
     writeTokens({
       res: this.res,
       mode: this.mode,
@@ -261,7 +321,7 @@ class RequestState {
     this.middleware.dataCache.set(this.handle, r.dataVersion, r.data)
     this.version = Math.max(this.version, r.dataVersion)
     const s = this.session
-    for (const k of Object.keys(s)) delete s[k]
+    for (const k of Object.keys(s)) if (k !== 'cookie') delete s[k]
     for (const k of Object.keys(r.data)) if (!METHOD_NAMES.has(k)) s[k] = r.data[k]
     this.originalJson = dataJson(s)
     return s

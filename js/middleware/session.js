@@ -5,8 +5,8 @@
  * synchronously as with express-session, and the session's methods (each takes an
  * optional callback and returns a promise).
  *
- * Guarantees: only data is enumerable, so `JSON.stringify(req.session)` and
- * `res.json(req.session)` show data and never a token; any key an app writes is data
+ * Guarantees: only data and `cookie` (its attributes, as express-session's) are enumerable,
+ * so `JSON.stringify(req.session)` and `res.json(req.session)` never show a token; any key an app writes is data
  * (`req.session.userId = id`, the tutorials' login idiom, included) except the members
  * below, and writing one of those throws a TypeError rather than being dropped; the
  * session's login identity is `owner` (and `claims`), names no express-session app uses
@@ -14,6 +14,9 @@
  * Not here: what the methods do (the request's state, `request-state.js`).
  * @private
  */
+
+/** Set while `sessionJson` serializes: the cookie then gives only what must be stored. */
+let serializing = false
 
 /** Data keys never installed on req.session: its members, and what would change its prototype. */
 const METHOD_NAMES = new Set(['create', 'regenerate', 'destroy', 'reload', 'save', 'touch',
@@ -38,13 +41,25 @@ function settle (promise, cb) {
   return promise.then((v) => { cb(null, v) }, (e) => { cb(e) })
 }
 
-/** `req.session`. Own enumerable properties are the data; everything else is here. */
+/** `req.session`. Own enumerable properties are the data and `cookie`; everything else is here. */
 class Session {
   #state
+
+  /**
+   * `req.session.cookie`: an own enumerable property, as express-session's, made when
+   * first read (`Cookie`, js/compat/cookie.js). In the stored data it is only what must
+   * outlive the request (`{originalMaxAge}` once the app changed the lifetime), else absent.
+   */
+  static #cookieProperty = {
+    enumerable: true,
+    get () { return serializing ? this.#state.storedCookie() : this.#state.cookie },
+    set (v) { this.#state.replaceCookie(v) }
+  }
 
   /** @param {import('./request-state.js').RequestState} state */
   constructor (state) {
     this.#state = state
+    Object.defineProperty(this, 'cookie', Session.#cookieProperty)
   }
 
   /** The session handle (`req.sessionID`), or null before the session is stored. */
@@ -56,9 +71,6 @@ class Session {
   /** The app claims of the access token (a copy). */
   get claims () { return { ...this.#state.claims } }
   set claims (v) { readOnly('claims', 'give them to req.session.create(userId, { claims })') }
-  /** This response's cookie options (`maxAge` and friends may be changed per response). */
-  get cookie () { return this.#state.cookie }
-
   /** Log in as `userId`: a new session, new tokens; the current session is revoked. */
   create (userId, options, cb) {
     if (typeof options === 'function') { cb = options; options = undefined }
@@ -102,4 +114,17 @@ Object.defineProperty(Session.prototype, '__proto__', {
   set () { throw new TypeError('req.session.__proto__ cannot be set') }
 })
 
-module.exports = { Session, METHOD_NAMES }
+/**
+ * The JSON text of a session's data as it is stored (`cookie` only when the app changed
+ * its lifetime); any other object as `JSON.stringify` gives it.
+ */
+function sessionJson (session) {
+  serializing = true
+  try {
+    return JSON.stringify(session)
+  } finally {
+    serializing = false
+  }
+}
+
+module.exports = { Session, METHOD_NAMES, sessionJson }

@@ -14,6 +14,12 @@ const http = require('node:http')
 const { once } = require('node:events')
 const { describe, it } = require('node:test')
 
+/** The session's data: its own keys but `cookie` (express-session's, enumerable). */
+function dataOf (session) {
+  const { cookie, ...data } = session
+  return data
+}
+
 const session = require('../..')
 const { HttpClient } = require('./support/http-client.js')
 const { mode } = require('../../js/middleware/machinery.js')
@@ -42,7 +48,7 @@ async function start (t, { express = require('express'), before, after, mount } 
   })
   routes.get('/me', (req, res) => {
     res.json({
-      data: { ...req.session },
+      data: dataOf(req.session),
       sessionID: req.sessionID ?? null,
       storeIsOurs: req.sessionStore === s.engine ? 'engine' : req.sessionStore !== undefined
     })
@@ -138,7 +144,7 @@ describe('holding the response until the session is saved', function () {
           req.on('end', () => { Object.assign(req.session, JSON.parse(body)); send({ ok: true }) })
           return
         }
-        send({ data: { ...req.session }, sessionID: req.sessionID, storeIsOurs: req.sessionStore !== undefined })
+        send({ data: dataOf(req.session), sessionID: req.sessionID, storeIsOurs: req.sessionStore !== undefined })
       })
     }).listen(0, '127.0.0.1')
     await once(server, 'listening')

@@ -17,6 +17,12 @@ const http = require('node:http')
 const { once } = require('node:events')
 const { describe, it } = require('node:test')
 
+/** The session's data: its own keys but `cookie` (express-session's, enumerable). */
+function dataOf (session) {
+  const { cookie, ...data } = session
+  return data
+}
+
 const { Server } = require('socket.io')
 const { io: connectClient } = require('socket.io-client')
 
@@ -42,13 +48,13 @@ async function start (t, expressModule) {
   const other = session({ secret: SECRET, store, saveUninitialized: false })
   const app = express()
   app.use(express.json())
-  app.get('/other/read', other, (req, res) => res.json({ ...req.session }))
+  app.get('/other/read', other, (req, res) => res.json(dataOf(req.session)))
   app.use(s)
   app.post('/data', (req, res) => {
     Object.assign(req.session, req.body)
-    res.json({ ...req.session })
+    res.json(dataOf(req.session))
   })
-  app.get('/read', (req, res) => res.json({ ...req.session }))
+  app.get('/read', (req, res) => res.json(dataOf(req.session)))
   app.get('/page', (req, res) => res.type('html').send('<!doctype html><title>socket.io</title><script src="/socket.io/socket.io.js"></script>'))
 
   const server = http.createServer(app)
@@ -58,7 +64,7 @@ async function start (t, expressModule) {
   io.on('connection', (socket) => {
     const sess = () => socket.request.session
     const fail = (err) => ({ code: err.code, message: err.message })
-    socket.on('read', (ack) => ack({ ...sess() }))
+    socket.on('read', (ack) => ack(dataOf(sess())))
     socket.on('add', (item, ack) => {
       const s = sess()
       s.cart = [...(s.cart ?? []), item]
@@ -74,7 +80,7 @@ async function start (t, expressModule) {
         ack(fail(err))
       }
     })
-    socket.on('reload', (ack) => sess().reload((err) => ack(err ? fail(err) : { ...sess() })))
+    socket.on('reload', (ack) => sess().reload((err) => ack(err ? fail(err) : dataOf(sess()))))
     socket.on('error', (e) => serverErrors.push(e))
   })
   server.listen(0, '127.0.0.1')

@@ -61,7 +61,8 @@ class Gates {
 function view (req) {
   const s = req.session
   if (s === undefined || s === null) return { userId: null, id: null, sessionID: req.sessionID ?? null, data: null }
-  return { userId: s.owner, id: s.id, sessionID: req.sessionID, data: { ...s }, claims: s.claims }
+  const { cookie, ...data } = s // express-session's cookie is enumerable: the rest is the data
+  return { userId: s.owner, id: s.id, sessionID: req.sessionID, data, claims: s.claims }
 }
 
 function wrap (fn) {
