@@ -86,7 +86,7 @@ type TandemSessionModule = typeof session
  * await s.ready()
  * ```
  */
-declare function session(options: session.SessionOptions): session.TandemSession
+declare function session(options?: session.SessionOptions): session.TandemSession
 
 declare namespace session {
   /** The middleware function itself (`import { session } from 'tandem-session'`). */
@@ -98,10 +98,11 @@ declare namespace session {
   /** Options of `session(options)`. Lifetimes are in milliseconds. */
   interface SessionOptions {
     /**
-     * Required. A string of at least 32 bytes, or a non-empty array of such (at most 8, no
+     * A string or Buffer of at least 32 bytes, or a non-empty array of such (at most 8, no
      * repeats): the first signs and seals, all verify (rotate by putting the new one first).
+     * Not given: `req.secret` (cookie-parser's) at the first request, as in express-session.
      */
-    secret: string | readonly string[]
+    secret?: string | Buffer | ReadonlyArray<string | Buffer> | undefined
     /**
      * Where sessions live.
      * @default new SqliteStore() // file .tandem-session/sessions.sqlite3 under the working directory

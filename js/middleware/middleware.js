@@ -32,7 +32,7 @@ const { EventEmitter } = require('node:events')
 const debug = require('debug')('tandem-session')
 
 const { Engine } = require('../engine.js')
-const { normalize } = require('./options.js')
+const { normalize, secretOptions } = require('./options.js')
 const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
 const { isSecure, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
@@ -82,18 +82,48 @@ class SessionMiddleware {
     this.engine = null
     this.verifier = null
     this.startError = null
-    this.started = Engine.start({
-      ...settings.engine,
-      store: settings.store,
+    this.startWith = null // without a secret option: resolves `started` once req.secret is known
+    this.started = settings.secretFromRequest
+      ? new Promise((resolve) => { this.startWith = resolve })
+      : this.start(settings.engine)
+  }
+
+  /** Start the engine with `engineOptions` (the secret among them); the promise never rejects. */
+  start (engineOptions) {
+    return Engine.start({
+      ...engineOptions,
+      store: this.settings.store,
       accessCookieName: this.names.plain.access,
       secureAccessCookieName: this.names.secure.access
     }).then((engine) => {
       this.engine = engine
-      this.verifier = new Verifier(engine, settings.transfer, () => this.now())
+      this.verifier = new Verifier(engine, this.settings.transfer, () => this.now())
     }, (e) => {
       this.startError = httpError(e)
       debug('the session engine did not start: %s', e.code)
     })
+  }
+
+  /**
+   * No secret option: the first request that carries `req.secret` (cookie-parser's)
+   * starts the engine with it, as express-session signs with it. False when this request
+   * has none: it fails with a 500 as under express-session, and the next may start it.
+   */
+  startFromRequest (req) {
+    const secret = req.secret
+    if (!((typeof secret === 'string' && secret.length > 0) || (Buffer.isBuffer(secret) && secret.length > 0))) return false
+    const resolve = this.startWith
+    this.startWith = null
+    let options
+    try {
+      options = { ...this.settings.engine, ...secretOptions(secret) }
+    } catch (e) { // a short req.secret with NODE_ENV=production
+      this.startError = Object.assign(e, { status: 500, code: 'CONFIG_INVALID' })
+      resolve()
+      return true
+    }
+    this.start(options).then(resolve)
+    return true
   }
 
   /** The engine's clock in ms (the test clock under `fixedNow`). */
@@ -123,6 +153,9 @@ class SessionMiddleware {
   handle (req, res, next) {
     if (req.session) return next()
     if (this.engine !== null || this.startError !== null) return this.run(req, res, next)
+    if (this.startWith !== null && !this.startFromRequest(req)) {
+      return next(Object.assign(new Error('secret option required for sessions'), { status: 500, code: 'CONFIG_INVALID' }))
+    }
     this.started.then(() => this.run(req, res, next))
   }
 

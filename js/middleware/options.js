@@ -60,11 +60,15 @@ let warnedShortSecret = false
  * process: a short secret can be guessed offline from any token it MACs.
  */
 function secrets (value) {
-  const list = Array.isArray(value) ? value : [value]
+  const given = Array.isArray(value) ? value : [value]
   if (value === undefined) throw fail('secret', `is required (${FIX_SECRET})`)
-  if (list.length === 0) throw fail('secret', 'array must not be empty')
-  if (!list.every((s) => typeof s === 'string')) throw fail('secret', 'must be a string, or an array of strings')
-  const short = list.some((s) => Buffer.byteLength(s) < MIN_SECRET_LENGTH)
+  if (given.length === 0) throw fail('secret', 'array must not be empty')
+  if (!given.every((s) => typeof s === 'string' || Buffer.isBuffer(s))) {
+    throw fail('secret', 'must be a string or a Buffer, or an array of them')
+  }
+  const short = given.some((s) => Buffer.byteLength(s) < MIN_SECRET_LENGTH)
+  // A Buffer's bytes, as text the engine takes (base64url keeps every bit of them).
+  const list = given.map((s) => typeof s === 'string' ? s : 'buffer:' + s.toString('base64url'))
   if (short && process.env.NODE_ENV === 'production') {
     throw fail('secret', `must be at least ${MIN_SECRET_LENGTH} bytes with NODE_ENV=production: ${FIX_SECRET}`)
   }
@@ -93,6 +97,25 @@ function saveUninitialized (value) {
     { type: 'DeprecationWarning', code: 'TANDEM_SAVE_UNINITIALIZED' })
   }
   return true
+}
+
+/** The engine options for a `secret` value: `{secret}`, and `allowShortSecret` when one is short. */
+function secretOptions (value) {
+  const secret = secrets(value)
+  return secret.short ? { secret: secret.list, allowShortSecret: true } : { secret: secret.list }
+}
+
+/** Only checks the other engine options when the secret comes later (req.secret). */
+const STAND_IN_SECRET = 'x'.repeat(MIN_SECRET_LENGTH)
+let warnedSecretFromRequest = false
+
+/** express-session's message for a setup without `secret` (it then takes req.secret), once. */
+function warnSecretFromRequest () {
+  if (warnedSecretFromRequest) return
+  warnedSecretFromRequest = true
+  process.emitWarning('tandem-session: req.secret; provide secret option (without it, the secret is the ' +
+    `req.secret that cookie-parser sets, read at the first request; ${FIX_SECRET})`,
+  { type: 'DeprecationWarning', code: 'TANDEM_REQ_SECRET' })
 }
 
 function cookieOptions (value) {
@@ -170,10 +193,15 @@ function normalize (options) {
   if (!UNSETS.includes(unset)) throw fail('unset', "must be 'keep' or 'destroy'")
   if (options.proxy !== undefined && typeof options.proxy !== 'boolean') throw fail('proxy', 'must be a boolean')
   const cookie = cookieOptions(options.cookie)
-  const secret = secrets(options.secret)
-  const engine = { ...Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]])), secret: secret.list }
-  if (secret.short) engine.allowShortSecret = true
-  const problem = Engine.optionsProblem(engine)
+  const engine = Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]]))
+  const fromRequest = options.secret === undefined
+  if (fromRequest) {
+    warnSecretFromRequest()
+  } else {
+    Object.assign(engine, secretOptions(options.secret))
+  }
+  // Without a secret yet, the other engine options are checked beside a stand-in one.
+  const problem = Engine.optionsProblem(fromRequest ? { ...engine, secret: [STAND_IN_SECRET] } : engine)
   if (problem !== null) throw new TypeError(problem)
   const algorithm = options.algorithm ?? 'HS256'
   const jwksPath = options.jwksPath === null ? null : path(options.jwksPath, 'jwksPath', null)
@@ -193,8 +221,10 @@ function normalize (options) {
     algorithm,
     jwksPath,
     /** What goes to `Engine.start` besides the store and the cookie names (undefined: its default). */
-    engine
+    engine,
+    /** No secret option: the secret is `req.secret` (cookie-parser's) at the first request. */
+    secretFromRequest: fromRequest
   }
 }
 
-module.exports = { normalize }
+module.exports = { normalize, secretOptions }

@@ -206,3 +206,55 @@ describe("express-session's defaults", function () {
     })
   })
 })
+
+const MAKE_WITHOUT_SECRET = `
+  const session = require('.')
+  for (let i = 0; i < 2; i++) session({ store: new session.MemoryStore(), saveUninitialized: false })
+  console.log('made')
+`
+
+describe('the secret as express-session takes it', function () {
+  it('should warn once at setup, as express-session does, when there is no secret option', function () {
+    const r = runNode(MAKE_WITHOUT_SECRET, { NODE_ENV: 'development' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal((r.stderr.match(/TANDEM_REQ_SECRET/g) ?? []).length, 1, r.stderr)
+    assert.match(r.stderr, /req\.secret; provide secret option/)
+  })
+
+  eachExpress(function (express) {
+    it("should take req.secret (cookie-parser's) at the first request, and answer 500 while there is none", async function (t) {
+      let secret
+      // What cookie-parser(secret) does before the session middleware: req.secret = secret.
+      const setup = (app) => app.use((req, res, next) => { if (secret !== undefined) req.secret = secret; next() })
+      const s = session({ store: new session.MemoryStore(), saveUninitialized: false })
+      const e = express()
+      setup(e)
+      e.use(s)
+      e.get('/n', (req, res) => { req.session.n = (req.session.n ?? 0) + 1; res.json({ n: req.session.n }) })
+      e.use((err, req, res, next) => res.status(err.status ?? 500).json({ message: err.message }))
+      const server = e.listen(0, '127.0.0.1')
+      t.after(() => new Promise((resolve) => server.close(resolve)))
+      await new Promise((resolve) => server.once('listening', resolve))
+      const url = `http://127.0.0.1:${server.address().port}/n`
+      const none = await fetch(url)
+      assert.equal(none.status, 500)
+      assert.match((await none.json()).message, /secret option required for sessions/)
+      secret = SECRET
+      const first = await fetch(url)
+      assert.equal(first.status, 200)
+      assert.deepEqual(await first.json(), { n: 1 })
+      const cookie = first.headers.getSetCookie().map((l) => l.split(';')[0]).join('; ')
+      const second = await fetch(url, { headers: { cookie } })
+      assert.deepEqual(await second.json(), { n: 2 }, 'the session signed with req.secret is read back')
+    })
+
+    it('should take a Buffer secret, as express-session does', async function (t) {
+      const app = await useApp(t, express, { secret: [require('node:crypto').randomBytes(32), SECRET] })
+      const c = app.client()
+      await login(c, 'alice', { data: { a: 1 } })
+      const me = await c.get('/me')
+      assert.deepEqual([me.json.userId, me.json.data], ['alice', { a: 1 }])
+      assert.throws(() => session({ secret: [Buffer.alloc(0), 42], store: new session.MemoryStore() }), { name: 'TypeError', message: /secret/ })
+    })
+  })
+})

@@ -76,10 +76,12 @@ session(every)
 session({ secret, csrf: false, cookie: { secure: true, maxAge: 3_600_000 }, proxy: true, jwksPath: null })
 session({ secret, csrf: {} })
 
-// @ts-expect-error secret is required
+// No secret option: req.secret at the first request (cookie-parser's), as express-session.
 session({ store: new MemoryStore() })
-// @ts-expect-error options are required (secret)
 session()
+session({ secret: [Buffer.from('0123456789abcdef0123456789abcdef'), secret] })
+// @ts-expect-error a secret is a string or a Buffer
+session({ secret: 42 })
 // @ts-expect-error unknown option (maxAge belongs in cookie)
 session({ secret, maxAge: 60_000 })
 // express-session's resave is accepted (and ignored)
