@@ -34,7 +34,7 @@ const debug = require('debug')('tandem-session')
 const { Engine } = require('../engine.js')
 const { normalize, secretOptions } = require('./options.js')
 const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
-const { isSecure, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
+const { isSecure, credentialHeaders, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
 const { DataCache } = require('./data-cache.js')
 const { RequestState } = require('./request-state.js')
@@ -75,6 +75,7 @@ class SessionMiddleware {
     const settings = normalize(options)
     this.settings = settings
     this.names = cookieNames(settings.name, settings.cookie)
+    this.cookieNameList = [this.names.plain.access, this.names.plain.refresh, this.names.secure.access, this.names.secure.refresh]
     this.emitter = new EventEmitter()
     this.dataCache = new DataCache(CACHE_ENTRIES)
     this.csrfTokens = new Map() // handle -> CSRF token (bounded.js)
@@ -185,7 +186,7 @@ class SessionMiddleware {
    * is kept only for a save that fails after the route (`RequestState#failed`).
    */
   steps (req, res, next) {
-    const headers = req.headers // read once: every read on a request costs (fast/express-proto.js)
+    const headers = credentialHeaders(req, req.headers, this.cookieNameList) // read once: every read on a request costs (fast/express-proto.js)
     const method = req.method
     const route = this.route(req, method)
     if (route === OUTSIDE) return GO_ON
@@ -193,6 +194,7 @@ class SessionMiddleware {
     const settings = this.settings
     const state = new RequestState(this, req, res, transferMode(req, settings.transfer, headers), isSecure(req, settings.proxy, headers))
     state.next = next
+    state.cookieHeader = headers.cookie
     if (route === REFRESH) return refresh(this, state, rethrow)
     const claims = this.authenticate(state, headers, method)
     if (claims === ANSWERED || !this.checkCsrf(state, claims, method)) return undefined

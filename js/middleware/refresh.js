@@ -41,7 +41,7 @@ function presented (middleware, state) {
     const t = req.headers[HEADER.refresh]
     return typeof t === 'string' && t.length > 0 ? { token: t } : { token: null }
   }
-  const header = req.headers.cookie
+  const header = state.cookieHeader // req.headers.cookie, or made from req.cookies (request.js)
   if (typeof header !== 'string') return { token: null }
   const names = namesFor(middleware.names, middleware.settings.cookie, state.secure)
   try {

@@ -66,6 +66,7 @@ class RequestState {
     this.chain = null // the session's operations, one after another (made when first needed)
     this.busy = 0
     this.next = null // Express's next, for errors after the route (set by the middleware)
+    this.cookieHeader = undefined // the Cookie header the credentials were read from (request.js)
     this.sessionId = null // req.sessionID
     this.ownFields = false // req.sessionID is an own property, set here (RequestFields)
   }

@@ -31,8 +31,32 @@ function isSecure (req, proxy, headers = req.headers) {
   const forwarded = headers['x-forwarded-proto']
   if (proxy === true) return (firstValue(forwarded) || '').toLowerCase() === 'https'
   // Express's req.secure: without the header it is the socket's answer (false), whatever
-  // 'trust proxy' says; skipping its getter chain saves work on every request.
-  return forwarded !== undefined && req.secure === true
+  // 'trust proxy' says; skipping its getter chain saves work on every request. A
+  // req.secure that other code set on the request itself counts, as with express-session.
+  return (forwarded !== undefined || Object.hasOwn(req, 'secure')) && req.secure === true
+}
+
+/** A cookie value that can go back into a Cookie header as it is. */
+const COOKIE_VALUE = /^[\x21-\x2b\x2d-\x3a\x3c-\x7e]+$/
+
+/**
+ * The headers the credentials are read from: `headers`, or, when cookie-parser ran
+ * (`req.cookies`) and the Cookie header holds none of our cookies `names` (a middleware
+ * replaced or removed it), a Cookie header made of our cookies in `req.cookies`, as
+ * express-session falls back to them. Values are never decoded or trusted here: Rust
+ * parses them as from any Cookie header.
+ */
+function credentialHeaders (req, headers, names) {
+  const parsed = req.cookies
+  if (parsed === undefined || parsed === null || typeof parsed !== 'object') return headers
+  const header = headers.cookie
+  if (typeof header === 'string' && names.some((n) => header.includes(n + '='))) return headers
+  const pairs = []
+  for (const n of names) {
+    const v = Object.hasOwn(parsed, n) ? parsed[n] : undefined
+    if (typeof v === 'string' && COOKIE_VALUE.test(v)) pairs.push(n + '=' + v)
+  }
+  return pairs.length === 0 ? headers : { ...headers, cookie: pairs.join('; ') }
 }
 
 /** Does the app trust its proxy's X-Forwarded-* headers (`proxy`, else Express's `trust proxy`)? */
@@ -90,4 +114,4 @@ function isSafeMethod (req, method = req.method) {
   return SAFE_METHODS.has(method)
 }
 
-module.exports = { isSecure, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod }
+module.exports = { isSecure, credentialHeaders, ownOrigin, isNavigation, transferMode, device, pathname, isSafeMethod }

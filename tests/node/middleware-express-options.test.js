@@ -258,3 +258,45 @@ describe('the secret as express-session takes it', function () {
     })
   })
 })
+
+describe('cookies parsed by cookie-parser, and req.secure set by other code', function () {
+  eachExpress(function (express) {
+    /** What cookie-parser leaves: req.cookies, here with the Cookie header then replaced or removed. */
+    const parsedThen = (header) => (app) => app.use((req, res, next) => {
+      req.cookies = Object.fromEntries((req.headers.cookie ?? '').split(/; */).filter(Boolean).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]))
+      if (header === undefined) delete req.headers.cookie
+      else req.headers.cookie = header
+      next()
+    })
+
+    for (const [what, header] of [['replaced', 'foo=bar'], ['removed', undefined]]) {
+      it(`should read the session from req.cookies when the Cookie header was ${what}, and refresh with it`, async function (t) {
+        const app = await useApp(t, express, {}, { setup: parsedThen(header) })
+        const c = app.client()
+        await login(c, 'alice', { data: { a: 1 } })
+        const me = await c.get('/me')
+        assert.deepEqual([me.json.userId, me.json.data], ['alice', { a: 1 }])
+        app.advance(EXPIRE_MS)
+        const r = await c.post(REFRESH_PATH)
+        assert.equal(r.status, 200, r.text)
+        assert.equal(r.json.userId, 'alice')
+      })
+    }
+  })
+
+  it('should take a req.secure that other code set (plain node:http) for a secure cookie', async function (t) {
+    const s = session({ secret: SECRET, store: new session.MemoryStore(), saveUninitialized: true })
+    const server = require('node:http').createServer((req, res) => {
+      if (req.headers['x-secure'] === 'true') req.secure = true
+      s(req, res, () => res.end('ok'))
+    })
+    server.listen(0, '127.0.0.1')
+    t.after(() => new Promise((resolve) => server.close(resolve)))
+    await new Promise((resolve) => server.once('listening', resolve))
+    const url = `http://127.0.0.1:${server.address().port}/`
+    const secure = (await fetch(url, { headers: { 'x-secure': 'true' } })).headers.getSetCookie()
+    assert.ok(secure.some((l) => l.startsWith('__Host-connect.sid=') && /; Secure/.test(l)), secure.join(' | '))
+    const plain = (await fetch(url)).headers.getSetCookie()
+    assert.ok(plain.some((l) => l.startsWith('connect.sid=') && !/; Secure/.test(l)), plain.join(' | '))
+  })
+})
