@@ -107,7 +107,7 @@ declare namespace session {
      * Where sessions live.
      * @default new SqliteStore() // file .tandem-session/sessions.sqlite3 under the working directory
      */
-    store?: Store | undefined
+    store?: Store | ExpressSessionStore | undefined
     /**
      * Base cookie name. Access cookie: `__Host-<name>` on secure requests when `cookie.path`
      * is `'/'` and there is no `cookie.domain` (else `__Secure-<name>`), `<name>` otherwise.
@@ -647,6 +647,17 @@ declare namespace session {
   interface Store {
     /** @private */
     _open(): Promise<unknown>
+  }
+
+  /**
+   * An express-session store (connect-redis, connect-pg-simple, memorystore, one written on
+   * `session.Store`): the engine runs on it through the bridge. Methods call back node-style
+   * (at once or later) or return promises.
+   */
+  interface ExpressSessionStore {
+    get(sid: string, callback: (err: any, session?: object | null) => void): unknown
+    set(sid: string, session: object, callback?: (err?: any) => void): unknown
+    destroy(sid: string, callback?: (err?: any) => void): unknown
   }
 
   /** Sessions in this process's memory (tests, one process). */

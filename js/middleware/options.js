@@ -14,6 +14,7 @@
  */
 
 const { SqliteStore } = require('../stores.js')
+const { BridgedStore, isExpressSessionStore } = require('../compat/bridge.js')
 const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
@@ -183,9 +184,14 @@ function normalize (options) {
   if (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64 || /^__(host|secure)-/i.test(name)) {
     throw fail('name', 'must be a cookie name (letters, digits, "-", "_", "."; no __Host-/__Secure- prefix)')
   }
-  const store = options.store ?? new SqliteStore()
-  if (typeof store._open !== 'function') {
-    throw fail('store', 'must be a tandem-session store (MemoryStore, SqliteStore, RedisStore, PostgresStore)')
+  const given = options.store ?? new SqliteStore()
+  let store = given
+  if (typeof given._open !== 'function') {
+    if (!isExpressSessionStore(given)) {
+      throw fail('store', 'must be a tandem-session store (MemoryStore, SqliteStore, RedisStore, PostgresStore) ' +
+        'or an express-session store (with get, set and destroy methods)')
+    }
+    store = new BridgedStore(given) // the engine runs on it through the bridge (compat/bridge.js)
   }
   const transfer = options.transfer ?? 'auto'
   if (!TRANSFERS.includes(transfer)) throw fail('transfer', "must be 'cookie', 'header' or 'auto'")
@@ -208,6 +214,8 @@ function normalize (options) {
   if (jwksPath && algorithm !== 'EdDSA') throw fail('jwksPath', "needs algorithm 'EdDSA' (an HS256 key is secret)")
   return {
     store,
+    /** What the app gave (or the default store): `req.sessionStore`. */
+    sessionStore: given,
     name,
     cookie,
     proxy: options.proxy,

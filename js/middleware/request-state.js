@@ -129,7 +129,7 @@ class RequestState {
   }
 
   /** The store in use (`req.sessionStore`). */
-  get store () { return this.middleware.settings.store }
+  get store () { return this.middleware.settings.sessionStore }
 
   /** Run `fn` after the operations already started on this session (save, login, …). */
   run (fn) {

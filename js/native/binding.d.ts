@@ -383,6 +383,9 @@ export interface NapiTokens {
   refreshToken: string
 }
 
+/** A store that keeps sessions in an app's express-session store, through `call`. */
+export declare function openBridgeStore(call: (args: [op: 'get' | 'set' | 'destroy', key: string, json: string | null]) => Promise<string | null>): NativeStore
+
 /** A memory store holding at most `maxSessions` sessions (default 100000). */
 export declare function openMemoryStore(maxSessions?: number | undefined | null): NativeStore
 

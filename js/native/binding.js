@@ -844,6 +844,7 @@ module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
 module.exports.engineOptionsProblem = nativeBinding.engineOptionsProblem
 module.exports.MAX_USER_ID_LENGTH = nativeBinding.MAX_USER_ID_LENGTH
 module.exports.MIN_SECRET_LENGTH = nativeBinding.MIN_SECRET_LENGTH
+module.exports.openBridgeStore = nativeBinding.openBridgeStore
 module.exports.openMemoryStore = nativeBinding.openMemoryStore
 module.exports.openPostgresStore = nativeBinding.openPostgresStore
 module.exports.openRedisClusterStore = nativeBinding.openRedisClusterStore

@@ -6,7 +6,8 @@
 //! - [`hot`]: the per-request verify as plain functions with a packed result;
 //! - [`packed`]: the packed result's writer (its reader is `js/packed.js`);
 //! - [`registry`]: cores by number, for the hot path;
-//! - [`store`], [`engine`]: the stores and the session engine, async.
+//! - [`store`], [`engine`]: the stores and the session engine, async;
+//! - [`bridge`]: the bridge store over an app's express-session store object.
 //!
 //! Entry points that see untrusted input catch panics (`catch_unwind`), so a bug becomes
 //! an `INTERNAL` error, never an aborted process or an "authenticated" result.
@@ -15,6 +16,7 @@
 // unused to rustc (`cargo clippy --features napi --all-targets`); they are used by Node.
 #![cfg_attr(test, allow(dead_code))]
 
+mod bridge;
 mod core;
 mod engine;
 mod error;

@@ -23,7 +23,7 @@ pub mod conformance;
 pub mod memory;
 pub mod postgres;
 pub mod redis;
-mod row;
+pub(crate) mod row;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -109,8 +109,10 @@ session({ secret, csrf: { trustedOrigins: 'https://admin.example.com' } })
 // @ts-expect-error genid returns a string
 session({ secret, genid: () => 42 })
 session({ secret, genid: (req) => req.ip + 'x'.repeat(10) })
-// @ts-expect-error the store must be a tandem-session store
+// @ts-expect-error the store must be a tandem-session store or an express-session store (no destroy)
 session({ secret, store: { get () {}, set () {} } })
+// An express-session store: the bridge runs the engine on it.
+session({ secret, store: { get (sid: string, cb: (e: any, s?: object | null) => void) { cb(null, null) }, set () {}, destroy () {} } })
 
 // ---- the middleware object ------------------------------------------------------
 

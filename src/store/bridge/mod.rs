@@ -5,7 +5,7 @@
 //!
 //! Keys: a session under its handle (a 22-character base64url text, never an
 //! express-session id, which has 32); the bridge's own records under `~tandem:ring`,
-//! `~tandem:feed` and `~tandem:user:<user id>`. Every value is a session object with a
+//! `~tandem:feed` and `~tandem:user:<user id>` (logged-in users only). Every value is a session object with a
 //! `cookie` whose `expires` is the record's expiry, so the store expires it by itself.
 //!
 //! Guarantees, within one process: every method is atomic with respect to the others, as
@@ -37,6 +37,7 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::error::Result;
+use crate::session::owner::ANONYMOUS_PREFIX;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
 use crate::store::row::handle_exists;
@@ -168,6 +169,12 @@ fn user_key(user_id: &str) -> String {
   format!("{USER_PREFIX}{user_id}")
 }
 
+/// Anonymous sessions have no handle list: nobody lists them, and a visitor must not cost
+/// the store two records.
+fn indexed(user_id: &str) -> bool {
+  !user_id.starts_with(ANONYMOUS_PREFIX)
+}
+
 #[async_trait]
 impl<K: KeyValue> Store for BridgeStore<K> {
   fn kind(&self) -> &'static str {
@@ -182,9 +189,11 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       return Err(handle_exists());
     }
     self.write(record).await?;
-    let mut handles = self.user_handles(&ukey).await?;
-    handles.push(handle);
-    self.set_user_handles(&ukey, &handles).await?;
+    if indexed(&record.user_id) {
+      let mut handles = self.user_handles(&ukey).await?;
+      handles.push(handle);
+      self.set_user_handles(&ukey, &handles).await?;
+    }
     self.known().insert(record.handle);
     Ok(())
   }
@@ -244,9 +253,11 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       .kv
       .set(FEED_KEY, &wire::encode_own(json!(feed), keep_until, now))
       .await?;
-    let mut handles = self.user_handles(&ukey).await?;
-    handles.retain(|h| *h != key);
-    self.set_user_handles(&ukey, &handles).await?;
+    if indexed(&r.user_id) {
+      let mut handles = self.user_handles(&ukey).await?;
+      handles.retain(|h| *h != key);
+      self.set_user_handles(&ukey, &handles).await?;
+    }
     Ok(Some(r))
   }
 

@@ -1,0 +1,99 @@
+'use strict'
+
+/**
+ * The store bridge, JS side: an express-session store object (connect-redis,
+ * connect-pg-simple, connect-mongo, memorystore, express-session's own MemoryStore, or a
+ * store an app wrote on `session.Store`) as the function the native bridge store runs on
+ * (`src/napi/bridge.rs`, `src/store/bridge`): `call([op, key, json])` → a promise of the
+ * JSON text found (`get`), or null.
+ *
+ * The contract it takes, as express-session uses it: `get(sid, cb)`, `set(sid, sess, cb)`,
+ * `destroy(sid, cb)` with node-style callbacks, called back synchronously or later; a
+ * store whose methods return promises instead works too. `get`'s `ENOENT` error is "not
+ * found", as in express-session. A store that emits `disconnect` is not used until it
+ * emits `connect` again: calls fail at once with STORE_UNAVAILABLE (the middleware answers
+ * 503) instead of waiting on a dead connection.
+ *
+ * Guarantees: a store error never reaches our messages (the native side replaces it with
+ * a fixed one); what the store hands back is parsed by Rust as untrusted JSON. Not here:
+ * what is stored (the session objects of `src/store/bridge/wire.rs`) and the guarantees
+ * across processes (`src/store/bridge/mod.rs`, SECURITY.md).
+ * @private
+ */
+
+const native = require('../native.js')
+
+/** The express-session store methods the bridge needs. */
+const REQUIRED = ['get', 'set', 'destroy']
+
+/** Is `store` an express-session store (as opposed to one of ours)? */
+function isExpressSessionStore (store) {
+  return store !== null && typeof store === 'object' && REQUIRED.every((m) => typeof store[m] === 'function')
+}
+
+/** Call `store[method](...args, cb)` as a promise, whether it calls back or returns a promise. */
+function settle (store, method, args) {
+  return new Promise((resolve, reject) => {
+    let done = false
+    const cb = (err, value) => {
+      if (done) return
+      done = true
+      if (err) reject(err)
+      else resolve(value)
+    }
+    const r = store[method](...args, cb)
+    if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then((v) => cb(null, v), (e) => cb(e || new Error('rejected')))
+  })
+}
+
+class BridgedStore {
+  #store
+  #connected = true
+  #opened = null
+
+  /** @param {object} store an express-session store */
+  constructor (store) {
+    this.#store = store
+    if (typeof store.on === 'function') {
+      store.on('disconnect', () => { this.#connected = false })
+      store.on('connect', () => { this.#connected = true })
+    }
+  }
+
+  /** The app's store object (`req.sessionStore`). */
+  get store () {
+    return this.#store
+  }
+
+  /** @private */
+  _open () {
+    if (this.#opened === null) this.#opened = native.openBridgeStore(([op, key, json]) => this.#call(op, key, json))
+    return this.#opened
+  }
+
+  async #call (op, key, json) {
+    if (!this.#connected) throw new Error('the session store is disconnected')
+    const store = this.#store
+    if (op === 'get') {
+      let sess
+      try {
+        sess = await settle(store, 'get', [key])
+      } catch (e) {
+        if (e && e.code === 'ENOENT') return null
+        throw e
+      }
+      return sess === undefined || sess === null ? null : JSON.stringify(sess)
+    }
+    if (op === 'set') {
+      await settle(store, 'set', [key, JSON.parse(json)])
+      return null
+    }
+    if (op === 'destroy') {
+      await settle(store, 'destroy', [key])
+      return null
+    }
+    throw new Error('unknown store operation')
+  }
+}
+
+module.exports = { BridgedStore, isExpressSessionStore }

@@ -1,0 +1,189 @@
+'use strict'
+
+/**
+ * The engine on an express-session store (the bridge): express-session's own MemoryStore,
+ * a store an app wrote on session.Store (callbacks, later or at once), one that returns
+ * promises; what such a store sees (one set per save, destroy at logout, session objects
+ * whose cookie.expires is the session's expiry); races within the process (no false theft,
+ * no resurrection); a store that fails or disconnects answers 503, never a 500, and never
+ * shows the store's own error text. Over connect-redis and connect-pg-simple on real
+ * servers: bridge-servers.test.js.
+ */
+
+const assert = require('node:assert/strict')
+const { describe, it } = require('node:test')
+
+const {
+  EXPIRE_MS, GRACE_MS, REFRESH_PATH, assertCode, assertOk, eachExpress, login, session, useApp
+} = require('./support/apps.js')
+
+const ExpressSession = require('express-session')
+
+/** A store written on session.Store, keeping JSON text; `sync` calls back at once. */
+class MapStore extends session.Store {
+  constructor ({ sync = false } = {}) {
+    super()
+    this.sessions = new Map()
+    this.sync = sync
+  }
+
+  #later (cb, ...args) {
+    if (this.sync) cb(...args)
+    else setImmediate(() => cb(...args))
+  }
+
+  get (sid, cb) { const t = this.sessions.get(sid); this.#later(cb, null, t === undefined ? null : JSON.parse(t)) }
+  set (sid, sess, cb) { this.sessions.set(sid, JSON.stringify(sess)); this.#later(cb, null) }
+  destroy (sid, cb) { this.sessions.delete(sid); this.#later(cb, null) }
+}
+
+/** A store whose methods return promises (no callbacks). */
+class PromiseStore {
+  sessions = new Map()
+  async get (sid) { const t = this.sessions.get(sid); return t === undefined ? null : JSON.parse(t) }
+  async set (sid, sess) { this.sessions.set(sid, JSON.stringify(sess)) }
+  async destroy (sid) { this.sessions.delete(sid) }
+}
+
+/** Count the calls of `store`'s methods on session keys (the bridge's own records aside). */
+function spy (store) {
+  const calls = { get: 0, set: 0, destroy: 0 }
+  for (const m of Object.keys(calls)) {
+    const orig = store[m]
+    store[m] = function (sid, ...rest) {
+      if (!String(sid).startsWith('~tandem:')) calls[m]++
+      return orig.call(this, sid, ...rest)
+    }
+  }
+  return calls
+}
+
+const STORES = [
+  ["express-session's MemoryStore", () => new ExpressSession.MemoryStore()],
+  ['a session.Store subclass calling back later', () => new MapStore()],
+  ['a session.Store subclass calling back at once', () => new MapStore({ sync: true })],
+  ['a store returning promises', () => new PromiseStore()]
+]
+
+eachExpress(function (express) {
+  for (const [name, make] of STORES) {
+    describe(`over ${name}`, function () {
+      it('should log in, read, write, refresh and log out, with one store.set per save and destroy at logout', async function (t) {
+        const store = make()
+        const app = await useApp(t, express, { store })
+        const calls = spy(store)
+        const c = app.client()
+        const li = await login(c, 'alice', { data: { cart: ['tea'] } })
+        const handle = li.json.id
+        assert.equal(calls.set, 1, 'the login stored the session once')
+        const me = await c.get('/me')
+        assert.deepEqual([me.json.userId, me.json.data], ['alice', { cart: ['tea'] }])
+        const setsBefore = calls.set
+        assertOk(await c.post('/data', { json: { seen: 1 } }))
+        assert.equal(calls.set - setsBefore, 1, 'one store.set per save')
+        // What the store holds: an express-session session object, expiring with the session.
+        const stored = await new Promise((resolve, reject) => {
+          const r = store.get(handle, (e, s) => e ? reject(e) : resolve(s))
+          if (r && typeof r.then === 'function') r.then(resolve, reject)
+        })
+        assert.ok(stored.cookie && !Number.isNaN(Date.parse(stored.cookie.expires)), 'cookie.expires for the store\'s TTL')
+        assert.ok(Date.parse(stored.cookie.expires) > Date.now(), 'in the future')
+        assert.equal(JSON.stringify(stored).includes(c.jar.get('connect.sid.refresh').value), false, 'no refresh token stored')
+        app.advance(EXPIRE_MS)
+        const rf = await c.post(REFRESH_PATH)
+        assert.equal(rf.status, 200, rf.text)
+        assert.equal((await c.get('/me')).json.data.seen, 1)
+        const destroys = calls.destroy
+        const access = c.jar.get('connect.sid').value
+        assertOk(await c.post('/logout'))
+        assert.equal(calls.destroy - destroys, 1, 'logout destroys the stored session')
+        assertCode(await app.client().get('/me', { headers: { Cookie: 'connect.sid=' + access } }), 401, 'UNAUTHORISED')
+        assert.deepEqual(await app.s.listSessions('alice'), [])
+      })
+    })
+  }
+
+  describe('races within one process, over a store of the app', function () {
+    it('should give 20 parallel refreshes one successor and detect no theft', async function (t) {
+      const app = await useApp(t, express, { store: new MapStore() })
+      const c = app.client()
+      await login(c, 'bob')
+      app.advance(EXPIRE_MS)
+      const tabs = Array.from({ length: 20 }, () => c.clone())
+      const answers = await Promise.all(tabs.map((tab) => tab.post(REFRESH_PATH)))
+      for (const r of answers) assert.equal(r.status, 200, r.text)
+      app.advance(GRACE_MS + 1000)
+      const next = await tabs[19].post(REFRESH_PATH)
+      assert.equal(next.status, 200, 'the shared successor refreshes on: ' + next.text)
+      assert.equal(app.events.theft.length, 0)
+    })
+
+    it('should never bring a session back when saves race its logout (200 sessions)', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store })
+      const handles = []
+      await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+        const c = app.client()
+        const li = await login(c, 'u' + (i % 10))
+        handles.push(li.json.id)
+        await Promise.all([c.clone().post('/data', { json: { late: i } }), c.post('/logout')])
+      }))
+      for (const h of handles) assert.equal(store.sessions.has(h), false, 'no session written back after its logout')
+    })
+  })
+
+  describe('a store that fails', function () {
+    it('should answer 503 STORE_UNAVAILABLE without the store\'s message, and serve again once it recovers', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store })
+      const c = app.client()
+      await login(c, 'carol')
+      const secret = 'connection refused by db-7.internal'
+      const { get, set } = store
+      store.get = (sid, cb) => setImmediate(() => cb(new Error(secret)))
+      store.set = (sid, sess, cb) => setImmediate(() => cb(new Error(secret)))
+      const r = await c.post('/data', { json: { a: 1 } })
+      assertCode(r, 503, 'STORE_UNAVAILABLE')
+      assert.ok(!r.text.includes(secret), 'the store\'s error text stays out of the answer')
+      store.get = get
+      store.set = set
+      assertOk(await c.post('/data', { json: { a: 2 } }))
+      assert.equal((await c.get('/me')).json.data.a, 2)
+    })
+
+    it('should refuse to use a disconnected store (503) until it emits connect', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store })
+      const c = app.client()
+      await login(c, 'dave')
+      store.emit('disconnect')
+      assertCode(await c.post('/data', { json: { a: 1 } }), 503, 'STORE_UNAVAILABLE')
+      store.emit('connect')
+      assertOk(await c.post('/data', { json: { a: 1 } }))
+    })
+
+    it('should take ENOENT from get as "not found", as express-session does', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store, saveUninitialized: true })
+      const c = app.client()
+      assertOk(await c.get('/me'))
+      store.get = (sid, cb) => setImmediate(() => cb(Object.assign(new Error('gone'), { code: 'ENOENT' })))
+      const r = await c.post('/data', { json: { a: 1 } })
+      assert.notEqual(r.status, 500, r.text)
+    })
+  })
+
+  it('should expose the app\'s store as req.sessionStore', async function (t) {
+    const store = new MapStore()
+    const app = await useApp(t, express, { store }, {
+      setup: (a) => a.get('/store', (req, res) => res.json({ same: req.sessionStore === store }))
+    })
+    assert.equal((await app.client().get('/store')).json.same, true)
+  })
+})
+
+describe('session() with an object that is no store', function () {
+  it('should throw a TypeError naming store and both kinds', function () {
+    assert.throws(() => session({ secret: 'x'.repeat(40), store: { get () {} } }), { name: 'TypeError', message: /store option .*express-session store/ })
+  })
+})
