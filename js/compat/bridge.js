@@ -46,6 +46,9 @@ function settle (store, method, args) {
   })
 }
 
+/** One bridge per store object: every session() over it shares the bridge's locks. */
+const opened = new WeakMap()
+
 class BridgedStore {
   #store
   #connected = true
@@ -67,7 +70,10 @@ class BridgedStore {
 
   /** @private */
   _open () {
-    if (this.#opened === null) this.#opened = native.openBridgeStore(([op, key, json]) => this.#call(op, key, json))
+    if (this.#opened === null) {
+      this.#opened = opened.get(this.#store) ?? native.openBridgeStore(([op, key, json]) => this.#call(op, key, json))
+      opened.set(this.#store, this.#opened)
+    }
     return this.#opened
   }
 

@@ -5,7 +5,8 @@
 //!
 //! Keys: a session under its handle (a 22-character base64url text, never an
 //! express-session id, which has 32); the bridge's own records under `~tandem:ring`,
-//! `~tandem:feed` and `~tandem:user:<user id>` (logged-in users only). Every value is a session object with a
+//! `~tandem:feed` and `~tandem:user:<user id>` (the handles of one user id; an anonymous
+//! session has its own id, so it costs the store two records). Every value is a session object with a
 //! `cookie` whose `expires` is the record's expiry, so the store expires it by itself.
 //!
 //! Guarantees, within one process: every method is atomic with respect to the others, as
@@ -22,8 +23,11 @@
 //! two processes saving different keys can lose one of them. The revocation feed and a
 //! user's handle list are shared records with the same window: another process may miss a
 //! revocation (it then learns when its copy of the session is read again) or a listed
-//! session. The native stores (SQLite, Redis, PostgreSQL) close every window with atomic
-//! writes; use one of them when more than one process serves a session.
+//! session. The key ring is kept safe from it: a ring write reads the ring back after
+//! [`RING_SETTLE`] and reports a loss when another process's write won, so two processes
+//! starting together on an empty store end up on one ring. The native stores (SQLite,
+//! Redis, PostgreSQL) close every window with atomic writes; use one of them when more
+//! than one process serves a session.
 
 mod wire;
 
@@ -37,7 +41,6 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::error::Result;
-use crate::session::owner::ANONYMOUS_PREFIX;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
 use crate::store::row::handle_exists;
@@ -62,6 +65,9 @@ const FEED_KEY: &str = "~tandem:feed";
 const USER_PREFIX: &str = "~tandem:user:";
 /// Lock stripes: keys that hash alike share a lock (bounded memory, no per-key cleanup).
 const STRIPES: usize = 256;
+/// How long a key-ring write waits before reading back which ring the store kept: longer
+/// than a store round trip, so two processes saving at once both see the winner.
+const RING_SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
 /// The feed keeps at most this many revocations (and none past its `until`).
 const MAX_FEED: usize = 10_000;
 /// The bridge's own records are kept this long past their last write (the key ring is
@@ -169,12 +175,6 @@ fn user_key(user_id: &str) -> String {
   format!("{USER_PREFIX}{user_id}")
 }
 
-/// Anonymous sessions have no handle list: nobody lists them, and a visitor must not cost
-/// the store two records.
-fn indexed(user_id: &str) -> bool {
-  !user_id.starts_with(ANONYMOUS_PREFIX)
-}
-
 #[async_trait]
 impl<K: KeyValue> Store for BridgeStore<K> {
   fn kind(&self) -> &'static str {
@@ -189,11 +189,9 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       return Err(handle_exists());
     }
     self.write(record).await?;
-    if indexed(&record.user_id) {
-      let mut handles = self.user_handles(&ukey).await?;
-      handles.push(handle);
-      self.set_user_handles(&ukey, &handles).await?;
-    }
+    let mut handles = self.user_handles(&ukey).await?;
+    handles.push(handle);
+    self.set_user_handles(&ukey, &handles).await?;
     self.known().insert(record.handle);
     Ok(())
   }
@@ -253,11 +251,9 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       .kv
       .set(FEED_KEY, &wire::encode_own(json!(feed), keep_until, now))
       .await?;
-    if indexed(&r.user_id) {
-      let mut handles = self.user_handles(&ukey).await?;
-      handles.retain(|h| *h != key);
-      self.set_user_handles(&ukey, &handles).await?;
-    }
+    let mut handles = self.user_handles(&ukey).await?;
+    handles.retain(|h| *h != key);
+    self.set_user_handles(&ukey, &handles).await?;
     Ok(Some(r))
   }
 
@@ -358,7 +354,28 @@ impl<K: KeyValue> Store for BridgeStore<K> {
         &wire::encode_own(body, now.plus_ms(OWN_RECORD_MS), now),
       )
       .await?;
-    Ok(true)
+    // Another process may have written its ring between our read and our write (two
+    // processes starting together on an empty store): read it back after a while, and
+    // report a loss when the store kept the other one, so this engine adopts that one.
+    tokio::time::sleep(RING_SETTLE).await;
+    let kept = wire::decode_own::<Ring>(self.kv.get(RING_KEY).await?.as_ref())?;
+    Ok(kept.is_some_and(|k| k.version == ring.version && k.sealed == ring.sealed))
+  }
+}
+
+/// One key-value store shared by several bridges (as processes share a store).
+#[async_trait]
+impl<K: KeyValue> KeyValue for std::sync::Arc<K> {
+  async fn get(&self, key: &str) -> Result<Option<Value>> {
+    (**self).get(key).await
+  }
+
+  async fn set(&self, key: &str, value: &Value) -> Result<()> {
+    (**self).set(key, value).await
+  }
+
+  async fn destroy(&self, key: &str) -> Result<()> {
+    (**self).destroy(key).await
   }
 }
 
