@@ -109,6 +109,25 @@ declare namespace session {
      */
     store?: Store | ExpressSessionStore | undefined
     /**
+     * The zero-logout switch: users who come with a valid express-session cookie whose
+     * session is in `store` are moved over once (logged in as `user(sess)`, by default
+     * passport's `passport.user`, with the same data), the legacy cookie cleared and the
+     * legacy session destroyed unless `keep`.
+     * @default undefined (no switch)
+     */
+    legacy?: {
+      /** The express-session store the sessions are in. */
+      store: ExpressSessionStore
+      /** express-session's cookie name. @default 'connect.sid' */
+      name?: string | undefined
+      /** express-session's secret(s). @default the `secret` option */
+      secret?: string | readonly string[] | undefined
+      /** Keep the legacy session after the move. @default false */
+      keep?: boolean | undefined
+      /** The user a legacy session names (null: none). @default sess => sess.passport?.user */
+      user?: ((sess: any) => string | null | undefined) | undefined
+    } | undefined
+    /**
      * Base cookie name. Access cookie: `__Host-<name>` on secure requests when `cookie.path`
      * is `'/'` and there is no `cookie.domain` (else `__Secure-<name>`), `<name>` otherwise.
      * Refresh cookie: `__Secure-<name>.refresh` on secure requests, `<name>.refresh` otherwise.

@@ -33,8 +33,14 @@ async fn two_bridges_starting_together_on_an_empty_store_share_one_key_ring() ->
   let shared = Arc::new(MapKeyValue::default());
   let clock = Arc::new(FixedClock::at(T0));
   let (a, b) = tokio::join!(
-    engine(Arc::new(BridgeStore::new(Arc::clone(&shared))), Arc::clone(&clock)),
-    engine(Arc::new(BridgeStore::new(Arc::clone(&shared))), Arc::clone(&clock)),
+    engine(
+      Arc::new(BridgeStore::new(Arc::clone(&shared))),
+      Arc::clone(&clock)
+    ),
+    engine(
+      Arc::new(BridgeStore::new(Arc::clone(&shared))),
+      Arc::clone(&clock)
+    ),
   );
   let (a, b) = (a?, b?);
   for (signer, verifier) in [(&a, &b), (&b, &a)] {

@@ -41,6 +41,7 @@ const { RequestState } = require('./request-state.js')
 const { httpError } = require('./errors.js')
 const { setBounded } = require('./bounded.js')
 const { refresh } = require('./refresh.js')
+const { LegacySwitch } = require('./legacy.js')
 const { ResponseHold, RequestFields, Verifier } = require('./machinery.js')
 
 /** Session data copies (and CSRF tokens) kept per process. */
@@ -82,6 +83,7 @@ class SessionMiddleware {
     this.fixedNow = settings.engine.fixedNow ?? null
     this.engine = null
     this.verifier = null
+    this.legacy = settings.legacy === null ? null : new LegacySwitch(settings.legacy)
     this.startError = null
     this.startWith = null // without a secret option: resolves `started` once req.secret is known
     this.started = settings.secretFromRequest
@@ -284,8 +286,19 @@ class SessionMiddleware {
     return false
   }
 
-  /** Step 4: the session's data, from this process's copy when it is current, else the store. */
+  /**
+   * Step 4: the session's data, from this process's copy when it is current, else the
+   * store; without a session, an express-session cookie moved over (`legacy`).
+   */
   loadData (state, claims) {
+    if (claims === null && this.legacy !== null && state.mode === 'cookie') {
+      const sid = this.legacy.sessionId(state.cookieHeader)
+      if (sid !== null) {
+        return this.legacy.move(state, sid)
+          .catch((e) => { debug('a legacy session was not moved: %s', e && e.code) })
+          .then(() => this.attach(state))
+      }
+    }
     if (claims !== null) {
       const copy = this.dataCache.get(claims.sid, claims.dv)
       if (copy === undefined) return this.loadFromStore(state, claims)

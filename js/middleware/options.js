@@ -15,6 +15,7 @@
 
 const { SqliteStore } = require('../stores.js')
 const { BridgedStore, isExpressSessionStore } = require('../compat/bridge.js')
+const { passportUser } = require('./legacy.js')
 const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
@@ -25,7 +26,7 @@ const PRIORITIES = ['low', 'medium', 'high']
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 /** The options the middleware reads itself: the Express-level ones. */
 const EXPRESS_OPTIONS = ['store', 'name', 'key', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
-  'genid', 'resave', 'refreshPath', 'csrf', 'transfer', 'jwksPath']
+  'genid', 'resave', 'refreshPath', 'csrf', 'transfer', 'jwksPath', 'legacy']
 /** Engine options that are not the app's: the middleware sets them from its own (`name`, `cookie`). */
 const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName', 'maxTokenLength', 'allowShortSecret'])
 /** The engine options an app may pass to `session()`; they go to `Engine.start` as given. */
@@ -151,6 +152,29 @@ function cookieOptions (value) {
   return c
 }
 
+/**
+ * The `legacy` option (the zero-logout switch, legacy.js): the express-session store the
+ * sessions are in, its cookie name and secrets (default: `connect.sid` and the `secret`
+ * option's strings), `keep` (leave the legacy session in place) and `user(sess)` (the user
+ * a legacy session names; default passport's `passport.user`).
+ */
+function legacyOptions (value, secret) {
+  if (value === undefined || value === null || value === false) return null
+  if (typeof value !== 'object') throw fail('legacy', 'must be an object { store, name, secret }')
+  if (!isExpressSessionStore(value.store)) {
+    throw fail('legacy.store', 'must be the express-session store the sessions are in (with get, set and destroy)')
+  }
+  const name = value.name ?? 'connect.sid'
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name)) throw fail('legacy.name', 'must be a cookie name')
+  const given = value.secret ?? secret
+  const secrets = Array.isArray(given) ? given : [given]
+  if (secrets.length === 0 || !secrets.every((x) => typeof x === 'string' && x.length > 0)) {
+    throw fail('legacy.secret', 'must be the express-session secret (a string, or an array of strings)')
+  }
+  if (value.user !== undefined && typeof value.user !== 'function') throw fail('legacy.user', 'must be a function (sess) => user id or null')
+  return { store: value.store, name, secrets, keep: bool(value.keep, 'legacy.keep', false), user: value.user ?? passportUser }
+}
+
 function csrfOptions (value) {
   if (value === undefined || value === true) return { trustedOrigins: [], requireToken: false }
   if (value === false) return null
@@ -231,7 +255,8 @@ function normalize (options) {
     /** What goes to `Engine.start` besides the store and the cookie names (undefined: its default). */
     engine,
     /** No secret option: the secret is `req.secret` (cookie-parser's) at the first request. */
-    secretFromRequest: fromRequest
+    secretFromRequest: fromRequest,
+    legacy: legacyOptions(options.legacy, options.secret)
   }
 }
 

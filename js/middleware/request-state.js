@@ -274,6 +274,18 @@ class RequestState {
     return this.session
   }
 
+  /** What a parallel request needs to take over the session this request just made (legacy.js). */
+  movedSession () {
+    return { out: this.out, handle: this.handle, subject: this.subject, userId: this.userId, exp: this.exp, json: dataJson(this.session) }
+  }
+
+  /** Take over a session another request of this browser just made (`movedSession`). */
+  adoptMoved (m) {
+    this.adopt(m.handle, m.subject, m.userId, {}, m.exp, 0, JSON.parse(m.json))
+    this.sendTokens(m.out)
+    this.flush()
+  }
+
   /** The app's `genid(req)` for the new session's handle, or undefined (random, in Rust). */
   newHandle () {
     const genid = this.middleware.settings.genid

@@ -133,6 +133,11 @@ function putTokens (ctx, tokens) {
   putCookies(res, ours, lines)
 }
 
+/** Delete cookie `name` on `path` (an express-session cookie moved over), keeping the other Set-Cookie lines. */
+function clearCookie (res, name, path) {
+  asOwner(() => putCookies(res, [name], [name + '=; Path=' + path + '; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly']))
+}
+
 /**
  * Tell page scripts what they may know of the session, beside the tokens it cannot read:
  * `X-Session-Info` (URI-encoded JSON `{userId, accessExpires}` in ms, or `ended`) and, in
@@ -177,4 +182,4 @@ function redirectNavigation (res, resendForm, location) {
   res.end()
 }
 
-module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, sendJson, redirectNavigation }
+module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, clearCookie, sendJson, redirectNavigation }

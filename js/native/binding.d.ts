@@ -138,6 +138,14 @@ export type NapiTokenCore = TokenCore
  */
 export declare function engineOptionsProblem(options: any): string | null
 
+/**
+ * The session id of the express-session cookie `name` in a `Cookie` header, when it is
+ * signed with one of `secrets` (see `token::legacy`); `null` for anything else (absent,
+ * twice, too long, forged), never an error: a legacy cookie is only ever a chance to move
+ * a user over.
+ */
+export declare function legacySessionId(cookieHeader: string, name: string, secrets: Array<string>): string | null
+
 /** Longest user id a login may use, in characters as JS counts them (`length`). */
 export declare const MAX_USER_ID_LENGTH: number
 

@@ -842,6 +842,7 @@ module.exports.NapiStore = nativeBinding.NapiStore
 module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
 module.exports.engineOptionsProblem = nativeBinding.engineOptionsProblem
+module.exports.legacySessionId = nativeBinding.legacySessionId
 module.exports.MAX_USER_ID_LENGTH = nativeBinding.MAX_USER_ID_LENGTH
 module.exports.MIN_SECRET_LENGTH = nativeBinding.MIN_SECRET_LENGTH
 module.exports.openBridgeStore = nativeBinding.openBridgeStore

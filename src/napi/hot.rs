@@ -94,3 +94,19 @@ pub fn read_cookie(cookie_header: Utf16String, name: String) -> Result<Option<St
     None => Ok(None),
   }
 }
+
+/// The session id of the express-session cookie `name` in a `Cookie` header, when it is
+/// signed with one of `secrets` (see `token::legacy`); `null` for anything else (absent,
+/// twice, too long, forged), never an error: a legacy cookie is only ever a chance to move
+/// a user over.
+#[napi(catch_unwind)]
+pub fn legacy_session_id(
+  cookie_header: Utf16String,
+  name: String,
+  secrets: Vec<String>,
+) -> Option<String> {
+  let header = narrow(&cookie_header);
+  let value = crate::credentials::cookie(&header, &name).ok()??;
+  let keys: Vec<&[u8]> = secrets.iter().map(String::as_bytes).collect();
+  crate::token::legacy::unsign(value, &keys)
+}

@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod handle;
+pub mod legacy;
 pub mod refresh;
 
 pub use handle::Handle;
