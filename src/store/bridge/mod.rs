@@ -40,6 +40,7 @@ use serde_json::{json, Value};
 use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 
 use crate::clock::{Clock, SystemClock, UnixMillis};
+use crate::digest::ct_eq;
 use crate::error::Result;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
@@ -213,7 +214,9 @@ impl<K: KeyValue> Store for BridgeStore<K> {
     let Some(mut r) = self.read(&key).await? else {
       return Ok(false);
     };
-    if r.refresh.generation != from.generation || r.refresh.current_digest != from.current_digest {
+    if r.refresh.generation != from.generation
+      || !ct_eq(&r.refresh.current_digest, &from.current_digest)
+    {
       return Ok(false);
     }
     r.refresh = to.clone();
