@@ -12,7 +12,8 @@
  * store whose methods return promises instead works too. `get`'s `ENOENT` error is "not
  * found", as in express-session. A store that emits `disconnect` is not used until it
  * emits `connect` again: calls fail at once with STORE_UNAVAILABLE (the middleware answers
- * 503) instead of waiting on a dead connection.
+ * 503) instead of waiting on a dead connection; a call that does not answer within
+ * `STORE_TIMEOUT_MS` (5 s) fails the same way.
  *
  * Guarantees: a store error never reaches our messages (the native side replaces it with
  * a fixed one); what the store hands back is parsed by Rust as untrusted JSON. Not here:
@@ -31,13 +32,19 @@ function isExpressSessionStore (store) {
   return store !== null && typeof store === 'object' && REQUIRED.every((m) => typeof store[m] === 'function')
 }
 
+/** A store call that has not answered by then fails (STORE_UNAVAILABLE) rather than hold the request. */
+const STORE_TIMEOUT_MS = 5000
+
 /** Call `store[method](...args, cb)` as a promise, whether it calls back or returns a promise. */
 function settle (store, method, args) {
   return new Promise((resolve, reject) => {
     let done = false
+    const timer = setTimeout(() => cb(new Error('the session store did not answer')), STORE_TIMEOUT_MS)
+    timer.unref()
     const cb = (err, value) => {
       if (done) return
       done = true
+      clearTimeout(timer)
       if (err) reject(err)
       else resolve(value)
     }

@@ -256,7 +256,9 @@ function normalize (options) {
     engine,
     /** No secret option: the secret is `req.secret` (cookie-parser's) at the first request. */
     secretFromRequest: fromRequest,
-    legacy: legacyOptions(options.legacy, options.secret)
+    // An express-session store brings its sessions along: the cookies express-session set
+    // over it (signed with this secret) move over, so changing the require line logs nobody out.
+    legacy: legacyOptions(options.legacy ?? (store !== given && options.secret !== undefined && [].concat(options.secret).every((x) => typeof x === 'string') ? { store: given } : undefined), options.secret)
   }
 }
 

@@ -32,6 +32,7 @@ max_len() {
     jwt_verify) echo 9000 ;;
     cookie_header) echo 17000 ;;
     refresh_token) echo 256 ;;
+    legacy_cookie) echo 1100 ;;
     *) echo 4096 ;;
   esac
 }

@@ -162,6 +162,25 @@ eachExpress(function (express) {
       assertOk(await c.post('/data', { json: { a: 1 } }))
     })
 
+    it('should answer 503 when the store hangs (no answer in 5 s) and 500 STORE_CORRUPT for garbage, losing nothing', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store })
+      const c = app.client()
+      await login(c, 'erin', { data: { a: 1 } })
+      const { get } = store
+      store.get = () => {} // never calls back
+      const t0 = Date.now()
+      assertCode(await c.post('/data', { json: { a: 2 } }), 503, 'STORE_UNAVAILABLE')
+      assert.ok(Date.now() - t0 < 8000, 'answered once the call timed out')
+      store.get = (sid, cb) => setImmediate(() => cb(null, sid.startsWith('~tandem:') ? null : 'garbage'))
+      const garbage = await c.post('/data', { json: { a: 3 } })
+      assert.ok(garbage.status >= 500 && garbage.status !== 502, garbage.text)
+      assert.equal(garbage.json.code, 'STORE_CORRUPT')
+      store.get = get
+      const me = await c.get('/me')
+      assert.deepEqual([me.json.userId, me.json.data], ['erin', { a: 1 }], 'nothing stored was lost or changed')
+    })
+
     it('should take ENOENT from get as "not found", as express-session does', async function (t) {
       const store = new MapStore()
       const app = await useApp(t, express, { store, saveUninitialized: true })

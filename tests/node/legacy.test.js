@@ -92,6 +92,18 @@ for (const [name, makeStore, skip] of [
       assert.equal((await app.s.listSessions('alice')).length, 1)
     })
 
+    it('should keep users logged in when only the require line changed (the same store and secret)', async function (t) {
+      const store = await makeStore(t)
+      const { cookie } = await legacyLogin(t, store, 'dora')
+      // The app's session() call as it was, store and secret unchanged: no legacy option.
+      const app = await startApp(express, { store, secret: OLD_SECRET })
+      t.after(() => app.close())
+      const c = app.client()
+      const r = await c.get('/me', { headers: { Cookie: cookie } })
+      assert.deepEqual([r.status, r.json.userId, r.json.data.cart], [200, 'dora', ['tea']])
+      assert.equal((await c.get('/me')).json.userId, 'dora', 'and on the next request, by our own cookie')
+    })
+
     it('should move parallel first requests once, and ignore forged, unknown and replayed legacy cookies', async function (t) {
       const legacyStore = await makeStore(t)
       const { cookie } = await legacyLogin(t, legacyStore, 'bob')

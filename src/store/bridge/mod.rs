@@ -44,7 +44,7 @@ use crate::digest::ct_eq;
 use crate::error::Result;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
-use crate::store::row::handle_exists;
+use crate::store::row::{corrupt, handle_exists};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
@@ -142,7 +142,8 @@ impl<K: KeyValue> BridgeStore<K> {
   async fn read(&self, handle: &str) -> Result<Option<SessionRecord>> {
     match self.kv.get(handle).await? {
       None => Ok(None),
-      Some(v) => decode_record(&v),
+      // Under a handle only a record of ours may be: anything else is the store's garbage.
+      Some(v) => decode_record(&v)?.map(Some).ok_or_else(corrupt),
     }
   }
 
