@@ -83,7 +83,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(unsign(rest, secrets), model(rest, secrets), "unsign differs from the model on {}", hex(rest));
     return;
   }
-  let id: Vec<u8> = rest.iter().copied().filter(|b| (0x21..=0x7e).contains(b)).take(MAX_ID_LEN).collect();
+  // No `%`: unencoded, an id holding one would read as an escape (the cookie module always encodes it).
+  let id: Vec<u8> = rest.iter().copied().filter(|&b| (0x21..=0x7e).contains(&b) && b != b'%').take(MAX_ID_LEN).collect();
   if id.is_empty() {
     return;
   }
