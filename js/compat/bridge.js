@@ -35,7 +35,11 @@ function isExpressSessionStore (store) {
 /** A store call that has not answered by then fails (STORE_UNAVAILABLE) rather than hold the request. */
 const STORE_TIMEOUT_MS = 5000
 
-/** Call `store[method](...args, cb)` as a promise, whether it calls back or returns a promise. */
+/**
+ * Call `store[method](...args, cb)` of an express-session store as a promise, whether it
+ * calls back (at once or later) or returns a promise; no answer in `STORE_TIMEOUT_MS` fails.
+ * Also the legacy switch's way to its store (legacy.js).
+ */
 function settle (store, method, args) {
   return new Promise((resolve, reject) => {
     let done = false
@@ -109,4 +113,4 @@ class BridgedStore {
   }
 }
 
-module.exports = { BridgedStore, isExpressSessionStore }
+module.exports = { BridgedStore, isExpressSessionStore, settle }

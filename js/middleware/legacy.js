@@ -22,6 +22,7 @@
 const debug = require('debug')('tandem-session')
 
 const native = require('../native.js')
+const { settle } = require('../compat/bridge.js')
 const { setBounded } = require('./bounded.js')
 const { clearCookie, namesFor } = require('./transport.js')
 
@@ -29,21 +30,6 @@ const { clearCookie, namesFor } = require('./transport.js')
 const MOVED_KEPT_MS = 30 * 1000
 /** Moves remembered at once (each a few hundred bytes). */
 const MOVED_MAX = 10000
-
-/** `store[method](...args, cb)` as a promise, whether it calls back or returns one. */
-function settle (store, method, args) {
-  return new Promise((resolve, reject) => {
-    let done = false
-    const cb = (err, value) => {
-      if (done) return
-      done = true
-      if (err) reject(err)
-      else resolve(value)
-    }
-    const r = store[method](...args, cb)
-    if (r !== null && typeof r === 'object' && typeof r.then === 'function') r.then((v) => cb(null, v), (e) => cb(e || new Error('rejected')))
-  })
-}
 
 /** The user a legacy session names: passport's `passport.user` (a string or a number). */
 function passportUser (sess) {
