@@ -13,7 +13,7 @@ const crypto = require('node:crypto')
 const { describe, it } = require('node:test')
 
 const express = require('express')
-const { EXPIRE_MS, REFRESH_PATH, assertCode, assertOk, login, startApp } = require('./support/apps.js')
+const { EXPIRE_MS, REFRESH_PATH, assertCode, assertOk, login, meUntilRefused, startApp } = require('./support/apps.js')
 const { HttpClient } = require('./support/http-client.js')
 
 const redisUrl = process.env.TANDEM_REDIS_URL
@@ -88,12 +88,7 @@ for (const [name, make, skip] of [
       assert.equal((await ca.get('/me')).json.data.n, 2, 'a reads what b wrote')
       const token = ca.jar.get('connect.sid').value
       assertOk(await ca.post('/logout'))
-      const deadline = Date.now() + 2000
-      let res
-      do {
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        res = await b.client().get('/me', { headers: { Cookie: 'connect.sid=' + token } })
-      } while (res.status === 200 && Date.now() < deadline)
+      const res = await meUntilRefused(b, token, 2000)
       assertCode(res, 401, 'UNAUTHORISED', 'the other instance refuses the logged-out session')
     })
   })

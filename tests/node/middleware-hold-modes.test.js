@@ -14,14 +14,9 @@ const http = require('node:http')
 const { once } = require('node:events')
 const { describe, it } = require('node:test')
 
-/** The session's data: its own keys but `cookie` (express-session's, enumerable). */
-function dataOf (session) {
-  const { cookie, ...data } = session
-  return data
-}
-
 const session = require('../..')
 const { HttpClient } = require('./support/http-client.js')
+const { dataOf } = require('./support/apps.js')
 const { mode } = require('../../js/middleware/machinery.js')
 
 const SECRET = 'hold-modes-test-secret-that-is-long-enough-0001'

@@ -20,13 +20,7 @@ const { once } = require('node:events')
 const path = require('node:path')
 const { describe, it } = require('node:test')
 
-/** The session's data: its own keys but `cookie` (express-session's, enumerable). */
-function dataOf (session) {
-  const { cookie, ...data } = session
-  return data
-}
-
-const { SECRET, ACCESS, session, shouldSetCookie } = require('./support/apps.js')
+const { SECRET, ACCESS, dataOf, session, shouldSetCookie } = require('./support/apps.js')
 const { HttpClient } = require('./support/http-client.js')
 
 /** What the routes saw, for the test to read once the response is in. */

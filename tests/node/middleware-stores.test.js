@@ -17,7 +17,7 @@ const path = require('node:path')
 const express = require('express')
 const debug = require('debug')
 const { session, assertCode, assertOk, login, SECRET, REFRESH_PATH } = require('./support/apps.js')
-const { startApp } = require('./support/apps.js')
+const { meUntilRefused, startApp } = require('./support/apps.js')
 const { HttpClient } = require('./support/http-client.js')
 
 const ROOT = path.join(__dirname, '..', '..')
@@ -124,12 +124,7 @@ function storeCase (name, makeStore, skip) {
       const token = ca2.jar.get('connect.sid').value
       assertOk(await ca2.post('/logout'))
       // b learns of the logout from the store's revocation feed within a second.
-      const deadline = Date.now() + 1500
-      let res
-      do {
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        res = await b.client().get('/me', { headers: { Cookie: 'connect.sid=' + token } })
-      } while (res.status === 200 && Date.now() < deadline)
+      const res = await meUntilRefused(b, token, 1500)
       assertCode(res, 401, 'UNAUTHORISED', 'the other instance refuses the logged-out session')
       assert.deepEqual(await b.s.listSessions(user), [])
     })

@@ -17,16 +17,10 @@ const http = require('node:http')
 const { once } = require('node:events')
 const { describe, it } = require('node:test')
 
-/** The session's data: its own keys but `cookie` (express-session's, enumerable). */
-function dataOf (session) {
-  const { cookie, ...data } = session
-  return data
-}
-
 const { Server } = require('socket.io')
 const { io: connectClient } = require('socket.io-client')
 
-const { SECRET, session } = require('./support/apps.js')
+const { SECRET, dataOf, session } = require('./support/apps.js')
 const { HttpClient } = require('./support/http-client.js')
 const { skip: noBrowser, useBrowser } = require('../browser/support.js')
 

@@ -61,8 +61,7 @@ class Gates {
 function view (req) {
   const s = req.session
   if (s === undefined || s === null) return { userId: null, id: null, sessionID: req.sessionID ?? null, data: null }
-  const { cookie, ...data } = s // express-session's cookie is enumerable: the rest is the data
-  return { userId: s.owner, id: s.id, sessionID: req.sessionID, data, claims: s.claims }
+  return { userId: s.owner, id: s.id, sessionID: req.sessionID, data: dataOf(s), claims: s.claims }
 }
 
 function wrap (fn) {
@@ -359,6 +358,26 @@ async function stored (app, handle) {
   return s && { data: s.data, dataVersion: s.dataVersion }
 }
 
+/** The session's data: its own keys but `cookie` (express-session's, enumerable beside them). */
+function dataOf (session) {
+  const { cookie, ...data } = session
+  return data
+}
+
+/**
+ * Ask `app` for /me with access token `token` every 100 ms until it stops answering 200
+ * or `ms` passed (another instance learning of a logout at its next sync); the last answer.
+ */
+async function meUntilRefused (app, token, ms) {
+  const deadline = Date.now() + ms
+  let res
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    res = await app.client().get('/me', { headers: { Cookie: ACCESS + '=' + token } })
+  } while (res.status === 200 && Date.now() < deadline)
+  return res
+}
+
 /** Flip one character in the middle of a token. */
 function flip (token) {
   const i = Math.floor(token.length / 2)
@@ -453,10 +472,12 @@ module.exports = {
   assertNoTokenInBody,
   assertOk,
   bothCookies,
+  dataOf,
   eachExpress,
   flip,
   loggedIn,
   login,
+  meUntilRefused,
   redisAvailable,
   session,
   shouldClearCookies,

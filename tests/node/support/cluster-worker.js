@@ -20,12 +20,6 @@
 
 const http = require('node:http')
 
-/** The session's data: its own keys but `cookie` (express-session's, enumerable). */
-function dataOf (session) {
-  const { cookie, ...data } = session
-  return data
-}
-
 const express = require('express')
 const session = require('../../..')
 
@@ -50,7 +44,7 @@ for (const name of ['theft', 'revoked']) s.on(name, (payload) => send({ type: 'e
 
 const wrap = (fn) => (req, res, next) => Promise.resolve().then(() => fn(req, res)).catch(next)
 const view = (req) => req.session
-  ? { worker: cfg.name, userId: req.session.owner, id: req.session.id, data: dataOf(req.session) }
+  ? { worker: cfg.name, userId: req.session.owner, id: req.session.id, data: (({ cookie, ...data }) => data)(req.session) }
   : { worker: cfg.name, userId: null, id: null, data: null }
 
 const app = express()
