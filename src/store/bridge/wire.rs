@@ -47,7 +47,7 @@ struct WireRecord {
 
 /// express-session's `cookie` for a record that lives until `expires` (seen at `now`).
 pub fn cookie(expires: UnixMillis, now: UnixMillis) -> Value {
-  let iso = chrono_free_iso(expires.0);
+  let iso = iso_8601(expires.0);
   json!({
     "originalMaxAge": (expires.0 - now.0).max(0),
     "expires": iso,
@@ -135,7 +135,7 @@ pub fn decode_own<T: serde::de::DeserializeOwned>(v: Option<&Value>) -> Result<O
 
 /// `ms` since the epoch as ISO 8601 UTC text (`2026-12-06T01:02:03.004Z`), as
 /// `Date#toJSON` writes it and every express-session store parses it.
-fn chrono_free_iso(ms: i64) -> String {
+fn iso_8601(ms: i64) -> String {
   let days = ms.div_euclid(86_400_000);
   let rem = ms.rem_euclid(86_400_000);
   // Civil from days (Howard Hinnant's algorithm), proleptic Gregorian.
@@ -175,10 +175,10 @@ mod tests {
 
   #[test]
   fn the_cookie_expires_at_the_earliest_expiry_in_date_to_json_form() -> Result<()> {
-    assert_eq!(chrono_free_iso(0), "1970-01-01T00:00:00.000Z");
-    assert_eq!(chrono_free_iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    assert_eq!(iso_8601(0), "1970-01-01T00:00:00.000Z");
+    assert_eq!(iso_8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
     assert_eq!(
-      chrono_free_iso(1_796_518_923_456),
+      iso_8601(1_796_518_923_456),
       "2026-12-06T01:02:03.456Z"
     );
     let r = record(&user()?)?;
@@ -186,7 +186,7 @@ mod tests {
     assert_eq!(v["cookie"]["originalMaxAge"], json!(3_600_000));
     assert_eq!(
       v["cookie"]["expires"],
-      json!(chrono_free_iso(NOW.0 + 3_600_000))
+      json!(iso_8601(NOW.0 + 3_600_000))
     );
     Ok(())
   }
