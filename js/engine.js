@@ -128,6 +128,12 @@ class Engine {
     return this.#native.patchData(handle, changes)
   }
 
+  /**
+   * The app used the session and changed nothing: the store's end-of-request call
+   * (`rewrite`: express-session's `resave`) → whether the session still exists.
+   */
+  keepAlive (handle, rewrite) { return this.#native.keepAlive(handle, rewrite) }
+
   /** Read revocations and the key ring from the store now. */
   sync () { return this.#native.sync() }
   /** Emergency: revoke signing key `kid` for every process sharing the store. */

@@ -51,3 +51,85 @@ async fn two_bridges_starting_together_on_an_empty_store_share_one_key_ring() ->
   }
   Ok(())
 }
+
+/// The calls an express-session store sees, as under express-session: saving a new
+/// anonymous session is one `set` (its id is made of its handle: no index record), a
+/// login also writes the user's index; the end of a request that changed nothing is the
+/// store's `touch` with the record, or with `resave` one `set` of it; a revoked session is
+/// neither touched nor written back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_sees_express_sessions_calls() -> Result<()> {
+  use tandem_session::clock::FixedClock;
+  use tandem_session::engine::conformance::{engine, T0};
+  use tandem_session::engine::NewSession;
+  use tandem_session::session::Owner;
+
+  let kv = Arc::new(MapKeyValue::default());
+  let e = engine(
+    Arc::new(BridgeStore::new(Arc::clone(&kv))),
+    Arc::new(FixedClock::at(T0)),
+  )
+  .await?;
+  let before = kv.calls("set");
+  let anon = e.create(NewSession::default()).await?;
+  assert_eq!(
+    kv.calls("set") - before,
+    1,
+    "one set for a new anonymous session"
+  );
+  assert!(
+    kv.keys().iter().all(|k| !k.starts_with("~tandem:user:")),
+    "and no index record: {:?}",
+    kv.keys()
+  );
+  assert_eq!(
+    e.list_user(&anon.user_id).await?.len(),
+    1,
+    "it is listed under its id all the same"
+  );
+
+  let before = kv.calls("set");
+  let alice = e
+    .create(NewSession {
+      owner: Owner::User("alice".to_owned()),
+      ..NewSession::default()
+    })
+    .await?;
+  assert_eq!(
+    kv.calls("set") - before,
+    2,
+    "a login: the session and alice's index"
+  );
+  assert_eq!(e.list_user("alice").await?.len(), 1);
+
+  let (sets, touches) = (kv.calls("set"), kv.calls("touch"));
+  assert!(e.keep_alive(&alice.handle, false).await?, "alive");
+  assert_eq!(
+    (kv.calls("set") - sets, kv.calls("touch") - touches),
+    (0, 1),
+    "touch"
+  );
+  assert!(e.keep_alive(&alice.handle, true).await?, "alive");
+  assert_eq!(
+    (kv.calls("set") - sets, kv.calls("touch") - touches),
+    (1, 1),
+    "resave: one set"
+  );
+
+  assert!(e.revoke(&anon.handle).await?);
+  let (sets, touches) = (kv.calls("set"), kv.calls("touch"));
+  assert!(
+    !e.keep_alive(&anon.handle, false).await?,
+    "a revoked session is gone"
+  );
+  assert!(
+    !e.keep_alive(&anon.handle, true).await?,
+    "and is not written back"
+  );
+  assert_eq!((kv.calls("set"), kv.calls("touch")), (sets, touches));
+  assert!(
+    !kv.keys().contains(&anon.handle.to_text()),
+    "nothing under its handle"
+  );
+  Ok(())
+}

@@ -8,7 +8,7 @@
  * JSON text found (`get`), or null.
  *
  * The contract it takes, as express-session uses it: `get(sid, cb)`, `set(sid, sess, cb)`,
- * `destroy(sid, cb)` with node-style callbacks, called back synchronously or later; a
+ * `destroy(sid, cb)` and, when the store has it, `touch(sid, sess, cb)`, with node-style callbacks, called back synchronously or later; a
  * store whose methods return promises instead works too. `get`'s `ENOENT` error is "not
  * found", as in express-session. A store that emits `disconnect` is not used until it
  * emits `connect` again: calls fail at once with STORE_UNAVAILABLE (the middleware answers
@@ -103,6 +103,10 @@ class BridgedStore {
     }
     if (op === 'set') {
       await settle(store, 'set', [key, JSON.parse(json)])
+      return null
+    }
+    if (op === 'touch') { // express-session calls it only when the store has one
+      if (typeof store.touch === 'function') await settle(store, 'touch', [key, JSON.parse(json)])
       return null
     }
     if (op === 'destroy') {

@@ -101,6 +101,24 @@ function saveUninitialized (value) {
   return true
 }
 
+let warnedResave = false
+
+/**
+ * What the end of a request that changed nothing asks of an express-session store (the
+ * bridge), as express-session does: `resave` true (its default when not given, with its
+ * deprecation message once per process) writes the session again, false touches it.
+ */
+function keepAlive (value) {
+  if (value !== undefined) return value ? 'resave' : 'touch'
+  if (!warnedResave) {
+    warnedResave = true
+    process.emitWarning('tandem-session: undefined resave option; provide resave option ' +
+      '(true, the default, writes an unchanged session back to the store at every request; false touches it)',
+    { type: 'DeprecationWarning', code: 'TANDEM_RESAVE' })
+  }
+  return 'resave'
+}
+
 /** The engine options for a `secret` value: `{secret}`, and `allowShortSecret` when one is short. */
 function secretOptions (value) {
   const secret = secrets(value)
@@ -244,6 +262,9 @@ function normalize (options) {
     cookie,
     proxy: options.proxy,
     rolling: bool(options.rolling, 'rolling', false),
+    // A native store keeps every expiry in the record: nothing to call. An
+    // express-session store gets express-session's call: 'resave', 'touch'.
+    keepAlive: store === given ? null : keepAlive(options.resave),
     saveUninitialized: saveUninitialized(options.saveUninitialized),
     unset,
     genid: options.genid ?? null,

@@ -58,6 +58,7 @@ class RequestState {
     this.originalJson = '{}'
     this.loaded = false // a session came with the request
     this.touched = false
+    this.keptAlive = false // express-session's touch/resave call made (an express-session store)
     this.destroyed = false
     this.out = undefined // tokens to send: an object, CLEAR, or undefined (nothing)
     this.session = null
@@ -255,6 +256,7 @@ class RequestState {
   /** A new session for `userId` (null: anonymous) with `data`, replacing this request's. */
   async start (userId, data, claims, reason) {
     this.assertHeadersOpen('a login')
+    this.loaded = false // the session from now on is this request's, already stored
     const middleware = this.middleware
     const old = this.handle
     const oldUser = this.userId
@@ -342,9 +344,10 @@ class RequestState {
 
   /**
    * Save what changed; returns undefined when nothing needs I/O (the response then goes
-   * out at once), else a promise.
+   * out at once), else a promise. `explicit`: the app called `save()` (on an
+   * express-session store, an unchanged session is then written, as its `set`).
    */
-  persist () {
+  persist (explicit = false) {
     const s = this.session
     if (s === null) return undefined
     const settings = this.middleware.settings
@@ -356,7 +359,9 @@ class RequestState {
     }
     if (patch === null) {
       if (this.touched || (settings.rolling && this.loaded && this.out === undefined)) this.reissue()
-      return undefined
+      if (settings.keepAlive === null || !this.loaded || (this.keptAlive && !explicit)) return undefined
+      this.keptAlive = true
+      return this.keepAlive(explicit || settings.keepAlive === 'resave')
     }
     const handle = this.handle
     const json = dataJson(s)
@@ -371,6 +376,21 @@ class RequestState {
       this.version = v
       if (this.session === s) this.originalJson = json
       this.reissue()
+    }, (e) => { throw httpError(e) })
+  }
+
+  /**
+   * express-session's end-of-request call for the unchanged session it loaded (an
+   * express-session store only): touch it, or `rewrite` it (`resave`). A session the
+   * store no longer has was revoked elsewhere: the client learns it now.
+   */
+  keepAlive (rewrite) {
+    const handle = this.handle
+    return this.middleware.engine.keepAlive(handle, rewrite).then((alive) => {
+      if (!alive && this.handle === handle) {
+        this.middleware.dataCache.delete(handle)
+        this.sendTokens(CLEAR)
+      }
     }, (e) => { throw httpError(e) })
   }
 

@@ -88,7 +88,7 @@ class Session {
   save (cb) {
     const st = this.#state
     return settle(st.run(async () => {
-      await st.persist()
+      await st.persist(true)
       st.flush()
     }), cb)
   }

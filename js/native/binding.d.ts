@@ -34,6 +34,12 @@ export declare class NativeEngine {
    */
   patchData(session: string, changes: Record<string, any>): Promise<number | null>
   /**
+   * The app used the session and changed nothing: the store's end-of-request call
+   * (express-session's `touch`, or with `rewrite` its `resave`). Resolves to whether the
+   * session still exists. The native stores need no call and resolve `true` at once.
+   */
+  keepAlive(session: string, rewrite: boolean): Promise<boolean>
+  /**
    * Read revocations and the key ring from the store now (the background task does this
    * every `syncInterval`).
    */
@@ -392,7 +398,7 @@ export interface NapiTokens {
 }
 
 /** A store that keeps sessions in an app's express-session store, through `call`. */
-export declare function openBridgeStore(call: (args: [op: 'get' | 'set' | 'destroy', key: string, json: string | null]) => Promise<string | null>): NativeStore
+export declare function openBridgeStore(call: (args: [op: 'get' | 'set' | 'destroy' | 'touch', key: string, json: string | null]) => Promise<string | null>): NativeStore
 
 /** A memory store holding at most `maxSessions` sessions (default 100000). */
 export declare function openMemoryStore(maxSessions?: number | undefined | null): NativeStore

@@ -237,15 +237,15 @@ impl Engine {
   /// `INVALID_ARGUMENT` (a user id no login may use, see `session::owner`),
   /// `CLAIM_RESERVED`, `STORE_UNAVAILABLE`, `RANDOM_UNAVAILABLE`.
   pub async fn create(&self, new: NewSession) -> Result<Tokens> {
-    let user_id = new.owner.stored_id()?;
-    if let Some(old) = new.replaces {
-      self.revoke(&old).await?;
-    }
-    let now = self.now();
     let handle = match new.handle {
       Some(h) => h,
       None => Handle::generate()?,
     };
+    let user_id = new.owner.stored_id(&handle)?;
+    if let Some(old) = new.replaces {
+      self.revoke(&old).await?;
+    }
+    let now = self.now();
     let rt = RefreshToken::issue(handle)?;
     let record = SessionRecord {
       handle,
@@ -432,6 +432,19 @@ impl Engine {
       return Ok(None);
     }
     self.store.patch_data(handle, patch).await
+  }
+
+  /// The app used session `handle` and changed nothing: the store's end-of-request call
+  /// ([`Store::keep_alive`]; `rewrite` is express-session's `resave`). Returns whether
+  /// the session still exists (`false` once revoked, as far as this process knows).
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE`.
+  pub async fn keep_alive(&self, handle: &Handle, rewrite: bool) -> Result<bool> {
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(false);
+    }
+    self.store.keep_alive(handle, rewrite).await
   }
 
   /// `SESSION_REVOKED` when the session `sid` is revoked, as far as this process knows

@@ -62,11 +62,18 @@ impl KeyValue for JsKeyValue {
   async fn destroy(&self, key: &str) -> Result<()> {
     self.ask("destroy", key, None).await.map(|_| ())
   }
+
+  async fn touch(&self, key: &str, value: &Value) -> Result<()> {
+    self
+      .ask("touch", key, Some(value.to_string()))
+      .await
+      .map(|_| ())
+  }
 }
 
 /// A store that keeps sessions in an app's express-session store, through `call`.
 #[napi(
-  ts_args_type = "call: (args: [op: 'get' | 'set' | 'destroy', key: string, json: string | null]) => Promise<string | null>",
+  ts_args_type = "call: (args: [op: 'get' | 'set' | 'destroy' | 'touch', key: string, json: string | null]) => Promise<string | null>",
   ts_return_type = "NativeStore"
 )]
 pub fn open_bridge_store(call: Call) -> NapiStore {

@@ -413,6 +413,23 @@ impl NapiEngine {
     })
   }
 
+  /// The app used the session and changed nothing: the store's end-of-request call
+  /// (express-session's `touch`, or with `rewrite` its `resave`). Resolves to whether the
+  /// session still exists. The native stores need no call and resolve `true` at once.
+  #[napi(ts_return_type = "Promise<boolean>")]
+  pub fn keep_alive<'env>(
+    &self,
+    env: &'env Env,
+    session: String,
+    rewrite: bool,
+  ) -> napi::Result<PromiseRaw<'env, bool>> {
+    let engine = Arc::clone(&self.engine);
+    promise(env, async move {
+      let h = handle(&session)?;
+      Ok(engine.keep_alive(&h, rewrite).await?)
+    })
+  }
+
   /// Read revocations and the key ring from the store now (the background task does this
   /// every `syncInterval`).
   #[napi(ts_return_type = "Promise<void>")]

@@ -6,6 +6,6 @@ pub mod owner;
 pub mod record;
 pub mod rotation;
 
-pub use owner::{public_user_id, Owner};
+pub use owner::{anonymous_handle, public_user_id, Owner};
 pub use record::{DeviceInfo, RefreshState, SessionRecord};
 pub use rotation::{decide, Decision, RefreshPolicy, Reject};

@@ -1,7 +1,8 @@
 //! Who a session belongs to: a user who logged in, or nobody yet (an anonymous session:
 //! data kept before login, as express-session keeps it for every visitor). Stores key every
 //! session by a user-id string, so an anonymous session is stored under a reserved id that
-//! no login can take: [`ANONYMOUS_PREFIX`] and 128 random bits.
+//! no login can take: [`ANONYMOUS_PREFIX`] and the session's handle (128 random bits), so
+//! the id alone names the one session it owns (a store needs no index to list it).
 //!
 //! Guarantees: the reserved id is made only by [`Owner::stored_id`]; [`check_user_id`] is
 //! the one rule for the user ids a login may use (1 to [`MAX_USER_ID_UNITS`] UTF-16 code
@@ -10,9 +11,8 @@
 //! results and the hot path's packed claims alike.
 //! Not here: what a session holds (`record`), or who may log in (the app decides).
 
-use crate::encoding::encode;
 use crate::error::{err, ErrorKind, Result};
-use crate::random;
+use crate::token::Handle;
 
 /// Stored user ids of anonymous sessions start with this; no login may use it.
 pub const ANONYMOUS_PREFIX: &str = "~anon:";
@@ -30,21 +30,18 @@ pub enum Owner {
 }
 
 impl Owner {
-  /// The user id to store the session under: the user's (checked by [`check_user_id`]),
-  /// or a fresh reserved one for an anonymous session.
+  /// The user id to store session `handle` under: the user's (checked by
+  /// [`check_user_id`]), or for an anonymous session the reserved one made of its handle.
   ///
   /// # Errors
-  /// `INVALID_ARGUMENT` for a user id a login may not use; `RANDOM_UNAVAILABLE`.
-  pub fn stored_id(self) -> Result<String> {
+  /// `INVALID_ARGUMENT` for a user id a login may not use.
+  pub fn stored_id(self, handle: &Handle) -> Result<String> {
     match self {
       Owner::User(id) => {
         check_user_id(&id)?;
         Ok(id)
       }
-      Owner::Anonymous => Ok(format!(
-        "{ANONYMOUS_PREFIX}{}",
-        encode(&random::bytes::<16>()?)
-      )),
+      Owner::Anonymous => Ok(format!("{ANONYMOUS_PREFIX}{}", handle.to_text())),
     }
   }
 }
@@ -72,6 +69,12 @@ pub fn is_anonymous(stored: &str) -> bool {
   stored.starts_with(ANONYMOUS_PREFIX)
 }
 
+/// The handle text an anonymous session's stored id is made of (`None` for a user's id).
+/// Only a prefix cut: whether a session with that handle exists is the store's to say.
+pub fn anonymous_handle(stored: &str) -> Option<&str> {
+  stored.strip_prefix(ANONYMOUS_PREFIX)
+}
+
 /// The app's user id for a stored one: `None` for an anonymous session.
 pub fn public_user_id(stored: &str) -> Option<&str> {
   (!is_anonymous(stored)).then_some(stored)
@@ -83,13 +86,19 @@ mod tests {
 
   #[test]
   fn anonymous_sessions_get_fresh_reserved_ids_that_map_to_no_user() {
+    let (ha, hb) = (
+      Handle::generate().unwrap_or_else(|e| panic!("{e}")),
+      Handle::generate().unwrap_or_else(|e| panic!("{e}")),
+    );
     let a = Owner::Anonymous
-      .stored_id()
+      .stored_id(&ha)
       .unwrap_or_else(|e| panic!("{e}"));
     let b = Owner::Anonymous
-      .stored_id()
+      .stored_id(&hb)
       .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(a, b);
+    assert_eq!(anonymous_handle(&a), Some(ha.to_text().as_str()));
+    assert_eq!(anonymous_handle("alice"), None);
     assert!(a.starts_with(ANONYMOUS_PREFIX) && a.len() == ANONYMOUS_PREFIX.len() + 22);
     assert_eq!(public_user_id(&a), None);
     assert_eq!(public_user_id("alice"), Some("alice"));
@@ -97,7 +106,12 @@ mod tests {
 
   #[test]
   fn a_login_cannot_take_a_reserved_empty_or_overlong_id() {
-    let refused = |id: &str| Owner::User(id.to_owned()).stored_id().map_err(|e| e.kind());
+    let h = Handle::generate().unwrap_or_else(|e| panic!("{e}"));
+    let refused = |id: &str| {
+      Owner::User(id.to_owned())
+        .stored_id(&h)
+        .map_err(|e| e.kind())
+    };
     assert_eq!(refused("~anon:x"), Err(ErrorKind::InvalidArgument));
     assert_eq!(refused(""), Err(ErrorKind::InvalidArgument));
     assert_eq!(refused(&"u".repeat(257)), Err(ErrorKind::InvalidArgument));

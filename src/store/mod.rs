@@ -114,4 +114,13 @@ pub trait Store: Send + Sync + 'static {
   /// Store `ring` only if the stored ring's version is `expected` (`None`: no ring stored
   /// yet). Returns whether it was stored.
   async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool>;
+
+  /// The app used the session and changed nothing (express-session's end-of-request
+  /// `touch`, or with `rewrite` its `resave`: the whole record written again). Returns
+  /// whether the session exists. The native stores keep every expiry in the record and
+  /// need no such call: their answer is `true` without I/O (the engine's token checks
+  /// decide); the bridge makes the call its store expects.
+  async fn keep_alive(&self, _handle: &Handle, _rewrite: bool) -> Result<bool> {
+    Ok(true)
+  }
 }

@@ -14,7 +14,7 @@ const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const {
-  EXPIRE_MS, GRACE_MS, REFRESH_PATH, assertCode, assertOk, eachExpress, login, session, useApp
+  EXPIRE_MS, GRACE_MS, REFRESH_PATH, assertCode, assertOk, bothCookies, eachExpress, login, shouldClearCookies, session, useApp
 } = require('./support/apps.js')
 
 const ExpressSession = require('express-session')
@@ -102,6 +102,89 @@ eachExpress(function (express) {
       })
     })
   }
+
+  describe('the end of a request that changed nothing, as express-session ends it', function () {
+    /** A MapStore with express-session's optional touch, counting its calls on session keys. */
+    class TouchStore extends MapStore {
+      touches = []
+      touch (sid, sess, cb) { this.touches.push([sid, sess]); setImmediate(cb, null) }
+    }
+
+    it('should touch the session with its stored object when resave is false', async function (t) {
+      const store = new TouchStore()
+      const app = await useApp(t, express, { store, resave: false })
+      const c = app.client()
+      const handle = (await login(c, 'fay', { data: { a: 1 } })).json.id
+      const calls = spy(store)
+      assertOk(await c.get('/me'))
+      assert.deepEqual(calls, { get: 1, set: 0, destroy: 0 }, 'read once to touch it, nothing written')
+      assert.equal(store.touches.length, 1)
+      const [sid, sess] = store.touches[0]
+      assert.equal(sid, handle)
+      const held = JSON.parse(store.sessions.get(handle))
+      assert.deepEqual([sess.tandem, sess.cookie.expires], [held.tandem, held.cookie.expires], 'the session object as stored')
+      assertOk(await c.post('/data', { json: { a: 2 } }))
+      assert.deepEqual([calls.set, store.touches.length], [1, 1], 'a save is a set, not also a touch')
+    })
+
+    it('should write the session again when resave is true, and make no call without touch when false', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store, resave: true })
+      const c = app.client()
+      await login(c, 'gus')
+      const calls = spy(store)
+      assertOk(await c.get('/me'))
+      assert.equal(calls.set, 1, 'resave: one set of the unchanged session')
+      const quiet = new MapStore()
+      const app2 = await useApp(t, express, { store: quiet, resave: false })
+      const c2 = app2.client()
+      await login(c2, 'gus')
+      const calls2 = spy(quiet)
+      assertOk(await c2.get('/me'))
+      assert.deepEqual([calls2.set, calls2.destroy], [0, 0], 'a store without touch is left alone')
+    })
+
+    it('should default resave to true with express-session\'s deprecation message, once', async function (t) {
+      const warnings = []
+      const onWarning = (w) => { if (w.code === 'TANDEM_RESAVE') warnings.push(w) }
+      process.on('warning', onWarning)
+      t.after(() => process.off('warning', onWarning))
+      const store = new MapStore()
+      const app = await useApp(t, express, { store })
+      const c = app.client()
+      await login(c, 'hal')
+      const calls = spy(store)
+      assertOk(await c.get('/me'))
+      assert.equal(calls.set, 1, 'resave by default')
+      await useApp(t, express, { store: new MapStore() })
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.ok(warnings.length <= 1, 'at most once per process')
+    })
+
+    it('should write an unchanged session at save(), and not again at the end of the request', async function (t) {
+      const store = new TouchStore()
+      const app = await useApp(t, express, { store, resave: false }, {
+        setup: (a) => a.get('/save', (req, res, next) => { void req.session.seen; req.session.save((e) => e ? next(e) : res.json({ ok: true })) })
+      })
+      const c = app.client()
+      await login(c, 'ivy')
+      const calls = spy(store)
+      assertOk(await c.get('/save'))
+      assert.deepEqual([calls.set, store.touches.length], [1, 0], 'one set, no touch after it')
+    })
+
+    it('should clear the tokens of a session the store no longer has (revoked by another process)', async function (t) {
+      const store = new TouchStore()
+      const app = await useApp(t, express, { store, resave: false })
+      const c = app.client()
+      const handle = (await login(c, 'jo')).json.id
+      store.sessions.delete(handle) // as another process's logout does
+      const r = await c.get('/me')
+      shouldClearCookies(r, bothCookies())
+      assert.equal(store.sessions.has(handle), false, 'and nothing is written back')
+      assert.equal((await c.get('/me')).json.userId, null, 'the browser is no longer logged in')
+    })
+  })
 
   describe('races within one process, over a store of the app', function () {
     it('should give 20 parallel refreshes one successor and detect no theft', async function (t) {

@@ -5,9 +5,12 @@
 //!
 //! Keys: a session under its handle (a 22-character base64url text, never an
 //! express-session id, which has 32); the bridge's own records under `~tandem:ring`,
-//! `~tandem:feed` and `~tandem:user:<user id>` (the handles of one user id; an anonymous
-//! session has its own id, so it costs the store two records). Every value is a session object with a
-//! `cookie` whose `expires` is the record's expiry, so the store expires it by itself.
+//! `~tandem:feed` and `~tandem:user:<user id>` (the handles of one user who logged in; an
+//! anonymous session's id is made of its handle, so it needs no index: saving one is one
+//! `set`, as in express-session). Every value is a session object with a `cookie` whose
+//! `expires` is the record's expiry, so the store expires it by itself. At the end of a
+//! request that changed nothing, [`Store::keep_alive`] makes express-session's call: the
+//! store's `touch` with the current record, or with `rewrite` (`resave`) a `set` of it.
 //!
 //! Guarantees, within one process: every method is atomic with respect to the others, as
 //! the contract asks: each holds the locks of the keys it reads and writes (striped by key,
@@ -42,7 +45,7 @@ use tokio::sync::{Mutex as AsyncMutex, MutexGuard};
 use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::digest::ct_eq;
 use crate::error::Result;
-use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::session::{anonymous_handle, DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
 use crate::store::row::{corrupt, handle_exists};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -59,6 +62,12 @@ pub trait KeyValue: Send + Sync + 'static {
   async fn set(&self, key: &str, value: &Value) -> Result<()>;
   /// Remove `key` (nothing when absent).
   async fn destroy(&self, key: &str) -> Result<()>;
+  /// `key` is still in use; `value` is what it holds (express-session's `touch`, which
+  /// a store uses to push back its expiry). A store without `touch` does nothing: the
+  /// default.
+  async fn touch(&self, _key: &str, _value: &Value) -> Result<()> {
+    Ok(())
+  }
 }
 
 const RING_KEY: &str = "~tandem:ring";
@@ -191,9 +200,11 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       return Err(handle_exists());
     }
     self.write(record).await?;
-    let mut handles = self.user_handles(&ukey).await?;
-    handles.push(handle);
-    self.set_user_handles(&ukey, &handles).await?;
+    if anonymous_handle(&record.user_id).is_none() {
+      let mut handles = self.user_handles(&ukey).await?;
+      handles.push(handle);
+      self.set_user_handles(&ukey, &handles).await?;
+    }
     self.known().insert(record.handle);
     Ok(())
   }
@@ -255,13 +266,26 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       .kv
       .set(FEED_KEY, &wire::encode_own(json!(feed), keep_until, now))
       .await?;
-    let mut handles = self.user_handles(&ukey).await?;
-    handles.retain(|h| *h != key);
-    self.set_user_handles(&ukey, &handles).await?;
+    if anonymous_handle(&r.user_id).is_none() {
+      let mut handles = self.user_handles(&ukey).await?;
+      handles.retain(|h| *h != key);
+      self.set_user_handles(&ukey, &handles).await?;
+    }
     Ok(Some(r))
   }
 
   async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
+    if let Some(handle) = anonymous_handle(user_id) {
+      // Its one session, under the handle its id is made of.
+      return Ok(
+        self
+          .read(handle)
+          .await?
+          .filter(|r| r.user_id == user_id)
+          .into_iter()
+          .collect(),
+      );
+    }
     let ukey = user_key(user_id);
     let _g = self.lock(&[&ukey]).await;
     let handles = self.user_handles(&ukey).await?;
@@ -340,6 +364,21 @@ impl<K: KeyValue> Store for BridgeStore<K> {
     }))
   }
 
+  async fn keep_alive(&self, handle: &Handle, rewrite: bool) -> Result<bool> {
+    let key = handle.to_text();
+    let _g = self.lock(&[&key]).await;
+    let Some(r) = self.read(&key).await? else {
+      return Ok(false);
+    };
+    let value = encode_record(&r, self.now());
+    if rewrite {
+      self.kv.set(&key, &value).await?;
+    } else {
+      self.kv.touch(&key, &value).await?;
+    }
+    Ok(true)
+  }
+
   async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool> {
     let _g = self.lock(&[RING_KEY]).await;
     let stored = wire::decode_own::<Ring>(self.kv.get(RING_KEY).await?.as_ref())?;
@@ -381,15 +420,59 @@ impl<K: KeyValue> KeyValue for std::sync::Arc<K> {
   async fn destroy(&self, key: &str) -> Result<()> {
     (**self).destroy(key).await
   }
+
+  async fn touch(&self, key: &str, value: &Value) -> Result<()> {
+    (**self).touch(key, value).await
+  }
 }
 
-/// A [`KeyValue`] in memory: for tests of the bridge without Node.
+/// A [`KeyValue`] in memory: for tests of the bridge without Node. It counts the calls
+/// of each operation, so a test can check the calls an express-session store would see.
 #[derive(Default)]
-pub struct MapKeyValue(Mutex<std::collections::HashMap<String, String>>);
+pub struct MapKeyValue(
+  Mutex<std::collections::HashMap<String, String>>,
+  Mutex<std::collections::HashMap<&'static str, usize>>,
+);
+
+impl MapKeyValue {
+  /// The keys it holds, sorted.
+  pub fn keys(&self) -> Vec<String> {
+    let mut keys: Vec<String> = self
+      .0
+      .lock()
+      .unwrap_or_else(std::sync::PoisonError::into_inner)
+      .keys()
+      .cloned()
+      .collect();
+    keys.sort();
+    keys
+  }
+
+  /// How many times `op` (`"get"`, `"set"`, `"destroy"`, `"touch"`) was called.
+  pub fn calls(&self, op: &str) -> usize {
+    self
+      .1
+      .lock()
+      .unwrap_or_else(std::sync::PoisonError::into_inner)
+      .get(op)
+      .copied()
+      .unwrap_or(0)
+  }
+
+  fn count(&self, op: &'static str) {
+    *self
+      .1
+      .lock()
+      .unwrap_or_else(std::sync::PoisonError::into_inner)
+      .entry(op)
+      .or_insert(0) += 1;
+  }
+}
 
 #[async_trait]
 impl KeyValue for MapKeyValue {
   async fn get(&self, key: &str) -> Result<Option<Value>> {
+    self.count("get");
     let text = self
       .0
       .lock()
@@ -400,6 +483,7 @@ impl KeyValue for MapKeyValue {
   }
 
   async fn set(&self, key: &str, value: &Value) -> Result<()> {
+    self.count("set");
     // Through text, as a real store keeps it (and with a yield, as a real store answers later).
     let text = value.to_string();
     tokio::task::yield_now().await;
@@ -412,12 +496,19 @@ impl KeyValue for MapKeyValue {
   }
 
   async fn destroy(&self, key: &str) -> Result<()> {
+    self.count("destroy");
     tokio::task::yield_now().await;
     self
       .0
       .lock()
       .unwrap_or_else(std::sync::PoisonError::into_inner)
       .remove(key);
+    Ok(())
+  }
+
+  async fn touch(&self, _key: &str, _value: &Value) -> Result<()> {
+    self.count("touch");
+    tokio::task::yield_now().await;
     Ok(())
   }
 }

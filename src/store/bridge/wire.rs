@@ -177,17 +177,11 @@ mod tests {
   fn the_cookie_expires_at_the_earliest_expiry_in_date_to_json_form() -> Result<()> {
     assert_eq!(iso_8601(0), "1970-01-01T00:00:00.000Z");
     assert_eq!(iso_8601(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    assert_eq!(
-      iso_8601(1_796_518_923_456),
-      "2026-12-06T01:02:03.456Z"
-    );
+    assert_eq!(iso_8601(1_796_518_923_456), "2026-12-06T01:02:03.456Z");
     let r = record(&user()?)?;
     let v = encode_record(&r, NOW);
     assert_eq!(v["cookie"]["originalMaxAge"], json!(3_600_000));
-    assert_eq!(
-      v["cookie"]["expires"],
-      json!(iso_8601(NOW.0 + 3_600_000))
-    );
+    assert_eq!(v["cookie"]["expires"], json!(iso_8601(NOW.0 + 3_600_000)));
     Ok(())
   }
 
