@@ -36,7 +36,8 @@
 // Env: BENCH_ROUNDS (3), BENCH_DURATION (s, 5), BENCH_WARMUP (s, 1), BENCH_CONNECTIONS (10),
 //      BENCH_CONTENDERS / BENCH_WORKLOADS (comma lists to run a subset), BENCH_GROWTH (1),
 //      BENCH_GROWTH_SIZES, BENCH_GROWTH_DURATION (s, 3), BENCH_NO_WRITE=1,
-//      TANDEM_REDIS_URL (redis contenders; the bench uses databases 14 and 15 and flushes them),
+//      TANDEM_REDIS_URL (redis contenders; the bench uses databases 14 and 15 and flushes them;
+//      es-redis and tandem-bridge-redis, the same connect-redis store, share 15),
 //      TANDEM_PG_URL (tandem-postgres; the bench uses database tandem_bench, recreated per run).
 
 import { createRequire } from 'node:module'
@@ -78,7 +79,11 @@ const CONTENDERS = [
   { id: 'tandem-memory', label: 'tandem-session + MemoryStore', tandem: true },
   { id: 'tandem-sqlite', label: 'tandem-session + SqliteStore', tandem: true },
   { id: 'tandem-redis', label: 'tandem-session + RedisStore', tandem: true, needs: 'redis' },
-  { id: 'tandem-postgres', label: 'tandem-session + PostgresStore', tandem: true, needs: 'pg' }
+  { id: 'tandem-postgres', label: 'tandem-session + PostgresStore', tandem: true, needs: 'pg' },
+  // An express-session store through the bridge (issue 15): the same connect-redis store and
+  // node-redis client as es-redis, in the same Redis database; measured against es-redis, not
+  // against the native stores' goals of issue 6.
+  { id: 'tandem-bridge-redis', label: 'tandem-session + connect-redis (bridge)', tandem: true, bridge: true, needs: 'redis' }
 ]
 const byId = Object.fromEntries(CONTENDERS.map((c) => [c.id, c]))
 
@@ -140,7 +145,7 @@ function resetPostgres () {
 let sqliteN = 0
 /** Prepare the contender's store and return the env its server needs. */
 async function storeEnv (id, { shm = false } = {}) {
-  if (id === 'es-redis') { await flushRedis(REDIS_ES); return { BENCH_REDIS_URL: REDIS_ES } }
+  if (id === 'es-redis' || id === 'tandem-bridge-redis') { await flushRedis(REDIS_ES); return { BENCH_REDIS_URL: REDIS_ES } }
   if (id === 'tandem-redis') { await flushRedis(REDIS_TANDEM); return { BENCH_REDIS_URL: REDIS_TANDEM } }
   if (id === 'tandem-postgres') { resetPostgres(); return { BENCH_PG_URL: PG_BENCH } }
   if (id === 'tandem-sqlite') return { BENCH_SQLITE_PATH: path.join(shm ? shmDir : tmpDir, `s${sqliteN++}.sqlite3`) }
@@ -175,7 +180,7 @@ function procCpu (pid) {
 /** Total CPU seconds of the store servers a contender talks to (0 for in-process stores). */
 function storeServerCpu (id) {
   let want = null
-  if (id === 'es-redis' || id === 'tandem-redis') want = 'redis'
+  if (id === 'es-redis' || id === 'tandem-redis' || id === 'tandem-bridge-redis') want = 'redis'
   else if (id === 'tandem-postgres') want = 'postgres'
   if (want === null) return null
   const port = want === 'redis' ? new URL(REDIS_BASE).port : null
@@ -706,8 +711,8 @@ function workloadTable (wl) {
 ${rows.join('\n')}`
 }
 
-// Targets (issue 6), per tandem store measured.
-const tandemIds = contenders.filter((id) => byId[id].tandem)
+// Targets (issue 6), per native tandem store measured; the bridge's (issue 15) after them.
+const tandemIds = contenders.filter((id) => byId[id].tandem && !byId[id].bridge)
 const jwtIds = contenders.filter((id) => id.startsWith('jwt-'))
 const targets = []
 const rate = (wl, id) => S[wl]?.[id]?.rps
@@ -733,6 +738,10 @@ for (const id of tandemIds) {
   if (S['data-read']) target('data read ≥ 90 % of the ceiling', 'data-read', id, rate('data-read', id) / ceiling('data-read'), 0.9)
 }
 if (S.write) target('Redis write ≥ 1.2× express-session + connect-redis', 'write', 'tandem-redis', rate('write', 'tandem-redis') / rate('write', 'es-redis'), 1.2, '', 'es-redis')
+// Issue 15: the bridge over connect-redis no slower than express-session on the same store.
+for (const [wl, what] of [['auth-read', 'auth read'], ['data-read', 'data read'], ['write', 'write']]) {
+  if (S[wl]) target(`bridge ${what} ≥ 1.0× express-session + connect-redis`, wl, 'tandem-bridge-redis', rate(wl, 'tandem-bridge-redis') / rate(wl, 'es-redis'), 1.0, 'same connect-redis store', 'es-redis')
+}
 
 const fmtGoal = (t) => (t.goal < 1.01 && t.name.includes('%') ? fmtPct(t.goal) : fmtX(t.goal))
 const fmtVal = (t) => (t.name.includes('%') ? fmtPct(t.value) : fmtX(t.value))
@@ -742,7 +751,7 @@ const targetTable = `| target | contender | measured (ratio of medians) | same-r
 ${targets.map((t) => `| ${t.name} | ${byId[t.id].label} | ${fmtVal(t)} | ${t.per.length ? `${fmtRatio(t, median(t.per))}; ${fmtRatio(t, Math.min(...t.per))}–${fmtRatio(t, Math.max(...t.per))}` : '–'} | ${fmtGoal(t)} | ${t.met ? 'met' : '**missed**'}${t.note ? ` (${t.note})` : ''} |`).join('\n')}`
 
 // Headline: authenticated read, data read, Redis write.
-const HEAD = ['none', 'tandem-memory', 'tandem-sqlite', 'tandem-redis', 'tandem-postgres', 'es-memory', 'es-redis', 'jwt-fast-jwt', 'jwt-fast-jwt-cache', 'jwt-jose', 'jwt-jsonwebtoken']
+const HEAD = ['none', 'tandem-memory', 'tandem-sqlite', 'tandem-redis', 'tandem-postgres', 'tandem-bridge-redis', 'es-memory', 'es-redis', 'jwt-fast-jwt', 'jwt-fast-jwt-cache', 'jwt-jose', 'jwt-jsonwebtoken']
 const headCell = (wl, id) => {
   const s = S[wl]?.[id]
   if (!s) return '–'
@@ -795,7 +804,7 @@ Requests per second, median of ${ROUNDS} interleaved rounds; in brackets, the sh
 
 ${headline}
 
-## Targets (issue 6)
+## Targets (issues 6 and 15)
 
 "Measured" divides the two medians of the tables below. Rounds on this shared VM drift by
 10–40 %, so the same ratio is also given per round (the two contenders measured in the same
@@ -856,6 +865,11 @@ Contenders:
   real clock, so no access token expires during a run), with \`MemoryStore({maxSessions: 4,000,000})\`,
   \`SqliteStore\` (a new temp file; WAL, \`synchronous=FULL\`), \`RedisStore\` or \`PostgresStore\`.
   Login is \`await req.session.create(userId, {data: {cart, views: 0}})\`.
+- **tandem-session + connect-redis (bridge)**: the same defaults with \`store\` the very connect-redis
+  \`RedisStore({client, prefix: 'sess:'})\` over node-redis that express-session gets above, in the same
+  Redis database; tandem-session takes it as an express-session store and runs its engine on the
+  store's \`get\`/\`set\`/\`destroy\` through the bridge (\`js/compat/bridge.js\`). Its target (issue 15): no
+  slower than express-session + connect-redis on the reads and the write.
 
 Workloads:
 

@@ -8,7 +8,7 @@
 //   POST /api/views        write of one session key: views + 1
 //   POST /session/refresh  refresh (tandem-session's endpoint; a stateless re-issue for JWTs)
 //
-// Env: BENCH_CONTENDER (see CONTENDERS), BENCH_REDIS_URL (es-redis, tandem-redis),
+// Env: BENCH_CONTENDER (see CONTENDERS), BENCH_REDIS_URL (es-redis, tandem-redis, tandem-bridge-redis),
 // BENCH_PG_URL (tandem-postgres), BENCH_SQLITE_PATH (tandem-sqlite), BENCH_FILL (growth:
 // sessions put in the store before listening), BENCH_MAX_SESSIONS (tandem MemoryStore bound).
 // Prints one line `READY {json}` on stdout once listening on 127.0.0.1 (a free port).
@@ -58,17 +58,23 @@ function sessionRoutes (app, login, userOf) {
   })
 }
 
+/** connect-redis over a node-redis client on BENCH_REDIS_URL: express-session's store (es-redis)
+ * and the one tandem-session runs on through its store bridge (tandem-bridge-redis), alike. */
+async function connectRedisStore () {
+  const { RedisStore } = await import('connect-redis')
+  const { createClient } = require('redis')
+  const client = createClient({ url: process.env.BENCH_REDIS_URL })
+  client.on('error', (e) => { console.error('redis client:', e.message) })
+  await client.connect()
+  return new RedisStore({ client, prefix: 'sess:' })
+}
+
 async function expressSession (app, storeKind) {
   const session = require('express-session')
   let store
   let fillStore
   if (storeKind === 'redis') {
-    const { RedisStore } = await import('connect-redis')
-    const { createClient } = require('redis')
-    const client = createClient({ url: process.env.BENCH_REDIS_URL })
-    client.on('error', (e) => { console.error('redis client:', e.message) })
-    await client.connect()
-    store = new RedisStore({ client, prefix: 'sess:' })
+    store = await connectRedisStore()
   } else {
     store = new session.MemoryStore()
   }
@@ -107,6 +113,8 @@ async function tandemSession (app, storeKind) {
   else if (storeKind === 'sqlite') store = new session.SqliteStore({ path: process.env.BENCH_SQLITE_PATH })
   else if (storeKind === 'redis') store = new session.RedisStore({ url: process.env.BENCH_REDIS_URL })
   else if (storeKind === 'postgres') store = new session.PostgresStore({ connectionString: process.env.BENCH_PG_URL })
+  // An express-session store, taken as it is: the engine runs on it through the bridge (js/compat/bridge.js).
+  else if (storeKind === 'bridge-redis') store = await connectRedisStore()
   else throw new Error(`unknown store ${storeKind}`)
   const s = session({ secret: SECRET, store, saveUninitialized: false })
   await s.ready()
@@ -289,7 +297,8 @@ const CONTENDERS = {
   'tandem-memory': (app) => tandemSession(app, 'memory'),
   'tandem-sqlite': (app) => tandemSession(app, 'sqlite'),
   'tandem-redis': (app) => tandemSession(app, 'redis'),
-  'tandem-postgres': (app) => tandemSession(app, 'postgres')
+  'tandem-postgres': (app) => tandemSession(app, 'postgres'),
+  'tandem-bridge-redis': (app) => tandemSession(app, 'bridge-redis')
 }
 
 if (!CONTENDERS[CONTENDER]) {
