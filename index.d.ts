@@ -23,6 +23,7 @@
 // (below).
 
 import type { RequestHandler, Request as ExpressRequest } from 'express'
+import { EventEmitter } from 'node:events'
 import type {
   NapiTokenOptions,
   NapiSubject,
@@ -679,8 +680,27 @@ declare namespace session {
     destroy(sid: string, callback?: (err?: any) => void): unknown
   }
 
-  /** Sessions in this process's memory (tests, one process). */
-  class MemoryStore implements Store {
+  /**
+   * express-session's MemoryStore, with its methods: sessions as JSON text in this
+   * process's memory, unbounded (development and tests). The engine runs on it through
+   * the bridge, so each save is a `set`, as in express-session.
+   */
+  class MemoryStore extends EventEmitter implements ExpressSessionStore {
+    constructor()
+    regenerate(req: ExpressRequest, callback: (err?: any) => void): void
+    load(sid: string, callback: (err: any, session?: object) => void): void
+    createSession(req: ExpressRequest, session: object): object
+    get(sid: string, callback: (err: any, session?: object | null) => void): void
+    set(sid: string, session: object, callback?: (err?: any) => void): void
+    destroy(sid: string, callback?: (err?: any) => void): void
+    touch(sid: string, session: object, callback?: (err?: any) => void): void
+    all(callback: (err: any, sessions?: { [sid: string]: object }) => void): void
+    length(callback: (err: any, length?: number) => void): void
+    clear(callback?: (err?: any) => void): void
+  }
+
+  /** Sessions in this process's memory, kept by the engine in Rust (one process; bounded). */
+  class NativeMemoryStore implements Store {
     constructor(options?: { maxSessions?: number })
     _open(): Promise<unknown>
   }
@@ -706,7 +726,7 @@ declare namespace session {
 
   /** Options of `Engine.start`: the token options, the session lifetimes and the store. */
   interface EngineOptions extends TokenCoreOptions, EngineSessionOptions {
-    store: Store
+    store: Store | ExpressSessionStore
   }
 
   /** Sessions over a store. See the README, "Sessions: the engine and its stores". */

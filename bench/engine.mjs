@@ -103,7 +103,7 @@ async function memChild(variant, n) {
       return null
     }
   } else {
-    const store = new lib.MemoryStore({ maxSessions: n + WARM + 10 })
+    const store = new lib.NativeMemoryStore({ maxSessions: n + WARM + 10 })
     const engine = await Engine.start({ store, secret: [SECRET] })
     keep = engine
     const handles = []
@@ -188,7 +188,7 @@ function construct(Cls, shapes) {
 const storeDefs = [
   {
     name: 'MemoryStore',
-    open: () => new lib.MemoryStore({ maxSessions: 2 * MAX_OPS + 4 * PATCH_POOL + 1000 }),
+    open: () => new lib.NativeMemoryStore({ maxSessions: 2 * MAX_OPS + 4 * PATCH_POOL + 1000 }),
     note: 'in-process, Rust HashMap behind one mutex',
   },
   {

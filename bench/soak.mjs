@@ -127,7 +127,7 @@ async function serve () {
   const session = require(ROOT)
   const store = cfg.store === 'redis'
     ? new session.RedisStore({ url: cfg.url })
-    : cfg.store === 'memory' ? new session.MemoryStore() : new session.SqliteStore({ path: cfg.path })
+    : cfg.store === 'memory' ? new session.NativeMemoryStore() : new session.SqliteStore({ path: cfg.path })
   const withoutCookie = ({ cookie, ...data }) => data
   const s = session({
     secret: SECRET,

@@ -5,13 +5,15 @@
  * middleware (as with express-session), with the stores and the lower layers as
  * properties:
  *
- * - `session.MemoryStore`, `SqliteStore` (the default), `PostgresStore`, `RedisStore`;
+ * - the stores: `SqliteStore` (the default), `PostgresStore`, `RedisStore` and
+ *   `NativeMemoryStore`, the engine's own; `MemoryStore` is express-session's
+ *   (`js/compat/memory-store.js`), which the engine runs on through the store bridge;
  * - `session.Engine`: sessions over a store without Express;
  * - `session.TokenCore`: the token core alone (access tokens, key ring, refresh and CSRF
  *   tokens);
  * - `session.Store`, `session.Cookie`, `session.Session`: express-session's classes, with
- *   its shapes (`js/compat`), so store packages built on `session.Store` load. Running the
- *   engine on such a store is not here yet: `session({ store })` takes our stores only.
+ *   its shapes (`js/compat`), so store packages built on `session.Store` load, and
+ *   `session({ store })` runs on them through the bridge (`js/compat/bridge.js`).
  *
  * Guarantees: `require('tandem-session')`, `.session` and `.default` are the same
  * function, so CommonJS, TypeScript's `esModuleInterop` and the ESM entry (`index.mjs`)
@@ -23,11 +25,12 @@
 const { session } = require('./middleware/index.js')
 const { TokenCore } = require('./token-core.js')
 const { Engine } = require('./engine.js')
-const { MemoryStore, SqliteStore, PostgresStore, RedisStore } = require('./stores.js')
+const { NativeMemoryStore, SqliteStore, PostgresStore, RedisStore } = require('./stores.js')
+const { MemoryStore } = require('./compat/memory-store.js')
 const { Store, Cookie, StoreSession } = require('./compat/index.js')
 
 module.exports = session
 Object.assign(session, {
-  session, default: session, TokenCore, Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore,
+  session, default: session, TokenCore, Engine, MemoryStore, NativeMemoryStore, SqliteStore, PostgresStore, RedisStore,
   Store, Cookie, Session: StoreSession
 })

@@ -6,7 +6,7 @@
  * fails rejects with an Error whose `code` the addon set (`STORE_UNAVAILABLE`,
  * `STORE_CORRUPT`, …); the option checks here throw TypeErrors at construction.
  *
- * MemoryStore, SqliteStore (the embedded default), PostgresStore and RedisStore (a server
+ * NativeMemoryStore, SqliteStore (the embedded default), PostgresStore and RedisStore (a server
  * or a Redis Cluster).
  * @public
  */
@@ -19,7 +19,7 @@ const native = require('./native.js')
 /** Where SqliteStore keeps its file when given no path: under the working directory. */
 const DEFAULT_SQLITE_PATH = path.join('.tandem-session', 'sessions.sqlite3')
 
-class MemoryStore {
+class NativeMemoryStore {
   #native
 
   /**
@@ -128,4 +128,4 @@ class RedisStore {
   }
 }
 
-module.exports = { MemoryStore, SqliteStore, PostgresStore, RedisStore, DEFAULT_SQLITE_PATH }
+module.exports = { NativeMemoryStore, SqliteStore, PostgresStore, RedisStore, DEFAULT_SQLITE_PATH }

@@ -109,7 +109,7 @@ async function fillExpress (store, session, n) {
 async function tandemSession (app, storeKind) {
   const session = require('../../js/index.js')
   let store
-  if (storeKind === 'memory') store = new session.MemoryStore({ maxSessions: Number(process.env.BENCH_MAX_SESSIONS || 4_000_000) })
+  if (storeKind === 'memory') store = new session.NativeMemoryStore({ maxSessions: Number(process.env.BENCH_MAX_SESSIONS || 4_000_000) })
   else if (storeKind === 'sqlite') store = new session.SqliteStore({ path: process.env.BENCH_SQLITE_PATH })
   else if (storeKind === 'redis') store = new session.RedisStore({ url: process.env.BENCH_REDIS_URL })
   else if (storeKind === 'postgres') store = new session.PostgresStore({ connectionString: process.env.BENCH_PG_URL })

@@ -15,6 +15,10 @@
  * 503) instead of waiting on a dead connection; a call that does not answer within
  * `STORE_TIMEOUT_MS` (5 s) fails the same way.
  *
+ * A store that keeps the bridge's own records (`~tandem:` keys: key ring, revocation
+ * feed, users' handle lists) apart from its sessions offers them under `OWN_RECORDS`
+ * (our MemoryStore does): then they never reach its `get`/`set`/`destroy`.
+ *
  * Guarantees: a store error never reaches our messages (the native side replaces it with
  * a fixed one); what the store hands back is parsed by Rust as untrusted JSON. Not here:
  * what is stored (the session objects of `src/store/bridge/wire.rs`) and the guarantees
@@ -23,6 +27,10 @@
  */
 
 const native = require('../native.js')
+const { OWN_RECORDS } = require('./memory-store.js')
+
+/** The keys of the bridge's own records (src/store/bridge/mod.rs): not sessions. */
+const OWN_PREFIX = '~tandem:'
 
 /** The express-session store methods the bridge needs. */
 const REQUIRED = ['get', 'set', 'destroy']
@@ -74,6 +82,11 @@ class BridgedStore {
     }
   }
 
+  /** False from the store's `disconnect` event until its `connect`. */
+  get connected () {
+    return this.#connected
+  }
+
   /** The app's store object (`req.sessionStore`). */
   get store () {
     return this.#store
@@ -89,8 +102,10 @@ class BridgedStore {
   }
 
   async #call (op, key, json) {
-    if (!this.#connected) throw new Error('the session store is disconnected')
     const store = this.#store
+    const own = store[OWN_RECORDS]
+    if (own !== undefined && key.startsWith(OWN_PREFIX)) return this.#callOwn(own, op, key, json)
+    if (!this.#connected) throw new Error('the session store is disconnected')
     if (op === 'get') {
       let sess
       try {
@@ -114,6 +129,18 @@ class BridgedStore {
       return null
     }
     throw new Error('unknown store operation')
+  }
+
+  /** The bridge's own records, in a store that keeps them apart from its sessions. */
+  async #callOwn (own, op, key, json) {
+    if (op === 'get') {
+      const value = await own.get(key)
+      return value === null ? null : JSON.stringify(value)
+    }
+    if (op === 'set') await own.set(key, JSON.parse(json))
+    else if (op === 'destroy') await own.destroy(key)
+    else if (op !== 'touch') throw new Error('unknown store operation')
+    return null
   }
 }
 

@@ -72,8 +72,8 @@ class LegacySwitch {
       state.adoptMoved(await moved.session)
     }
     const mw = state.middleware
-    if (namesFor(mw.names, mw.settings.cookie, state.secure).access !== this.options.name) {
-      clearCookie(state.res, this.options.name, mw.settings.cookie.path)
+    if (namesFor(mw.names, state.cookieSettings, state.secure).access !== this.options.name) {
+      clearCookie(state.res, this.options.name, state.cookieSettings.path)
     }
   }
 

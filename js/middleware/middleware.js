@@ -32,7 +32,7 @@ const { EventEmitter } = require('node:events')
 const debug = require('debug')('tandem-session')
 
 const { Engine } = require('../engine.js')
-const { normalize, secretOptions } = require('./options.js')
+const { normalize, secretOptions, requestCookie } = require('./options.js')
 const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
 const { isSecure, credentialHeaders, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
@@ -75,7 +75,8 @@ class SessionMiddleware {
   constructor (options) {
     const settings = normalize(options)
     this.settings = settings
-    this.names = cookieNames(settings.name, settings.cookie)
+    // A cookie function may answer any Path or Domain: its names do without `__Host-`.
+    this.names = cookieNames(settings.name, settings.cookieFn === null ? settings.cookie : { path: '/*' })
     this.cookieNameList = [this.names.plain.access, this.names.plain.refresh, this.names.secure.access, this.names.secure.refresh]
     this.emitter = new EventEmitter()
     this.dataCache = new DataCache(CACHE_ENTRIES)
@@ -155,6 +156,9 @@ class SessionMiddleware {
   /** Express's `(req, res, next)`: wait for the engine once, then run the steps. */
   handle (req, res, next) {
     if (req.session) return next()
+    // express-session's rule: while its store is disconnected, requests go on without
+    // req.session (and nothing is written); the refresh endpoint answers 503.
+    if (this.settings.store.connected === false && pathname(req) !== this.settings.refreshPath) return next()
     if (this.engine !== null || this.startError !== null) return this.run(req, res, next)
     if (this.startWith !== null && !this.startFromRequest(req)) {
       return next(Object.assign(new Error('secret option required for sessions'), { status: 500, code: 'CONFIG_INVALID' }))
@@ -196,6 +200,7 @@ class SessionMiddleware {
     const settings = this.settings
     const state = new RequestState(this, req, res, transferMode(req, settings.transfer, headers), isSecure(req, settings.proxy, headers))
     state.next = next
+    if (settings.cookieFn !== null) state.cookieSettings = requestCookie(settings, req)
     state.cookieHeader = headers.cookie
     if (route === REFRESH) return refresh(this, state, rethrow)
     const claims = this.authenticate(state, headers, method)
@@ -209,7 +214,7 @@ class SessionMiddleware {
     const settings = this.settings
     if (path === settings.refreshPath) return REFRESH
     if (path === settings.jwksPath && method === 'GET') return JWKS
-    return inCookiePath(path, settings.cookie.path) ? SESSION : OUTSIDE
+    return settings.cookieFn !== null || inCookiePath(path, settings.cookie.path) ? SESSION : OUTSIDE
   }
 
   /**
@@ -217,7 +222,7 @@ class SessionMiddleware {
    * (none presented, or a page load whose token was refused); ANSWERED when refused.
    */
   authenticate (state, headers, method) {
-    const r = this.verifier.verify(headers, isSecureCookie(this.settings.cookie, state.secure))
+    const r = this.verifier.verify(headers, isSecureCookie(state.cookieSettings, state.secure))
     state.navigation = state.mode === 'cookie' && isNavigation(state.req, headers, method)
     if (r.ok) {
       state.mode = r.source === 'cookie' ? 'cookie' : 'header' // new tokens go back the way they came
@@ -300,7 +305,9 @@ class SessionMiddleware {
       }
     }
     if (claims !== null) {
-      const copy = this.dataCache.get(claims.sid, claims.dv)
+      // An express-session store is the truth, as in express-session: what it no longer
+      // has (cleared, expired by its TTL, destroyed by other code) is gone now.
+      const copy = this.settings.keepAlive === null ? this.dataCache.get(claims.sid, claims.dv) : undefined
       if (copy === undefined) return this.loadFromStore(state, claims)
       state.adoptLoaded(claims, copy)
     }
@@ -311,7 +318,9 @@ class SessionMiddleware {
     const rec = await this.engine.get(claims.sid)
     if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
       state.clearTokens()
-      if (!state.navigation) return sendJson(state.res, 401, { code: 'UNAUTHORISED' })
+      // express-session goes on with a new session when its store has none; so do we
+      // over its stores. Over ours the client is told (a page load goes on signed out).
+      if (!state.navigation && this.settings.keepAlive === null) return sendJson(state.res, 401, { code: 'UNAUTHORISED' })
     } else {
       this.dataCache.set(claims.sid, rec.dataVersion, rec.data)
       state.adoptLoaded(claims, { data: rec.data, version: rec.dataVersion })

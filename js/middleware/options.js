@@ -240,7 +240,10 @@ function normalize (options) {
   const unset = options.unset ?? 'keep'
   if (!UNSETS.includes(unset)) throw fail('unset', "must be 'keep' or 'destroy'")
   if (options.proxy !== undefined && typeof options.proxy !== 'boolean') throw fail('proxy', 'must be a boolean')
-  const cookie = cookieOptions(options.cookie)
+  // `cookie` may be a function of the request, as in express-session: its answer is
+  // checked at every request; the setup's own attributes are then the defaults.
+  const cookieFn = typeof options.cookie === 'function' ? options.cookie : null
+  const cookie = cookieOptions(cookieFn === null ? options.cookie : undefined)
   const engine = Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]]))
   const fromRequest = options.secret === undefined
   if (fromRequest) {
@@ -260,6 +263,7 @@ function normalize (options) {
     sessionStore: given,
     name,
     cookie,
+    cookieFn,
     proxy: options.proxy,
     rolling: bool(options.rolling, 'rolling', false),
     // A native store keeps every expiry in the record: nothing to call. An
@@ -283,4 +287,12 @@ function normalize (options) {
   }
 }
 
-module.exports = { normalize, secretOptions }
+/**
+ * The cookie attributes for `req`: the `cookie` option's, or when it is a function, what
+ * it answers for `req`, checked as the option is (a bad answer is a TypeError naming it).
+ */
+function requestCookie (settings, req) {
+  return settings.cookieFn === null ? settings.cookie : cookieOptions(settings.cookieFn(req))
+}
+
+module.exports = { normalize, secretOptions, requestCookie }

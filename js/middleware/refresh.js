@@ -43,7 +43,7 @@ function presented (middleware, state) {
   }
   const header = state.cookieHeader // req.headers.cookie, or made from req.cookies (request.js)
   if (typeof header !== 'string') return { token: null }
-  const names = namesFor(middleware.names, middleware.settings.cookie, state.secure)
+  const names = namesFor(middleware.names, state.cookieSettings, state.secure)
   try {
     return { token: middleware.engine.readCookie(header, names.refresh) }
   } catch (e) {

@@ -8,9 +8,10 @@
  *
  * The interface: `expose(req, state)`, after which both read what the state says
  * (`state.sessionId`, the store in use) for the rest of the request; `state.ownFields`
- * tells the state whether it must assign `req.sessionID` itself when the handle changes
- * (a login in the request).
- * Guarantees: an app that assigns them keeps its value.
+ * tells the state whether it must call `exposeId` again when the handle changes (a login
+ * in the request). `req.sessionID` is an own accessor that reads the state when read
+ * (so a new session's id is made only if someone asks for it).
+ * Guarantees: an app that assigns them keeps its value (until a login in the request).
  * @private
  */
 
@@ -20,8 +21,18 @@
  */
 function expose (req, state) {
   state.ownFields = true
-  req.sessionID = state.sessionId
+  exposeId(req, state)
   req.sessionStore = state.store
 }
 
-module.exports = { expose }
+/** `req.sessionID` as an own property that reads `state.sessionId`; assigning it sets a value. */
+function exposeId (req, state) {
+  Object.defineProperty(req, 'sessionID', {
+    configurable: true,
+    enumerable: true,
+    get () { return state.sessionId },
+    set (value) { Object.defineProperty(req, 'sessionID', { value, writable: true, configurable: true, enumerable: true }) }
+  })
+}
+
+module.exports = { expose, exposeId }

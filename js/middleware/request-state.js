@@ -18,11 +18,13 @@
  * @private
  */
 
+const { randomBytes } = require('node:crypto')
 const debug = require('debug')('tandem-session')
 
 const { writeTokens, writeInfo } = require('./transport.js')
 const { device } = require('./request.js')
 const { Session, METHOD_NAMES } = require('./session.js')
+const { exposeId } = require('./request-fields.js')
 const { Cookie } = require('../compat/cookie.js')
 const { dataJson, changes } = require('./changes.js')
 const { httpError, coded } = require('./errors.js')
@@ -36,6 +38,11 @@ const ANSWER_HEADERS = ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Con
 
 function noop () {}
 
+/** `reload()` of a session the store does not have: express-session's message, our code. */
+function notLoaded () {
+  return Object.assign(new Error('failed to load session'), { code: 'SESSION_REVOKED', status: 401 })
+}
+
 class RequestState {
   /**
    * @param {import('./middleware.js').SessionMiddleware} middleware
@@ -48,6 +55,7 @@ class RequestState {
     this.res = res
     this.mode = mode
     this.secure = secure
+    this.cookieSettings = middleware.settings.cookie // this request's cookie attributes (a `cookie` function's answer)
     this.navigation = false // a page load in cookie mode (set by the middleware)
     this.handle = null // the stored session, or null
     this.subject = null // the access token's `sub`: opaque, what `reissue` takes back
@@ -68,7 +76,7 @@ class RequestState {
     this.busy = 0
     this.next = null // Express's next, for errors after the route (set by the middleware)
     this.cookieHeader = undefined // the Cookie header the credentials were read from (request.js)
-    this.sessionId = null // req.sessionID
+    this.pendingHandle = null // the handle a new session will be stored under, once asked for
     this.ownFields = false // req.sessionID is an own property, set here (RequestFields)
   }
 
@@ -79,7 +87,7 @@ class RequestState {
    */
   get cookie () {
     if (this.cookieObject === null) {
-      const c = this.middleware.settings.cookie
+      const c = this.cookieSettings
       this.cookieObject = new Cookie({
         path: c.path,
         domain: c.domain,
@@ -103,7 +111,7 @@ class RequestState {
   sessionMaxAge () {
     const saved = this.savedCookie
     const m = saved !== undefined && saved !== null ? saved.originalMaxAge : undefined
-    return m === null || (Number.isInteger(m) && m > 0) ? m : this.middleware.settings.cookie.maxAge
+    return m === null || (Number.isInteger(m) && m > 0) ? m : this.cookieSettings.maxAge
   }
 
   /**
@@ -114,7 +122,7 @@ class RequestState {
     const c = this.cookieObject
     if (c === null) return this.savedCookie
     const m = c.originalMaxAge
-    if (m === this.middleware.settings.cookie.maxAge || !(m === null || (Number.isFinite(m) && m > 0))) return undefined
+    if (m === this.cookieSettings.maxAge || !(m === null || (Number.isFinite(m) && m > 0))) return undefined
     return { originalMaxAge: m === null ? null : Math.min(Math.round(m), MAX_COOKIE_MS) }
   }
 
@@ -187,8 +195,19 @@ class RequestState {
     this.originalJson = json === undefined || skipped ? dataJson(s) : json
     this.session = s
     this.req.session = s
-    this.sessionId = this.handle
-    if (this.ownFields) this.req.sessionID = this.handle
+    if (this.ownFields) exposeId(this.req, this)
+  }
+
+  /**
+   * `req.sessionID` and `req.session.id`: the stored session's handle; for a session not
+   * stored yet, the handle it will be stored under (made when first asked for, by `genid`
+   * or at random, as express-session makes its id at the start); null without a session.
+   */
+  get sessionId () {
+    if (this.handle !== null) return this.handle
+    if (this.session === null) return null
+    if (this.pendingHandle === null) this.pendingHandle = this.newHandle() ?? randomBytes(16).toString('base64url')
+    return this.pendingHandle
   }
 
   sendTokens (tokens) {
@@ -227,7 +246,7 @@ class RequestState {
       mode: this.mode,
       secure: this.secure,
       names: this.middleware.names,
-      cookie: maxAge === settings.cookie.maxAge ? settings.cookie : { ...settings.cookie, maxAge },
+      cookie: maxAge === this.cookieSettings.maxAge ? this.cookieSettings : { ...this.cookieSettings, maxAge },
       refreshPath: settings.refreshPath
     }, this.out)
     writeInfo(this.res, this.out === CLEAR || this.handle === null ? null : {
@@ -262,7 +281,7 @@ class RequestState {
     const oldUser = this.userId
     const dev = device(this.req)
     const tokens = await middleware.engine.create({
-      userId, data, claims, device: dev, replaces: old ?? undefined, handle: this.newHandle()
+      userId, data, claims, device: dev, replaces: old ?? undefined, handle: this.takePendingHandle(userId) ?? this.newHandle()
     }).catch((e) => { throw e.code === 'INVALID_ARGUMENT' ? new TypeError(e.message) : httpError(e) })
     if (old !== null) {
       middleware.dataCache.delete(old)
@@ -288,6 +307,16 @@ class RequestState {
     this.flush()
   }
 
+  /**
+   * The handle promised to a new anonymous session (`sessionId`), once. A login always
+   * gets a handle nobody saw before it (the promised one is dropped).
+   */
+  takePendingHandle (userId) {
+    const h = this.pendingHandle
+    this.pendingHandle = null
+    return userId === null ? h ?? undefined : undefined
+  }
+
   /** The app's `genid(req)` for the new session's handle, or undefined (random, in Rust). */
   newHandle () {
     const genid = this.middleware.settings.genid
@@ -309,6 +338,7 @@ class RequestState {
       this.sendTokens(CLEAR)
     }
     this.handle = null
+    this.pendingHandle = null // a new session, a new id (as express-session's regenerate)
     this.subject = null
     this.userId = null
     this.claims = {}
@@ -324,15 +354,15 @@ class RequestState {
     }
     this.handle = null
     this.destroyed = true
-    this.clearTokens()
+    if (old !== null) this.clearTokens() // a session never stored has no cookies to clear
     if (this.req.session === this.session) this.req.session = undefined
     this.session = null
   }
 
   async reload () {
-    if (this.handle === null) throw coded('SESSION_REVOKED', 'failed to load session: it is not stored', 401)
+    if (this.handle === null) throw notLoaded()
     const r = await this.middleware.engine.get(this.handle).catch((e) => { throw httpError(e) })
-    if (r === null) throw coded('SESSION_REVOKED', 'failed to load session: it no longer exists', 401)
+    if (r === null) throw notLoaded()
     this.middleware.dataCache.set(this.handle, r.dataVersion, r.data)
     this.version = Math.max(this.version, r.dataVersion)
     const s = this.session

@@ -62,8 +62,8 @@ class Session {
     Object.defineProperty(this, 'cookie', Session.#cookieProperty)
   }
 
-  /** The session handle (`req.sessionID`), or null before the session is stored. */
-  get id () { return this.#state.session === this ? this.#state.handle : null }
+  /** The session handle (`req.sessionID`); a new session's is the one it will be stored under. */
+  get id () { return this.#state.session === this ? this.#state.sessionId : null }
   set id (v) { readOnly('id', 'it names the stored session') }
   /** Who logged in with `create(userId)`: the user id, or null (an anonymous session). */
   get owner () { return this.#state.userId }

@@ -284,7 +284,7 @@ describe('dashboard: revoke', () => {
   })
 
   it('reads the form itself when no body parser ran before it', async (t) => {
-    const s = session({ secret: SECRET, store: new session.MemoryStore() })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
     const app = express()
     app.use(s)
     app.post('/login', async (req, res) => { await req.session.create(req.query.user); res.json({ id: req.session.id }) })
@@ -378,7 +378,7 @@ describe('dashboard: theft events', () => {
 
 describe('dashboard on a bare node:http server', () => {
   it('serves, authorizes, revokes', async (t) => {
-    const s = session({ secret: SECRET, store: new session.MemoryStore() })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
     const dash = makeDashboard(s, { authorize: (req) => req.session.owner === 'admin' })
     const server = http.createServer((req, res) => {
       s(req, res, (err) => {

@@ -22,7 +22,7 @@ const CLIENT_FILE = path.resolve(__dirname, '../../client/index.js')
 async function startDemo (t, options = {}) {
   const start = Math.floor(Date.now() / 1000) * 1000
   const clock = { now: start }
-  const { app, session: s } = createDemo({ store: new session.MemoryStore(), fixedNow: start, ...options })
+  const { app, session: s } = createDemo({ store: new session.NativeMemoryStore(), fixedNow: start, ...options })
   const server = http.createServer(app)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

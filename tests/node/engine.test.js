@@ -10,13 +10,13 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { Engine, MemoryStore, SqliteStore, PostgresStore, RedisStore } = require('../..')
+const { Engine, NativeMemoryStore, SqliteStore, PostgresStore, RedisStore } = require('../..')
 
 const SECRET = 'engine-js-test-secret-that-is-long-enough'
 const T0 = Date.UTC(2026, 5, 1)
 
 function start (options) {
-  return Engine.start({ store: new MemoryStore(), secret: [SECRET], fixedNow: T0, ...options })
+  return Engine.start({ store: new NativeMemoryStore(), secret: [SECRET], fixedNow: T0, ...options })
 }
 
 const browser = { ip: '192.0.2.10', userAgent: 'Browser/1.0' }
@@ -136,7 +136,7 @@ describe('Engine', function () {
 
   describe('when another engine shares the store', function () {
     it('should see a revocation within a second, by its background sync', async function () {
-      const store = new MemoryStore()
+      const store = new NativeMemoryStore()
       const a = await Engine.start({ store, secret: [SECRET], syncInterval: 100 })
       const b = await Engine.start({ store, secret: [SECRET], syncInterval: 100 })
       const t = await a.create({ userId: 'jay' })
@@ -168,9 +168,9 @@ describe('Engine', function () {
       await assert.rejects(e.revoke('not-a-handle'), { code: 'INVALID_ARGUMENT' })
       await assert.rejects(e.create({ userId: '' }), { code: 'INVALID_ARGUMENT' })
       await assert.rejects(e.create({ userId: 'x', claims: { sub: 'admin' } }), { code: 'CLAIM_RESERVED' })
-      await assert.rejects(Engine.start({ store: new MemoryStore(), secret: ['short'] }), { code: 'CONFIG_INVALID' })
+      await assert.rejects(Engine.start({ store: new NativeMemoryStore(), secret: ['short'] }), { code: 'CONFIG_INVALID' })
       await assert.rejects(start({ refreshGrace: 60001 }), { code: 'CONFIG_INVALID' })
-      assert.throws(() => new MemoryStore({ maxSessions: 0 }), TypeError)
+      assert.throws(() => new NativeMemoryStore({ maxSessions: 0 }), TypeError)
       await assert.rejects(Engine.start({ secret: [SECRET] }), TypeError)
     })
   })

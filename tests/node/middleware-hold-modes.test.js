@@ -24,7 +24,7 @@ const ACCESS = 'connect.sid'
 
 /** An Express app: `before(app)` runs before the session middleware, `after(app)` after. */
 async function start (t, { express = require('express'), before, after, mount } = {}) {
-  const s = session({ secret: SECRET, store: new session.MemoryStore() })
+  const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
   const app = express()
   app.use(express.json())
   if (before) before(app)
@@ -127,7 +127,7 @@ describe('holding the response until the session is saved', function () {
   })
 
   it('should hold on plain node:http with no framework', async function (t) {
-    const s = session({ secret: SECRET, store: new session.MemoryStore() })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
     const server = http.createServer((req, res) => {
       s(req, res, (err) => {
         if (err) { res.statusCode = 500; return res.end() }
@@ -151,7 +151,7 @@ describe('holding the response until the session is saved', function () {
 describe('req.sessionID and req.sessionStore', function () {
   it('should read undefined on a request the middleware did not handle, and take an assignment', async function (t) {
     const express = require('express')
-    const s = session({ secret: SECRET, store: new session.MemoryStore(), cookie: { path: '/app' } })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore(), cookie: { path: '/app' } })
     const app = express()
     app.use(s)
     app.get('/other', (req, res) => {
@@ -168,7 +168,7 @@ describe('req.sessionID and req.sessionStore', function () {
 
   it('should follow a login in the same request', async function (t) {
     const express = require('express')
-    const s = session({ secret: SECRET, store: new session.MemoryStore() })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
     const app = express()
     app.use(s)
     app.post('/login', async (req, res) => {
@@ -180,8 +180,9 @@ describe('req.sessionID and req.sessionStore', function () {
     await once(server, 'listening')
     t.after(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }))
     const r = await new HttpClient(`http://127.0.0.1:${server.address().port}`).post('/login', { headers: { 'sec-fetch-site': 'same-origin' } })
-    assert.equal(r.json.before, null)
+    assert.match(r.json.before, /^[A-Za-z0-9_-]{22}$/, 'a new session has its id from the start')
     assert.match(r.json.after, /^[A-Za-z0-9_-]{22}$/)
+    assert.notEqual(r.json.after, r.json.before, 'a login gets an id nobody saw before it')
     assert.equal(r.json.after, r.json.id)
   })
 })

@@ -74,17 +74,18 @@ eachExpress(function (express) {
   })
 
   describe('req.sessionID', function () {
-    it('should be null before the session is stored and the handle after; req.sessionStore is the store', async function (t) {
-      const store = new session.MemoryStore()
+    it('should be the id a new session will be stored under, and the handle after; req.sessionStore is the store', async function (t) {
+      const store = new session.NativeMemoryStore()
       const app = await useApp(t, express, { store }, {
         setup (a) { a.get('/store', (req, res) => res.json({ same: req.sessionStore === store })) }
       })
       assert.deepEqual((await app.client().get('/store')).json, { same: true })
       const c = app.client()
       const anon = await c.get('/me')
-      assert.equal(anon.json.sessionID, null)
-      assert.equal(anon.json.id, null)
+      assert.match(anon.json.sessionID, /^[A-Za-z0-9_-]{22}$/, 'a string from the start, as in express-session')
+      assert.equal(anon.json.id, anon.json.sessionID)
       const li = await login(c, 'alice')
+      assert.notEqual(li.json.id, anon.json.id, 'a login gets a new id')
       assert.equal(li.json.sessionID, li.json.id, 'set by create() within the request')
       const r = await c.get('/session-id')
       assert.deepEqual(r.json, { sessionID: li.json.id, id: li.json.id, same: true })

@@ -25,7 +25,7 @@ const { mode } = require(${JSON.stringify(path.join(ROOT, 'js', 'middleware', 'm
 let verifies = 0
 const verify = Engine.prototype.verifyRequest
 Engine.prototype.verifyRequest = function (...args) { verifies++; return verify.apply(this, args) }
-const s = session({ secret: 'plain-mode-test-secret-that-is-long-enough-01', store: new session.MemoryStore() })
+const s = session({ secret: 'plain-mode-test-secret-that-is-long-enough-01', store: new session.NativeMemoryStore() })
 const app = express()
 app.use(s)
 const seen = {}

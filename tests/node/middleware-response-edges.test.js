@@ -121,7 +121,7 @@ for (const [name, mount] of FRAMEWORKS) {
   describe(`after end(), on ${name}`, function () {
     async function start (t) {
       const seen = newSeen()
-      const s = session({ secret: SECRET, store: new session.MemoryStore(), genid })
+      const s = session({ secret: SECRET, store: new session.NativeMemoryStore(), genid })
       const c = await listen(t, mount(s, route(seen)))
       return { c, seen }
     }
@@ -206,7 +206,7 @@ describe('next, on plain node:http', function () {
   }
 
   it('should call next once and let its exception reach the caller when the steps were synchronous', async function (t) {
-    const s = session({ secret: SECRET, store: new session.MemoryStore() })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
     const { c } = await start(t, s)
     assert.equal((await c.get('/warm-up')).text, 'ok') // the engine has started: the steps run synchronously
     const r = await c.get('/throw')
@@ -219,7 +219,7 @@ describe('next, on plain node:http', function () {
     const script = `
       const http = require('node:http')
       const { session, SECRET } = require(${JSON.stringify(path.join(__dirname, 'support/apps.js'))})
-      const store = new session.MemoryStore()
+      const store = new session.NativeMemoryStore()
       const writer = session({ secret: SECRET, store })
       const reader = session({ secret: SECRET, store }) // its own cache is empty: it reads the store
       let calls = 0
@@ -245,7 +245,7 @@ describe('next, on plain node:http', function () {
   })
 
   it('should still answer a save that follows a normal next', async function (t) {
-    const s = session({ secret: SECRET, store: new session.MemoryStore() })
+    const s = session({ secret: SECRET, store: new session.NativeMemoryStore() })
     const { c } = await start(t, s)
     const r = await c.post('/save')
     assert.equal(r.text, 'ok')

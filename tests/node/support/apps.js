@@ -220,7 +220,7 @@ async function startApp (express, options = {}, extra = {}) {
   const clock = { now: start }
   // saveUninitialized: false, as the sample apps of express-session set it (its default
   // true is tested where it is the subject).
-  const s = session({ secret: SECRET, store: new session.MemoryStore(), fixedNow: start, saveUninitialized: false, ...options })
+  const s = session({ secret: SECRET, store: new session.NativeMemoryStore(), fixedNow: start, saveUninitialized: false, ...options })
   const events = { created: [], refreshed: [], revoked: [], theft: [] }
   if (typeof s.on === 'function') {
     for (const name of Object.keys(events)) s.on(name, (e) => events[name].push(e))
