@@ -74,8 +74,14 @@ class BridgedStore {
   #opened = null
 
   /** @param {object} store an express-session store */
-  constructor (store) {
+  /**
+   * @param {object} store an express-session store
+   * @param {{cookieMaxAge?: number|null}} [options] the `cookie.maxAge` option (ms; null:
+   *   browser-session cookies): a session's stored `cookie` says when its cookie expires
+   */
+  constructor (store, options = {}) {
     this.#store = store
+    this.cookieMaxAge = options.cookieMaxAge ?? null
     if (typeof store.on === 'function') {
       store.on('disconnect', () => { this.#connected = false })
       store.on('connect', () => { this.#connected = true })
@@ -117,11 +123,11 @@ class BridgedStore {
       return sess === undefined || sess === null ? null : JSON.stringify(sess)
     }
     if (op === 'set') {
-      await settle(store, 'set', [key, JSON.parse(json)])
+      await settle(store, 'set', [key, this.#withCookie(JSON.parse(json))])
       return null
     }
     if (op === 'touch') { // express-session calls it only when the store has one
-      if (typeof store.touch === 'function') await settle(store, 'touch', [key, JSON.parse(json)])
+      if (typeof store.touch === 'function') await settle(store, 'touch', [key, this.#withCookie(JSON.parse(json))])
       return null
     }
     if (op === 'destroy') {
@@ -129,6 +135,27 @@ class BridgedStore {
       return null
     }
     throw new Error('unknown store operation')
+  }
+
+  /**
+   * A session object whose `cookie` is its cookie's, as express-session stores it: with a
+   * lifetime (the session's own, kept in its data as `cookie.originalMaxAge`, else the
+   * `cookie.maxAge` option), it expires that long from now, or when the record does if that
+   * is sooner; so the store's TTL ends the session when its cookie ends. Without one (a
+   * browser-session cookie) the record's own expiry stays.
+   */
+  #withCookie (sess) {
+    const cookie = sess.cookie
+    const data = sess.tandem && sess.tandem.data
+    const own = data && data.cookie && data.cookie.originalMaxAge
+    const maxAge = own === undefined || own === null ? this.cookieMaxAge : own
+    if (cookie && typeof maxAge === 'number' && maxAge > 0) {
+      const record = Date.parse(cookie.expires)
+      const expires = Math.min(Date.now() + maxAge, Number.isFinite(record) ? record : Infinity)
+      cookie.expires = new Date(expires).toISOString()
+      cookie.originalMaxAge = maxAge
+    }
+    return sess
   }
 
   /** The bridge's own records, in a store that keeps them apart from its sessions. */

@@ -244,6 +244,7 @@ function normalize (options) {
   // checked at every request; the setup's own attributes are then the defaults.
   const cookieFn = typeof options.cookie === 'function' ? options.cookie : null
   const cookie = cookieOptions(cookieFn === null ? options.cookie : undefined)
+  if (store !== given) store.cookieMaxAge = cookie.maxAge
   const engine = Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]]))
   const fromRequest = options.secret === undefined
   if (fromRequest) {

@@ -133,6 +133,8 @@ class RequestState {
     const e = c.expires
     if (e === null || e === undefined || e === false) return null
     if (!(e instanceof Date) || !Number.isFinite(e.valueOf())) return this.sessionMaxAge()
+    const left = e.valueOf() - Date.now()
+    if (left <= 0) return Math.max(left, -Date.now()) // already past: expire it, Expires that date
     // Whole seconds, as Max-Age says: a cookie made this request keeps its exact lifetime.
     return Math.min(Math.max(0, Math.round((e.valueOf() - Date.now()) / 1000) * 1000), MAX_COOKIE_MS)
   }
@@ -288,7 +290,10 @@ class RequestState {
       middleware.emit('revoked', { handle: old, userId: oldUser, reason })
     }
     middleware.dataCache.set(tokens.handle, 0, data)
+    const cookie = this.cookieObject
     this.adopt(tokens.handle, tokens.subject, tokens.userId, claims, tokens.accessExpires, 0, data)
+    // the first save of this request's session keeps the cookie the app set on it
+    if (reason === 'save') this.cookieObject = cookie
     this.sendTokens(tokens)
     this.flush()
     middleware.emit('created', { handle: tokens.handle, userId: this.userId, device: dev })
@@ -384,8 +389,10 @@ class RequestState {
     const patch = changes(s, this.originalJson)
     if (this.handle === null) {
       if (patch === null && !(settings.saveUninitialized && !this.destroyed)) return undefined
+      // express-session saves nothing when the app made req.sessionID something else than an id
+      if (typeof this.req.sessionID !== 'string') return undefined
       const data = JSON.parse(dataJson(s))
-      return this.start(null, data, undefined, 'login').then(() => {})
+      return this.start(null, data, undefined, 'save').then(() => {})
     }
     if (patch === null) {
       if (this.touched || (settings.rolling && this.loaded && this.out === undefined)) this.reissue()
@@ -405,7 +412,10 @@ class RequestState {
       cache.patched(handle, v, patch)
       this.version = v
       if (this.session === s) this.originalJson = json
-      this.reissue()
+      // The new data version travels in a new access token, so that other processes'
+      // caches know theirs is old. Over an express-session store every request reads the
+      // store: the cookie stays as it is (as express-session's), unless its lifetime moves.
+      if (settings.keepAlive === null || this.touched || settings.rolling || Object.hasOwn(patch, 'cookie')) this.reissue()
     }, (e) => { throw httpError(e) })
   }
 

@@ -59,7 +59,8 @@ function attributes (cookie, path, secure, maxAgeMs) {
   if (cookie.domain !== undefined) s += '; Domain=' + cookie.domain
   if (maxAgeMs !== null) {
     const secs = Math.max(0, Math.floor(maxAgeMs / 1000))
-    s += '; Max-Age=' + secs + '; Expires=' + new Date(Date.now() + secs * 1000).toUTCString()
+    // A negative lifetime is an expiry the app set in the past (`cookie.expires`): that date.
+    s += '; Max-Age=' + secs + '; Expires=' + new Date(Date.now() + (maxAgeMs < 0 ? maxAgeMs : secs * 1000)).toUTCString()
   }
   s += '; HttpOnly'
   if (secure) s += '; Secure'

@@ -111,6 +111,35 @@ eachExpress(function (express) {
       assert.notEqual(me.json.id, after.json.id)
     })
 
+    it('should save nothing when the app made req.sessionID something else than an id, as express-session', async function (t) {
+      const store = new session.MemoryStore()
+      const app = await useApp(t, express, { store }, {
+        setup (a) { a.get('/bogus', (req, res) => { req.sessionID = () => {}; req.session.a = 1; res.end('ok') }) }
+      })
+      const r = await app.client().get('/bogus')
+      assert.equal(r.text, 'ok')
+      shouldNotSetCookie(r)
+      assert.equal(await call(store, 'length'), 0)
+    })
+
+    it('should store the cookie\'s expiry, so the store ends a session when its cookie ends', async function (t) {
+      const store = new session.MemoryStore()
+      const app = await useApp(t, express, { store, cookie: { maxAge: 1000 } }, idRoutes)
+      const c = app.client()
+      const first = await c.post('/count')
+      const stored = await call(store, 'get', first.json.id)
+      const line = first.headers['set-cookie'].find((l) => l.startsWith('connect.sid='))
+      const sent = Date.parse(/Expires=([^;]+)/.exec(line)[1])
+      assert.ok(Math.abs(Date.parse(stored.cookie.expires) - sent) <= 1500, 'the stored expiry is the cookie\'s')
+      assert.equal(stored.cookie.originalMaxAge, 1000)
+      const changed = await c.post('/count')
+      assert.equal(changed.headers['set-cookie'], undefined, 'a data write over an express-session store keeps the cookie, as express-session')
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const after = await c.post('/count')
+      assert.equal(after.json.count, 1, 'expired in the store: a new session')
+      assert.notEqual(after.json.id, first.json.id)
+    })
+
     it('should send no Set-Cookie when a session never stored is destroyed', async function (t) {
       const store = new session.MemoryStore()
       const app = await useApp(t, express, { store, unset: 'destroy' }, {

@@ -35,6 +35,11 @@ function cookieRoutes (app) {
     req.session.remembered = true
     res.json({ originalMaxAge: req.session.cookie.originalMaxAge })
   })
+  app.post('/expire-at', (req, res) => {
+    req.session.cookie.expires = new Date(req.body.at)
+    req.session.n = (req.session.n ?? 0) + 1
+    res.json({})
+  })
   app.post('/browser-session', (req, res) => {
     req.session.cookie.expires = null
     req.session.n = (req.session.n ?? 0) + 1
@@ -105,6 +110,16 @@ eachExpress(function (express) {
       assert.ok(!/Expires=/i.test(at.raw), at.raw)
       const w = await c.post('/data', { json: { b: 2 } })
       assert.equal(shouldSetCookie(w, ACCESS).maxAge, null, 'and it stays one')
+    })
+
+    it('should send an expiry the app set in the past as that date (express-session\'s way to drop the cookie)', async function (t) {
+      const app = await useApp(t, express, { cookie: { maxAge: HOUR } }, { setup: cookieRoutes })
+      const c = app.client()
+      await login(c, 'alice')
+      const r = await c.post('/expire-at', { json: { at: 0 } })
+      assertOk(r)
+      const line = r.headers['set-cookie'].find((l) => l.startsWith(ACCESS + '='))
+      assert.match(line, /Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT/)
     })
   })
 })
