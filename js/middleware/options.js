@@ -150,6 +150,11 @@ function cookieOptions (value) {
     priority: value.priority,
     partitioned: bool(value.partitioned, 'cookie.partitioned', false)
   }
+  if (value.expires !== undefined) {
+    // express-session's fixed date for every cookie (it discourages it too): not taken
+    // silently, since every session would end together.
+    throw fail('cookie.expires', 'is not supported: give cookie.maxAge (or set req.session.cookie.expires per session)')
+  }
   if (value.httpOnly !== undefined && value.httpOnly !== true) {
     throw fail('cookie.httpOnly', 'must be true: tokens are never readable by page scripts')
   }

@@ -47,6 +47,8 @@ eachExpress(function (express) {
         [{ store, secret: SECRET, transfer: 'carrier-pigeon' }, 'transfer'],
         [{ store, secret: SECRET, unset: 'forget' }, 'unset'],
         [{ store, secret: SECRET, cookie: { httpOnly: false } }, 'httpOnly'],
+        [{ store, secret: SECRET, cookie: { expires: new Date(NaN) } }, 'cookie.expires'],
+        [{ store, secret: SECRET, cookie: { expires: new Date(Date.now() + 1000) } }, 'cookie.expires'],
         [{ store, secret: SECRET, genid: 'predictable' }, 'genid'],
         [{ store, secret: SECRET, jwksPath: '/.well-known/jwks.json' }, 'jwksPath'],
         [{ store, secret: SECRET, csrf: 'yes' }, 'csrf'],
