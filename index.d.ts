@@ -108,7 +108,7 @@ declare namespace session {
      * Where sessions live.
      * @default new SqliteStore() // file .tandem-session/sessions.sqlite3 under the working directory
      */
-    store?: Store | ExpressSessionStore | undefined
+    store?: TandemStore | ExpressSessionStore | undefined
     /**
      * The zero-logout switch: users who come with a valid express-session cookie whose
      * session is in `store` are moved over once (logged in as `user(sess)`, by default
@@ -460,7 +460,7 @@ declare namespace session {
   type RequestSessionOf<R> = R extends { session: infer Other } ? Other & RequestSession : RequestSession
 
   /** The type of `req.sessionStore`, as `RequestSessionOf` for `req.session`. */
-  type SessionStoreOf<R> = R extends { sessionStore: infer Other } ? Other & Store : Store
+  type SessionStoreOf<R> = R extends { sessionStore: infer Other } ? Other & (TandemStore | ExpressSessionStore) : TandemStore | ExpressSessionStore
 
   /** Node-style callback of the `Session` methods: `(null, result)` or `(err)`. */
   type SessionCallback<R = undefined> = (err: SessionError | null, result?: R) => void
@@ -663,8 +663,8 @@ declare namespace session {
     dangerousSignRaw(headerJson: string, payloadJson: string): string
   }
 
-  /** A session store (the `store` option, `Engine.start({ store })`). */
-  interface Store {
+  /** One of tandem-session's own stores (the `store` option, `Engine.start({ store })`). */
+  interface TandemStore {
     /** @private */
     _open(): Promise<unknown>
   }
@@ -681,15 +681,31 @@ declare namespace session {
   }
 
   /**
-   * express-session's MemoryStore, with its methods: sessions as JSON text in this
-   * process's memory, unbounded (development and tests). The engine runs on it through
-   * the bridge, so each save is a `set`, as in express-session.
+   * express-session's base class for session stores, an EventEmitter: connect-redis,
+   * connect-pg-simple and memorystore extend it, and so may an app's own store. The engine
+   * runs on any such store through the bridge.
    */
-  class MemoryStore extends EventEmitter implements ExpressSessionStore {
+  abstract class Store extends EventEmitter implements ExpressSessionStore {
     constructor()
     regenerate(req: ExpressRequest, callback: (err?: any) => void): void
     load(sid: string, callback: (err: any, session?: object) => void): void
     createSession(req: ExpressRequest, session: object): object
+    abstract get(sid: string, callback: (err: any, session?: object | null) => void): void
+    abstract set(sid: string, session: object, callback?: (err?: any) => void): void
+    abstract destroy(sid: string, callback?: (err?: any) => void): void
+    touch?(sid: string, session: object, callback?: (err?: any) => void): void
+    all?(callback: (err: any, sessions?: { [sid: string]: object } | object[] | null) => void): void
+    length?(callback: (err: any, length?: number) => void): void
+    clear?(callback?: (err?: any) => void): void
+  }
+
+  /**
+   * express-session's MemoryStore, with its methods: sessions as JSON text in this
+   * process's memory, unbounded (development and tests). The engine runs on it through
+   * the bridge, so each save is a `set`, as in express-session.
+   */
+  class MemoryStore extends Store {
+    constructor()
     get(sid: string, callback: (err: any, session?: object | null) => void): void
     set(sid: string, session: object, callback?: (err?: any) => void): void
     destroy(sid: string, callback?: (err?: any) => void): void
@@ -700,33 +716,33 @@ declare namespace session {
   }
 
   /** Sessions in this process's memory, kept by the engine in Rust (one process; bounded). */
-  class NativeMemoryStore implements Store {
+  class NativeMemoryStore implements TandemStore {
     constructor(options?: { maxSessions?: number })
     _open(): Promise<unknown>
   }
 
   /** Sessions in a SQLite file (the embedded default); several processes may share it. */
-  class SqliteStore implements Store {
+  class SqliteStore implements TandemStore {
     constructor(options?: { path?: string })
     readonly path: string
     _open(): Promise<unknown>
   }
 
   /** Sessions in PostgreSQL. */
-  class PostgresStore implements Store {
+  class PostgresStore implements TandemStore {
     constructor(options: { connectionString: string })
     _open(): Promise<unknown>
   }
 
   /** Sessions in Redis: one server, or a Redis Cluster. */
-  class RedisStore implements Store {
+  class RedisStore implements TandemStore {
     constructor(options: { url: string } | { cluster: string[] })
     _open(): Promise<unknown>
   }
 
   /** Options of `Engine.start`: the token options, the session lifetimes and the store. */
   interface EngineOptions extends TokenCoreOptions, EngineSessionOptions {
-    store: Store | ExpressSessionStore
+    store: TandemStore | ExpressSessionStore
   }
 
   /** Sessions over a store. See the README, "Sessions: the engine and its stores". */

@@ -130,3 +130,15 @@ export function onConnection (request: IncomingMessage): number {
 }
 
 export { app }
+
+// A store written on express-session's base class, as connect-redis and apps do, then given
+// to session() and to its socket.io idiom's middleware: it type-checks as it did.
+import { Store } from 'express-session'
+class MapStore extends Store {
+  private sessions = new Map<string, string>()
+  get (sid: string, cb: (err: any, sess?: object | null) => void): void { const t = this.sessions.get(sid); cb(null, t === undefined ? null : JSON.parse(t)) }
+  set (sid: string, sess: object, cb?: (err?: any) => void): void { this.sessions.set(sid, JSON.stringify(sess)); cb?.() }
+  destroy (sid: string, cb?: (err?: any) => void): void { this.sessions.delete(sid); cb?.() }
+}
+export const withOwnStore = session({ secret: 'a-secret-of-at-least-32-bytes....', store: new MapStore() })
+export const withMemoryStore = session({ secret: 'a-secret-of-at-least-32-bytes....', store: new session.MemoryStore() })
