@@ -16,7 +16,7 @@
 const native = require('./native.js')
 const { requestResult, tokenResult } = require('./packed.js')
 const { assertWellFormed } = require('./arguments.js')
-const { BridgedStore, isExpressSessionStore } = require('./compat/bridge.js')
+const { openable } = require('./compat/bridge.js')
 
 // The option names are the fields of the addon's option structs (src/napi/options.rs),
 // read from them once: adding an option there adds it here.
@@ -46,14 +46,11 @@ class Engine {
    * @returns {Promise<Engine>}
    */
   static async start (options) {
-    let given = options ? options.store : undefined
-    if (typeof given?._open !== 'function') {
-      if (!isExpressSessionStore(given)) {
-        throw new TypeError('store option must be a tandem-session store (e.g. new MemoryStore()) or an express-session store')
-      }
-      given = new BridgedStore(given)
+    const openableStore = openable(options ? options.store : undefined)
+    if (openableStore === null) {
+      throw new TypeError('store option must be a tandem-session store (e.g. new SqliteStore()) or an express-session store')
     }
-    const store = await given._open()
+    const store = await openableStore._open()
     const nativeEngine = await store.startEngine(pick(options, TOKEN_OPTIONS), pick(options, SESSION_OPTIONS))
     return new Engine(nativeEngine)
   }

@@ -73,7 +73,6 @@ class BridgedStore {
   #connected = true
   #opened = null
 
-  /** @param {object} store an express-session store */
   /**
    * @param {object} store an express-session store
    * @param {{cookieMaxAge?: number|null}} [options] the `cookie.maxAge` option (ms; null:
@@ -171,4 +170,13 @@ class BridgedStore {
   }
 }
 
-module.exports = { BridgedStore, isExpressSessionStore, settle }
+/**
+ * What the engine opens for the `store` option `given`: one of ours as it is, an
+ * express-session store through a bridge (with `options`), or null for anything else.
+ */
+function openable (given, options) {
+  if (given !== null && typeof given === 'object' && typeof given._open === 'function') return given
+  return isExpressSessionStore(given) ? new BridgedStore(given, options) : null
+}
+
+module.exports = { BridgedStore, isExpressSessionStore, openable, settle }

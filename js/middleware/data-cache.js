@@ -72,4 +72,12 @@ class DataCache {
   }
 }
 
-module.exports = { DataCache }
+/** The cache of a middleware that keeps no copies (over an express-session store). */
+const NO_DATA_CACHE = Object.freeze({
+  get () { return undefined },
+  set () {},
+  patched () {},
+  delete () {}
+})
+
+module.exports = { DataCache, NO_DATA_CACHE }

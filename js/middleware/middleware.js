@@ -36,7 +36,7 @@ const { normalize, secretOptions, requestCookie } = require('./options.js')
 const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
 const { isSecure, credentialHeaders, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
-const { DataCache } = require('./data-cache.js')
+const { DataCache, NO_DATA_CACHE } = require('./data-cache.js')
 const { RequestState } = require('./request-state.js')
 const { httpError } = require('./errors.js')
 const { setBounded } = require('./bounded.js')
@@ -79,7 +79,10 @@ class SessionMiddleware {
     this.names = cookieNames(settings.name, settings.cookieFn === null ? settings.cookie : { path: '/*' })
     this.cookieNameList = [this.names.plain.access, this.names.plain.refresh, this.names.secure.access, this.names.secure.refresh]
     this.emitter = new EventEmitter()
-    this.dataCache = new DataCache(CACHE_ENTRIES)
+    // An express-session store is the truth, as in express-session: what it no longer has
+    // (cleared, expired by its TTL, destroyed by other code) is gone at the next request,
+    // so nothing of it is kept here.
+    this.dataCache = settings.bridged ? NO_DATA_CACHE : new DataCache(CACHE_ENTRIES)
     this.csrfTokens = new Map() // handle -> CSRF token (bounded.js)
     this.fixedNow = settings.engine.fixedNow ?? null
     this.engine = null
@@ -305,9 +308,7 @@ class SessionMiddleware {
       }
     }
     if (claims !== null) {
-      // An express-session store is the truth, as in express-session: what it no longer
-      // has (cleared, expired by its TTL, destroyed by other code) is gone now.
-      const copy = this.settings.keepAlive === null ? this.dataCache.get(claims.sid, claims.dv) : undefined
+      const copy = this.dataCache.get(claims.sid, claims.dv)
       if (copy === undefined) return this.loadFromStore(state, claims)
       state.adoptLoaded(claims, copy)
     }
@@ -320,7 +321,7 @@ class SessionMiddleware {
       state.clearTokens()
       // express-session goes on with a new session when its store has none; so do we
       // over its stores. Over ours the client is told (a page load goes on signed out).
-      if (!state.navigation && this.settings.keepAlive === null) return sendJson(state.res, 401, { code: 'UNAUTHORISED' })
+      if (!state.navigation && !this.settings.bridged) return sendJson(state.res, 401, { code: 'UNAUTHORISED' })
     } else {
       this.dataCache.set(claims.sid, rec.dataVersion, rec.data)
       state.adoptLoaded(claims, { data: rec.data, version: rec.dataVersion })

@@ -14,7 +14,7 @@
  */
 
 const { SqliteStore } = require('../stores.js')
-const { BridgedStore, isExpressSessionStore } = require('../compat/bridge.js')
+const { isExpressSessionStore, openable } = require('../compat/bridge.js')
 const { passportUser } = require('./legacy.js')
 const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
 
@@ -232,14 +232,6 @@ function normalize (options) {
     throw fail('name', 'must be a cookie name (letters, digits, "-", "_", "."; no __Host-/__Secure- prefix)')
   }
   const given = options.store ?? new SqliteStore()
-  let store = given
-  if (typeof given._open !== 'function') {
-    if (!isExpressSessionStore(given)) {
-      throw fail('store', 'must be a tandem-session store (MemoryStore, SqliteStore, RedisStore, PostgresStore) ' +
-        'or an express-session store (with get, set and destroy methods)')
-    }
-    store = new BridgedStore(given) // the engine runs on it through the bridge (compat/bridge.js)
-  }
   const transfer = options.transfer ?? 'auto'
   if (!TRANSFERS.includes(transfer)) throw fail('transfer', "must be 'cookie', 'header' or 'auto'")
   const unset = options.unset ?? 'keep'
@@ -249,7 +241,13 @@ function normalize (options) {
   // checked at every request; the setup's own attributes are then the defaults.
   const cookieFn = typeof options.cookie === 'function' ? options.cookie : null
   const cookie = cookieOptions(cookieFn === null ? options.cookie : undefined)
-  if (store !== given) store.cookieMaxAge = cookie.maxAge
+  // An express-session store: the engine runs on it through the bridge (compat/bridge.js).
+  const store = openable(given, { cookieMaxAge: cookie.maxAge })
+  if (store === null) {
+    throw fail('store', 'must be a tandem-session store (SqliteStore, RedisStore, PostgresStore, NativeMemoryStore) ' +
+      'or an express-session store such as MemoryStore (with get, set and destroy methods)')
+  }
+  const bridged = store !== given
   const engine = Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]]))
   const fromRequest = options.secret === undefined
   if (fromRequest) {
@@ -274,7 +272,13 @@ function normalize (options) {
     rolling: bool(options.rolling, 'rolling', false),
     // A native store keeps every expiry in the record: nothing to call. An
     // express-session store gets express-session's call: 'resave', 'touch'.
-    keepAlive: store === given ? null : keepAlive(options.resave),
+    keepAlive: bridged ? keepAlive(options.resave) : null,
+    /**
+     * An express-session store: it is the truth, as in express-session (each request reads
+     * it, no data cache; a session it lost means a new one), and every request reads it,
+     * so a data write need not send the new data version in a new access token.
+     */
+    bridged,
     saveUninitialized: saveUninitialized(options.saveUninitialized),
     unset,
     genid: options.genid ?? null,
@@ -289,7 +293,7 @@ function normalize (options) {
     secretFromRequest: fromRequest,
     // An express-session store brings its sessions along: the cookies express-session set
     // over it (signed with this secret) move over, so changing the require line logs nobody out.
-    legacy: legacyOptions(options.legacy ?? (store !== given && options.secret !== undefined && [].concat(options.secret).every((x) => typeof x === 'string') ? { store: given } : undefined), options.secret)
+    legacy: legacyOptions(options.legacy ?? (bridged && options.secret !== undefined && [].concat(options.secret).every((x) => typeof x === 'string') ? { store: given } : undefined), options.secret)
   }
 }
 

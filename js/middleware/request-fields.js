@@ -7,20 +7,20 @@
  * properties of the request, as express-session sets them.
  *
  * The interface: `expose(req, state)`, after which both read what the state says
- * (`state.sessionId`, the store in use) for the rest of the request; `state.ownFields`
- * tells the state whether it must call `exposeId` again when the handle changes (a login
- * in the request). `req.sessionID` is an own accessor that reads the state when read
- * (so a new session's id is made only if someone asks for it).
+ * (`state.sessionId`, the store in use) for the rest of the request. `req.sessionID` is an
+ * own accessor that reads the state when read (so a new session's id is made only if
+ * someone asks for it); the app assigning it makes it a plain value and sets
+ * `state.idReplaced`, and the state calls `exposeId` again when its handle changes (a
+ * login in the request).
  * Guarantees: an app that assigns them keeps its value (until a login in the request).
  * @private
  */
 
 /**
  * @param {object} req
- * @param {{sessionId: string|null, ownFields: boolean, store: object}} state
+ * @param {{sessionId: string|null, idReplaced: boolean, store: object}} state
  */
 function expose (req, state) {
-  state.ownFields = true
   exposeId(req, state)
   req.sessionStore = state.store
 }
@@ -31,7 +31,10 @@ function exposeId (req, state) {
     configurable: true,
     enumerable: true,
     get () { return state.sessionId },
-    set (value) { Object.defineProperty(req, 'sessionID', { value, writable: true, configurable: true, enumerable: true }) }
+    set (value) {
+      Object.defineProperty(req, 'sessionID', { value, writable: true, configurable: true, enumerable: true })
+      state.idReplaced = true
+    }
   })
 }
 

@@ -77,7 +77,7 @@ class RequestState {
     this.next = null // Express's next, for errors after the route (set by the middleware)
     this.cookieHeader = undefined // the Cookie header the credentials were read from (request.js)
     this.pendingHandle = null // the handle a new session will be stored under, once asked for
-    this.ownFields = false // req.sessionID is an own property, set here (RequestFields)
+    this.idReplaced = false // the app assigned req.sessionID where it is our own property (RequestFields)
   }
 
   /**
@@ -133,10 +133,11 @@ class RequestState {
     const e = c.expires
     if (e === null || e === undefined || e === false) return null
     if (!(e instanceof Date) || !Number.isFinite(e.valueOf())) return this.sessionMaxAge()
-    const left = e.valueOf() - Date.now()
-    if (left <= 0) return Math.max(left, -Date.now()) // already past: expire it, Expires that date
+    const now = Date.now()
+    const left = e.valueOf() - now
+    if (left <= 0) return Math.max(left, -now) // already past: expire it, Expires that date
     // Whole seconds, as Max-Age says: a cookie made this request keeps its exact lifetime.
-    return Math.min(Math.max(0, Math.round((e.valueOf() - Date.now()) / 1000) * 1000), MAX_COOKIE_MS)
+    return Math.min(Math.round(left / 1000) * 1000, MAX_COOKIE_MS)
   }
 
   /** The store in use (`req.sessionStore`). */
@@ -197,7 +198,10 @@ class RequestState {
     this.originalJson = json === undefined || skipped ? dataJson(s) : json
     this.session = s
     this.req.session = s
-    if (this.ownFields) exposeId(this.req, this)
+    if (this.idReplaced) { // the app's value gives way to the new session's id
+      this.idReplaced = false
+      exposeId(this.req, this)
+    }
   }
 
   /**
@@ -415,7 +419,7 @@ class RequestState {
       // The new data version travels in a new access token, so that other processes'
       // caches know theirs is old. Over an express-session store every request reads the
       // store: the cookie stays as it is (as express-session's), unless its lifetime moves.
-      if (settings.keepAlive === null || this.touched || settings.rolling || Object.hasOwn(patch, 'cookie')) this.reissue()
+      if (!settings.bridged || this.touched || settings.rolling || Object.hasOwn(patch, 'cookie')) this.reissue()
     }, (e) => { throw httpError(e) })
   }
 

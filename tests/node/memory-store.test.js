@@ -23,6 +23,13 @@ function call (store, method, ...args) {
   return new Promise((resolve, reject) => store[method](...args, (err, v) => (err ? reject(err) : resolve(v))))
 }
 
+/** An app over a fresh MemoryStore with one more route: `GET path` answered by `handler`. */
+async function withRoute (t, express, options, path, handler) {
+  const store = new session.MemoryStore()
+  const app = await useApp(t, express, { store, ...options }, { setup (a) { a.get(path, handler) } })
+  return { app, store }
+}
+
 /** Count `store.set` calls (the way express-session's own tests spy on it). */
 function countSets (store) {
   const counted = { n: 0 }
@@ -112,10 +119,7 @@ eachExpress(function (express) {
     })
 
     it('should save nothing when the app made req.sessionID something else than an id, as express-session', async function (t) {
-      const store = new session.MemoryStore()
-      const app = await useApp(t, express, { store }, {
-        setup (a) { a.get('/bogus', (req, res) => { req.sessionID = () => {}; req.session.a = 1; res.end('ok') }) }
-      })
+      const { app, store } = await withRoute(t, express, {}, '/bogus', (req, res) => { req.sessionID = () => {}; req.session.a = 1; res.end('ok') })
       const r = await app.client().get('/bogus')
       assert.equal(r.text, 'ok')
       shouldNotSetCookie(r)
@@ -141,10 +145,7 @@ eachExpress(function (express) {
     })
 
     it('should send no Set-Cookie when a session never stored is destroyed', async function (t) {
-      const store = new session.MemoryStore()
-      const app = await useApp(t, express, { store, unset: 'destroy' }, {
-        setup (a) { a.get('/drop', (req, res) => { req.session = null; res.end('dropped') }) }
-      })
+      const { app, store } = await withRoute(t, express, { unset: 'destroy' }, '/drop', (req, res) => { req.session = null; res.end('dropped') })
       const r = await app.client().get('/drop')
       assert.equal(r.text, 'dropped')
       shouldNotSetCookie(r)

@@ -39,7 +39,6 @@ function expose (req, state) {
   }
   if (ok) {
     STATES.set(req, state)
-    state.ownFields = false
   } else {
     plain.expose(req, state)
   }
