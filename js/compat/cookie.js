@@ -12,7 +12,7 @@
  *   no date); setting a number sets `expires` to now + ms, setting a Date sets `expires`
  *   to it (deprecated, as there); anything else truthy is a TypeError naming maxAge;
  * - setting `expires` (directly or through `maxAge`) also sets `originalMaxAge` to the
- *   new remaining time; the constructor keeps an `originalMaxAge` passed in (a cookie
+ *   new remaining time (exactly the number given to `maxAge`); the constructor keeps an `originalMaxAge` passed in (a cookie
  *   read back from a store);
  * - enumerable as there: own keys are `path`, `_expires`, `originalMaxAge`, `httpOnly`
  *   and the options; `expires`, `maxAge`, `data`, `serialize` and `toJSON` are enumerable
@@ -21,7 +21,9 @@
  * - `serialize(name, value)` gives express-session's `Set-Cookie` line for the value as
  *   given (`Expires`, never `Max-Age`) and throws its TypeErrors (`option expires is
  *   invalid`, …) for values a header cannot carry.
- * Differences: an option key `__proto__` is ignored rather than replacing the prototype.
+ * Differences: an option key `__proto__` is ignored rather than replacing the prototype;
+ * `originalMaxAge` after `maxAge = ms` is `ms` (express-session reads the clock twice and
+ * can give `ms - 1`).
  * Not here: signing the value, and tandem's own cookies (`responseAttributes` below turns
  * a Cookie into what the middleware's transport writes; the middleware decides names,
  * Max-Age rounding and the refresh cookie).
@@ -75,7 +77,14 @@ class Cookie {
       warnedMaxAgeDate = true
       process.emitWarning('cookie maxAge as a Date is deprecated: pass a number of milliseconds', 'DeprecationWarning')
     }
-    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : ms
+    if (typeof ms !== 'number') {
+      this.expires = ms
+      return
+    }
+    // One clock read: express-session reads it twice here, so its originalMaxAge can come
+    // out 1 ms short of what was set, and a lifetime would look changed by the app.
+    this._expires = new Date(Date.now() + ms)
+    this.originalMaxAge = ms
   }
 
   /** The cookie's attributes as a plain object: what `toJSON` stores and `serialize` writes. */
