@@ -75,9 +75,9 @@ class SessionMiddleware {
   constructor (options) {
     const settings = normalize(options)
     this.settings = settings
-    // A cookie function may answer any Path or Domain: its names do without `__Host-`.
+    // A cookie function may answer any Path or Domain: a `__Host-` name falls back to `__Secure-`.
     this.names = cookieNames(settings.name, settings.cookieFn === null ? settings.cookie : { path: '/*' })
-    this.cookieNameList = [this.names.plain.access, this.names.plain.refresh, this.names.secure.access, this.names.secure.refresh]
+    this.cookieNameList = [...new Set([this.names.plain.access, this.names.plain.refresh, this.names.secure.access, this.names.secure.refresh])]
     this.emitter = new EventEmitter()
     // An express-session store is the truth, as in express-session: what it no longer has
     // (cleared, expired by its TTL, destroyed by other code) is gone at the next request,

@@ -17,6 +17,7 @@ const { SqliteStore } = require('../stores.js')
 const { isExpressSessionStore, openable } = require('../compat/bridge.js')
 const { passportUser } = require('./legacy.js')
 const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
+const { NAME_PREFIX } = require('./transport.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
 const UNSETS = ['keep', 'destroy']
@@ -176,6 +177,22 @@ function cookieOptions (value) {
 }
 
 /**
+ * A `name` with a browser-enforced prefix (`__Host-sid`, `__Secure-sid`; transport.js
+ * `cookieNames`) must be one the browser will take: written exactly so (a `__host-` in
+ * other case is refused by browsers too), a name after the prefix, Secure cookies (not
+ * `cookie.secure: false`), and for `__Host-` Path / without Domain.
+ */
+function prefixedName (name, cookie, perRequest) {
+  const prefix = [NAME_PREFIX.HOST, NAME_PREFIX.SECURE].find((p) => name.toLowerCase().startsWith(p.toLowerCase()))
+  if (prefix === undefined) return
+  if (!name.startsWith(prefix) || name.length === prefix.length) throw fail('name', `must be written ${prefix}<name> (a prefix browsers check, case and all)`)
+  if (cookie.secure === false) throw fail('name', `${prefix} cookies must be Secure: leave cookie.secure 'auto' or set it true`)
+  if (prefix === NAME_PREFIX.HOST && !perRequest && (cookie.path !== '/' || cookie.domain !== undefined)) {
+    throw fail('name', "__Host- cookies have Path / and no Domain: use __Secure- with cookie.path or cookie.domain")
+  }
+}
+
+/**
  * The `legacy` option (the zero-logout switch, legacy.js): the express-session store the
  * sessions are in, its cookie name and secrets (default: `connect.sid` and the `secret`
  * option's strings), `keep` (leave the legacy session in place) and `user(sess)` (the user
@@ -228,8 +245,8 @@ function normalize (options) {
     throw fail('key', 'and name name the same cookie (key is express-session\'s older name): give one')
   }
   const name = options.name ?? options.key ?? 'connect.sid'
-  if (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64 || /^__(host|secure)-/i.test(name)) {
-    throw fail('name', 'must be a cookie name (letters, digits, "-", "_", "."; no __Host-/__Secure- prefix)')
+  if (typeof name !== 'string' || !COOKIE_NAME.test(name) || name.length > 64) {
+    throw fail('name', 'must be a cookie name (letters, digits, "-", "_", ".")')
   }
   const given = options.store ?? new SqliteStore()
   const transfer = options.transfer ?? 'auto'
@@ -241,6 +258,7 @@ function normalize (options) {
   // checked at every request; the setup's own attributes are then the defaults.
   const cookieFn = typeof options.cookie === 'function' ? options.cookie : null
   const cookie = cookieOptions(cookieFn === null ? options.cookie : undefined)
+  prefixedName(name, cookie, cookieFn !== null)
   // An express-session store: the engine runs on it through the bridge (compat/bridge.js).
   const store = openable(given, { cookieMaxAge: cookie.maxAge })
   if (store === null) {

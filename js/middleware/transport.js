@@ -6,9 +6,9 @@
  * (`Engine#verifyRequest`, `Engine#readCookie`).
  *
  * Guarantees: both cookies are HttpOnly; the refresh cookie's Path is the refresh
- * endpoint, so the browser sends it nowhere else; on secure requests the names carry the
- * `__Host-` (access, when Path=/ and no Domain) or `__Secure-` prefix, which browsers only
- * accept from a secure origin with the Secure flag; responses that carry tokens get
+ * endpoint, so the browser sends it nowhere else; with a prefixed `name` (`__Host-sid`),
+ * Secure cookies carry the `__Host-` (access, when Path=/ and no Domain) or `__Secure-`
+ * prefix, which browsers only accept from a secure origin with the Secure flag; responses that carry tokens get
  * `Cache-Control: no-store`. Our `Set-Cookie` lines replace earlier lines of ours and keep
  * the app's own. Token and info headers are the session's own writes (`asOwner`): they
  * still reach a response that is held after the app's `end()` (response-hold.js).
@@ -27,17 +27,26 @@ const HEADER = {
   csrf: 'x-csrf-token'
 }
 
+/** The name prefixes browsers enforce (RFC 6265bis §4.1.3), which an app asks for by its `name`. */
+const HOST = '__Host-'
+const SECURE = '__Secure-'
+
 /**
  * The cookie names for one setup: `{access, refresh}` for plain and for secure requests.
+ * A name as express-session's is used as it is on both. A name given with a prefix
+ * (`__Host-sid`) carries it on Secure cookies: `__Host-` on the access cookie when its
+ * Path is / and it has no Domain (else `__Secure-`), `__Secure-` on the refresh cookie,
+ * whose Path is the refresh endpoint; plain-HTTP cookies (development) go without it.
  * @param {string} name the `name` option
  * @param {object} cookie the normalized `cookie` option
  */
 function cookieNames (name, cookie) {
-  const hostOk = cookie.path === '/' && cookie.domain === undefined
-  return {
-    plain: { access: name, refresh: name + '.refresh' },
-    secure: { access: (hostOk ? '__Host-' : '__Secure-') + name, refresh: '__Secure-' + name + '.refresh' }
-  }
+  const prefix = name.startsWith(HOST) ? HOST : name.startsWith(SECURE) ? SECURE : ''
+  const base = name.slice(prefix.length)
+  const plain = { access: base, refresh: base + '.refresh' }
+  if (prefix === '') return { plain, secure: plain }
+  const hostOk = prefix === HOST && cookie.path === '/' && cookie.domain === undefined
+  return { plain, secure: { access: (hostOk ? HOST : SECURE) + base, refresh: SECURE + base + '.refresh' } }
 }
 
 /**
@@ -183,4 +192,4 @@ function redirectNavigation (res, resendForm, location) {
   res.end()
 }
 
-module.exports = { HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, clearCookie, sendJson, redirectNavigation }
+module.exports = { NAME_PREFIX: { HOST, SECURE }, HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, clearCookie, sendJson, redirectNavigation }

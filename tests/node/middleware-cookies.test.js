@@ -15,7 +15,8 @@ const {
   shouldNotSetCookie, shouldSetCookie, useApp
 } = require('./support/apps.js')
 
-/** The refresh cookie's name on a secure request (`proxy: true`, X-Forwarded-Proto https). */
+/** A name that asks for the browser-enforced prefixes, and its cookies on a secure request. */
+const HOST_NAME = '__Host-' + ACCESS
 const SECURE_REFRESH = '__Secure-' + REFRESH
 
 eachExpress(function (express) {
@@ -55,8 +56,19 @@ eachExpress(function (express) {
       assert.deepEqual(c.jar.names(), [])
     })
 
-    it('should trust X-Forwarded-Proto with proxy: true and use __Host-/__Secure- names', async function (t) {
+    it('should keep the name as given on HTTPS, as express-session does', async function (t) {
       const app = await useApp(t, express, { proxy: true })
+      const c = app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
+      const r = await login(c, 'alice')
+      assert.equal(shouldSetCookie(r, ACCESS).secure, true)
+      assert.equal(shouldSetCookie(r, REFRESH).secure, true)
+      assert.deepEqual(r.setCookies.filter((l) => l.name.startsWith('__')), [], 'no prefix the app did not ask for')
+      assert.equal((await c.get('/me')).json.userId, 'alice')
+      assertOk(await c.post(REFRESH_PATH))
+    })
+
+    it('should trust X-Forwarded-Proto with proxy: true and use __Host-/__Secure- names for a __Host- name', async function (t) {
+      const app = await useApp(t, express, { proxy: true, name: HOST_NAME })
       const c = app.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
       const r = await login(c, 'alice')
       const at = shouldSetCookie(r, '__Host-connect.sid')
@@ -79,7 +91,7 @@ eachExpress(function (express) {
     })
 
     it('should not trust X-Forwarded-Proto with proxy: false', async function (t) {
-      const app = await useApp(t, express, { proxy: false }, { trustProxy: true })
+      const app = await useApp(t, express, { proxy: false, name: HOST_NAME }, { trustProxy: true })
       const c = app.client({ headers: { 'X-Forwarded-Proto': 'https' } })
       const r = await login(c, 'alice')
       const at = shouldSetCookie(r, ACCESS)
@@ -88,16 +100,16 @@ eachExpress(function (express) {
     })
 
     it('should follow Express\'s req.secure when proxy is unset', async function (t) {
-      const trusted = await useApp(t, express, {}, { trustProxy: true })
+      const trusted = await useApp(t, express, { name: HOST_NAME }, { trustProxy: true })
       const c = trusted.client({ secure: true, headers: { 'X-Forwarded-Proto': 'https' } })
       shouldSetCookie(await login(c, 'alice'), '__Host-connect.sid')
-      const untrusted = await useApp(t, express)
+      const untrusted = await useApp(t, express, { name: HOST_NAME })
       const d = untrusted.client({ headers: { 'X-Forwarded-Proto': 'https' } })
       shouldSetCookie(await login(d, 'alice'), ACCESS)
     })
 
-    it('should use __Secure- for the access cookie when its path is not /', async function (t) {
-      const app = await useApp(t, express, { proxy: true, cookie: { path: '/app' }, refreshPath: '/app/refresh' }, {
+    it('should use __Secure- for the access cookie of a __Secure- name whose path is not /', async function (t) {
+      const app = await useApp(t, express, { proxy: true, name: '__Secure-' + ACCESS, cookie: { path: '/app' }, refreshPath: '/app/refresh' }, {
         setup (a) {
           a.post('/app/login', async (req, res, next) => {
             try {
@@ -181,7 +193,7 @@ eachExpress(function (express) {
     const toss = (jar, value, path) => jar.set(SECURE_REFRESH, value, { path, hostOnly: false, secure: true })
 
     it('should log a fresh browser into the planter\'s session with a lone tossed cookie (Known limit)', async function (t) {
-      const app = await useApp(t, express, { proxy: true })
+      const app = await useApp(t, express, { proxy: true, name: HOST_NAME })
       const eve = await loggedIn(app, 'eve', secure(app))
       const victim = secure(app)
       toss(victim.jar, eve.refresh, REFRESH_PATH)
@@ -195,7 +207,7 @@ eachExpress(function (express) {
     })
 
     it('should answer a tossed twin beside the real cookie 400 CREDENTIALS_AMBIGUOUS, rotating nothing', async function (t) {
-      const app = await useApp(t, express, { proxy: true })
+      const app = await useApp(t, express, { proxy: true, name: HOST_NAME })
       const eve = await loggedIn(app, 'eve', secure(app))
       const alice = await loggedIn(app, 'alice', secure(app))
       // Path=/ keeps it beside the real one in this jar; in a browser a Domain= cookie is a

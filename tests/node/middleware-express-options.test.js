@@ -88,7 +88,7 @@ eachExpress(function (express) {
     it('should be None on a secure request', async function (t) {
       const app = await useApp(t, express, { proxy: true, cookie: { sameSite: 'auto' } }, { trustProxy: true })
       const res = await login(app.client({ secure: true }), 'ann', {}, { headers: { 'x-forwarded-proto': 'https' } })
-      const c = shouldSetCookie(res, '__Host-connect.sid')
+      const c = shouldSetCookie(res, 'connect.sid')
       assert.match(c.raw, /SameSite=None/)
       assert.match(c.raw, /Secure/)
     })
@@ -295,7 +295,7 @@ describe('cookies parsed by cookie-parser, and req.secure set by other code', fu
     await new Promise((resolve) => server.once('listening', resolve))
     const url = `http://127.0.0.1:${server.address().port}/`
     const secure = (await fetch(url, { headers: { 'x-secure': 'true' } })).headers.getSetCookie()
-    assert.ok(secure.some((l) => l.startsWith('__Host-connect.sid=') && /; Secure/.test(l)), secure.join(' | '))
+    assert.ok(secure.some((l) => l.startsWith('connect.sid=') && /; Secure/.test(l)), secure.join(' | '))
     const plain = (await fetch(url)).headers.getSetCookie()
     assert.ok(plain.some((l) => l.startsWith('connect.sid=') && !/; Secure/.test(l)), plain.join(' | '))
   })

@@ -44,6 +44,12 @@ eachExpress(function (express) {
         [{ store, secret: SECRET, algorithm: 'RS256' }, 'algorithm'],
         [{ store, secret: SECRET, issuer: 7 }, 'issuer'],
         [{ store, secret: SECRET, name: 'a', key: 'b' }, 'key'],
+        // A prefix the browser would refuse the cookie under.
+        [{ store, secret: SECRET, name: '__host-sid' }, 'name'],
+        [{ store, secret: SECRET, name: '__Host-' }, 'name'],
+        [{ store, secret: SECRET, name: '__Host-sid', cookie: { path: '/app' } }, 'name'],
+        [{ store, secret: SECRET, name: '__Host-sid', cookie: { domain: 'example.com' } }, 'name'],
+        [{ store, secret: SECRET, name: '__Secure-sid', cookie: { secure: false } }, 'name'],
         [{ store, secret: SECRET, transfer: 'carrier-pigeon' }, 'transfer'],
         [{ store, secret: SECRET, unset: 'forget' }, 'unset'],
         [{ store, secret: SECRET, cookie: { httpOnly: false } }, 'httpOnly'],
@@ -64,7 +70,8 @@ eachExpress(function (express) {
       for (const extra of [{}, { transfer: 'header' }, { transfer: 'cookie' }, { unset: 'destroy' }, { csrf: false },
         { csrf: { trustedOrigins: ['https://app.example.com'], requireToken: true } }, { secret: [SECRET, SECRET + '2'] },
         { cookie: { httpOnly: true, sameSite: 'strict' } }, { algorithm: 'EdDSA', jwksPath: '/.well-known/jwks.json' },
-        { leeway: 0 }, { refreshGrace: 0 }, { key: 'connect.sid' }, { cookie: { sameSite: 'auto' } }]) {
+        { leeway: 0 }, { refreshGrace: 0 }, { key: 'connect.sid' }, { cookie: { sameSite: 'auto' } },
+        { name: '__Host-sid' }, { name: '__Secure-sid', cookie: { path: '/app' } }]) {
         const s = session({ secret: SECRET, store, ...extra })
         assert.equal(typeof s, 'function', JSON.stringify(extra))
       }

@@ -242,6 +242,8 @@ async function startApp (express, options = {}, extra = {}) {
     url,
     origin: url,
     s,
+    /** The options given to session() (beside the test defaults). */
+    options: { ...options },
     app,
     server,
     events,
@@ -336,12 +338,24 @@ async function login (client, user, body = {}, opts = {}) {
 }
 
 /**
+ * The names of the access and refresh cookies `client` gets from `app`: the `name` option
+ * as given, and for a prefixed one (`__Host-sid`) on a secure client `__Host-sid` and
+ * `__Secure-sid.refresh` (without the prefix over plain http).
+ */
+function tokenCookieNames (app, client) {
+  const name = app.options.name ?? ACCESS
+  const m = /^(__Host-|__Secure-)(.+)$/.exec(name)
+  if (m === null) return [name, name + '.refresh']
+  return client.secure ? [name, '__Secure-' + m[2] + '.refresh'] : [m[2], m[2] + '.refresh']
+}
+
+/**
  * Log `user` in with `client` (a fresh one by default): `{c, res, handle, access, refresh,
  * csrf}`, the tokens read from the jar under the names of the client's scheme.
  */
 async function loggedIn (app, user, client = app.client()) {
   const res = await login(client, user)
-  const [access, refresh] = client.secure ? ['__Host-' + ACCESS, '__Secure-' + REFRESH] : [ACCESS, REFRESH]
+  const [access, refresh] = tokenCookieNames(app, client)
   return {
     c: client,
     res,
