@@ -20,7 +20,10 @@
  * (our MemoryStore does): then they never reach its `get`/`set`/`destroy`.
  *
  * Guarantees: a store error never reaches our messages (the native side replaces it with
- * a fixed one); what the store hands back is parsed by Rust as untrusted JSON. Not here:
+ * a fixed one); the store's own error of a session's call is kept, for the middleware to
+ * pass on to the app (`takeStoreError`: express-session gives it to `next(err)`), at most
+ * `KEPT_ERRORS` of them per store; what the store hands back is parsed by Rust as
+ * untrusted JSON. Not here:
  * what is stored (the session objects of `src/store/bridge/wire.rs`) and the guarantees
  * across processes (`src/store/bridge/mod.rs`, SECURITY.md).
  * @private
@@ -28,6 +31,7 @@
 
 const native = require('../native.js')
 const { OWN_RECORDS } = require('./memory-store.js')
+const { setBounded } = require('../middleware/bounded.js')
 
 /** The keys of the bridge's own records (src/store/bridge/mod.rs): not sessions. */
 const OWN_PREFIX = '~tandem:'
@@ -67,6 +71,30 @@ function settle (store, method, args) {
 
 /** One bridge per store object: every session() over it shares the bridge's locks. */
 const opened = new WeakMap()
+
+/** Store errors not taken yet, per store object: key → the store's own error (newest last). */
+const storeErrors = new WeakMap()
+/** At most this many per store (errors nobody takes, of calls that were not a request's). */
+const KEPT_ERRORS = 64
+
+/** Keep `err`, the store's failure of a call on `key`, for `takeStoreError`. */
+function keepStoreError (store, key, err) {
+  let kept = storeErrors.get(store)
+  if (kept === undefined) storeErrors.set(store, kept = new Map())
+  setBounded(kept, key, err, KEPT_ERRORS)
+}
+
+/**
+ * The error `store` (the app's express-session store) failed with on a call for `key` (a
+ * session's id), once; undefined if none is kept (not a bridged store, or another failure).
+ */
+function takeStoreError (store, key) {
+  const kept = storeErrors.get(store)
+  if (kept === undefined || !kept.has(key)) return undefined
+  const err = kept.get(key)
+  kept.delete(key)
+  return err
+}
 
 class BridgedStore {
   #store
@@ -111,6 +139,15 @@ class BridgedStore {
     const own = store[OWN_RECORDS]
     if (own !== undefined && key.startsWith(OWN_PREFIX)) return this.#callOwn(own, op, key, json)
     if (!this.#connected) throw new Error('the session store is disconnected')
+    try {
+      return await this.#callStore(store, op, key, json)
+    } catch (e) {
+      if (!key.startsWith(OWN_PREFIX)) keepStoreError(store, key, e)
+      throw e
+    }
+  }
+
+  async #callStore (store, op, key, json) {
     if (op === 'get') {
       let sess
       try {
@@ -179,4 +216,4 @@ function openable (given, options) {
   return isExpressSessionStore(given) ? new BridgedStore(given, options) : null
 }
 
-module.exports = { BridgedStore, isExpressSessionStore, openable, settle }
+module.exports = { BridgedStore, isExpressSessionStore, openable, settle, takeStoreError }

@@ -28,6 +28,7 @@ const { exposeId } = require('./request-fields.js')
 const { Cookie } = require('../compat/cookie.js')
 const { dataJson, changes } = require('./changes.js')
 const { httpError, coded } = require('./errors.js')
+const { settle, takeStoreError } = require('../compat/bridge.js')
 
 /** `out` when the response must clear the tokens. */
 const CLEAR = null
@@ -37,6 +38,11 @@ const MAX_COOKIE_MS = 400 * 24 * 60 * 60 * 1000
 const ANSWER_HEADERS = ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']
 
 function noop () {}
+
+/** Did the store fail (as opposed to the app's input or the session's state)? */
+function isStoreFailure (e) {
+  return e !== null && typeof e === 'object' && (e.code === 'STORE_UNAVAILABLE' || e.code === 'STORE_CORRUPT')
+}
 
 /** `reload()` of a session the store does not have: express-session's message, our code. */
 function notLoaded () {
@@ -368,6 +374,29 @@ class RequestState {
     this.session = null
   }
 
+  /**
+   * `unset: 'destroy'`: destroy the session the app dropped. If the store fails, it is
+   * dropped here all the same (its cookies cleared) and the error follows the response
+   * (failLate), as express-session's destroy at the end of a request.
+   */
+  unsetDestroy () {
+    const handle = this.handle
+    if (handle === null && this.middleware.settings.bridged && this.session !== null) {
+      // Never stored: express-session calls its store's destroy all the same (it cannot
+      // tell), and an app's spy on it sees that call; a failure follows the response.
+      const id = this.sessionId
+      return this.destroy().then(() => settle(this.store, 'destroy', [id]).catch((e) => this.reportLate(e)))
+    }
+    return this.destroy().catch((e) => {
+      this.failLate(e, handle)
+      this.middleware.dataCache.delete(handle)
+      this.handle = null
+      this.destroyed = true
+      this.clearTokens()
+      this.session = null
+    })
+  }
+
   async reload () {
     if (this.handle === null) throw notLoaded()
     const r = await this.middleware.engine.get(this.handle).catch((e) => { throw httpError(e) })
@@ -396,7 +425,11 @@ class RequestState {
       // express-session saves nothing when the app made req.sessionID something else than an id
       if (typeof this.req.sessionID !== 'string') return undefined
       const data = JSON.parse(dataJson(s))
-      return this.start(null, data, undefined, 'save').then(() => {})
+      const handle = this.sessionId // the id it is stored under (a failure names it)
+      const saved = this.start(null, data, undefined, 'save').then(noop)
+      // An uninitialized session (saveUninitialized) holds nothing the app wrote: if the
+      // store fails, the response goes out without it and the error follows (failLate).
+      return patch !== null ? saved.catch((e) => { throw this.storeError(e, handle) }) : saved.catch((e) => this.failLate(e, handle))
     }
     if (patch === null) {
       if (this.touched || (settings.rolling && this.loaded && this.out === undefined)) this.reissue()
@@ -420,7 +453,51 @@ class RequestState {
       // caches know theirs is old. Over an express-session store every request reads the
       // store: the cookie stays as it is (as express-session's), unless its lifetime moves.
       if (!settings.bridged || this.touched || settings.rolling || Object.hasOwn(patch, 'cookie')) this.reissue()
-    }, (e) => { throw httpError(e) })
+    }, (e) => { throw this.storeError(e, handle) })
+  }
+
+  /**
+   * The error a failed store call of session `handle` fails the request with: ours (a
+   * code and a status, no text of the store's), with the app's store's own error, when
+   * it is an express-session store, as its `cause` (for the app's logs).
+   */
+  storeError (e, handle) {
+    const err = httpError(e)
+    if (!isStoreFailure(err)) return err
+    const own = takeStoreError(this.store, handle)
+    if (own !== undefined && err.cause === undefined) err.cause = own
+    return err
+  }
+
+  /**
+   * A store failure that loses nothing the app wrote (the touch of an unchanged session,
+   * the first save of an empty one, the destroy of `unset: 'destroy'`): the response goes
+   * out as it is, and once it is sent the error goes to `next(err)`, as express-session
+   * passes it on: the app's store's own error when it is an express-session store, else
+   * ours. Anything but a store failure still fails the request.
+   */
+  failLate (e, handle) {
+    if (!isStoreFailure(e)) throw httpError(e)
+    debug('the session store failed after the response was decided: %s', e.code)
+    this.reportLate(takeStoreError(this.store, handle) ?? httpError(e))
+  }
+
+  /** Give `err` to `next(err)` once the response is sent (or the connection gone). */
+  reportLate (err) {
+    const res = this.res
+    const next = this.next
+    if (next === null) return
+    let reported = false
+    const report = () => {
+      if (reported) return
+      reported = true
+      setImmediate(next, err)
+    }
+    if (res.writableFinished || res.destroyed) report()
+    else {
+      res.once('finish', report)
+      res.once('close', report)
+    }
   }
 
   /**
@@ -435,7 +512,7 @@ class RequestState {
         this.middleware.dataCache.delete(handle)
         this.sendTokens(CLEAR)
       }
-    }, (e) => { throw httpError(e) })
+    }, (e) => this.failLate(e, handle))
   }
 
   /** A new access token with the current data version, expiring when the old one does. */
@@ -473,7 +550,7 @@ class RequestState {
     const req = this.req
     if (this.session !== null && req.session !== this.session) {
       if (req.session == null && this.middleware.settings.unset === 'destroy') {
-        return this.destroy().then(() => this.flush())
+        return this.unsetDestroy().then(() => this.flush())
       }
       if (req.session == null) { // unset 'keep': the stored copy stays as it is
         this.flush()
