@@ -124,6 +124,21 @@ class Engine {
   listUser (userId) { return this.#native.listUser(userId) }
   /** A live session's data, or null. */
   get (handle) { return this.#native.get(handle) }
+  /**
+   * The session in `json`, what an express-session store's `get` of `handle` gave (read on
+   * Node's side: compat/bridge.js `read`), decoded and checked as `get` checks → its data
+   * and `expiresAt`, or null (expired, revoked). No I/O; throws STORE_CORRUPT.
+   */
+  decodeBridged (handle, json) { return this.#native.decodeBridged(handle, json) }
+  /**
+   * Node's side's patch over an express-session store, under the session's lock: `json` is
+   * what the store holds now → `{json, dataVersion}` to set, or null (revoked: write
+   * nothing). No I/O; throws STORE_CORRUPT.
+   */
+  patchBridged (handle, json, changes) {
+    assertWellFormed(changes, 'changes')
+    return this.#native.patchBridged(handle, json, changes)
+  }
   /** Change some keys of a session's data (`null` deletes) → new version, or null if gone. */
   patchData (handle, changes) {
     assertWellFormed(changes, 'changes')

@@ -133,3 +133,82 @@ async fn the_store_sees_express_sessions_calls() -> Result<()> {
   );
   Ok(())
 }
+
+/// The value the key-value store holds under `h`.
+async fn stored(
+  kv: &MapKeyValue,
+  h: &tandem_session::token::Handle,
+) -> std::result::Result<serde_json::Value, Box<dyn std::error::Error>> {
+  use tandem_session::store::bridge::KeyValue;
+  Ok(
+    kv.get(&h.to_text())
+      .await?
+      .ok_or("a value under the handle")?,
+  )
+}
+
+/// What a request reads on Node's side (the store's `get` made in JS, js/compat/bridge.js)
+/// is decoded and checked in Rust as `Engine::get` checks what it reads: the live session
+/// under its own key; `None` once it expired or was revoked; anything else is
+/// `STORE_CORRUPT` (another session's record under this key, one of the bridge's own
+/// records, what express-session itself stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_read_on_nodes_side_is_checked_as_get_checks(
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+  use serde_json::json;
+  use tandem_session::clock::FixedClock;
+  use tandem_session::engine::conformance::{engine, T0};
+  use tandem_session::engine::NewSession;
+  use tandem_session::ErrorKind;
+
+  let kv = Arc::new(MapKeyValue::default());
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(
+    Arc::new(BridgeStore::new(Arc::clone(&kv))),
+    Arc::clone(&clock),
+  )
+  .await?;
+  let a = e.create(NewSession::default()).await?;
+  let b = e.create(NewSession::default()).await?;
+  let va = stored(&kv, &a.handle).await?;
+  let read = e
+    .decode_bridged(&a.handle, &va)?
+    .ok_or("a live session decodes")?;
+  let got = e.get(&a.handle).await?.ok_or("and is live")?;
+  assert_eq!(
+    (read.user_id, read.data_version),
+    (got.user_id, got.data_version)
+  );
+
+  let corrupt = |r: Result<Option<tandem_session::session::SessionRecord>>| matches!(r, Err(ref err) if err.kind() == ErrorKind::StoreCorrupt);
+  assert!(
+    corrupt(e.decode_bridged(&b.handle, &va)),
+    "a's record under b's key"
+  );
+  assert!(
+    corrupt(e.decode_bridged(&a.handle, &json!({ "cookie": {}, "views": 3 }))),
+    "express-session's own session"
+  );
+  assert!(
+    corrupt(e.decode_bridged(
+      &a.handle,
+      &json!({ "cookie": {}, "tandem": { "version": 1 } })
+    )),
+    "an own record"
+  );
+  assert!(
+    corrupt(e.decode_bridged(&a.handle, &json!({ "tandem": { "handle": "x" } }))),
+    "a broken record"
+  );
+
+  let vb = stored(&kv, &b.handle).await?; // read before the logout, decoded after it
+  assert!(e.revoke(&b.handle).await?);
+  assert!(
+    e.decode_bridged(&b.handle, &vb)?.is_none(),
+    "a revoked session is never live again"
+  );
+
+  clock.advance_ms(400 * 24 * 60 * 60 * 1000);
+  assert!(e.decode_bridged(&a.handle, &va)?.is_none(), "expired");
+  Ok(())
+}

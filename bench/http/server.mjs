@@ -116,7 +116,8 @@ async function tandemSession (app, storeKind) {
   // An express-session store, taken as it is: the engine runs on it through the bridge (js/compat/bridge.js).
   else if (storeKind === 'bridge-redis') store = await connectRedisStore()
   else throw new Error(`unknown store ${storeKind}`)
-  const s = session({ secret: SECRET, store, saveUninitialized: false })
+  // express-session's options as its contenders set them (resave matters over the bridge only).
+  const s = session({ secret: SECRET, store, resave: false, saveUninitialized: false })
   await s.ready()
   app.use(s)
   sessionRoutes(app, async (req, res, next) => {

@@ -15,6 +15,11 @@
  * 503) instead of waiting on a dead connection; a call that does not answer within
  * `STORE_TIMEOUT_MS` (5 s) fails the same way.
  *
+ * A request's read of its session and the touch at its end (`read`, `touch`) are made
+ * here, on Node's side, with no thread crossing: one `get` and one `touch` per request, as
+ * express-session makes them. Every call that writes (and `resave`'s `set`, which reads
+ * again under the session's lock) goes through the native bridge.
+ *
  * A store that keeps the bridge's own records (`~tandem:` keys: key ring, revocation
  * feed, users' handle lists) apart from its sessions offers them under `OWN_RECORDS`
  * (our MemoryStore does): then they never reach its `get`/`set`/`destroy`.
@@ -32,6 +37,7 @@
 const native = require('../native.js')
 const { OWN_RECORDS } = require('./memory-store.js')
 const { setBounded } = require('../middleware/bounded.js')
+const { coded } = require('../middleware/errors.js')
 
 /** The keys of the bridge's own records (src/store/bridge/mod.rs): not sessions. */
 const OWN_PREFIX = '~tandem:'
@@ -42,6 +48,23 @@ const REQUIRED = ['get', 'set', 'destroy']
 /** Is `store` an express-session store (as opposed to one of ours)? */
 function isExpressSessionStore (store) {
   return store !== null && typeof store === 'object' && REQUIRED.every((m) => typeof store[m] === 'function')
+}
+
+/** The error of a failed store call made on Node's side: the native side's code and text. */
+function unavailable () {
+  return coded('STORE_UNAVAILABLE', "the app's session store failed", 503)
+}
+
+/** The JSON text of a session object a store gave (for Rust to decode); STORE_CORRUPT if it has none. */
+function sessionJson (sess) {
+  let json
+  try {
+    json = JSON.stringify(sess)
+  } catch { // a cycle or a BigInt: no session of ours
+    json = undefined
+  }
+  if (typeof json !== 'string') throw coded('STORE_CORRUPT', 'a stored session record is not valid', 500)
+  return json
 }
 
 /** A store call that has not answered by then fails (STORE_UNAVAILABLE) rather than hold the request. */
@@ -123,6 +146,82 @@ class BridgedStore {
   /** The app's store object (`req.sessionStore`). */
   get store () {
     return this.#store
+  }
+
+  /**
+   * Session `handle` read on Node's side, with no thread crossing: what a request's load
+   * asks (the engine decodes it: `Engine#decodeBridged`). The store's session object, or
+   * null; a failure is STORE_UNAVAILABLE (the store's own error kept for the middleware).
+   */
+  async read (handle) {
+    if (!this.#connected) throw unavailable()
+    try {
+      const sess = await settle(this.#store, 'get', [handle])
+      return sess === undefined ? null : sess
+    } catch (e) {
+      if (e && e.code === 'ENOENT') return null
+      keepStoreError(this.#store, handle, e)
+      throw unavailable()
+    }
+  }
+
+  /**
+   * express-session's touch, on Node's side, of a session `read` gave at `readAt` (ms;
+   * `recordEnds`: when its record ends): the store's `touch` with the object as read and
+   * its cookie's expiry moved on, as express-session touches with the session it loaded,
+   * under the session's lock and only if this process has not destroyed it since. True
+   * when done (or when the store has no `touch`: no call, as in express-session); false
+   * when the caller must leave it to the engine (the lock is taken, or the read is old or
+   * may be stale), which reads again first.
+   */
+  async touch (handle, sess, recordEnds, readAt) {
+    const store = this.#store
+    if (typeof store.touch !== 'function') return true
+    if (!this.#connected) throw unavailable()
+    const native = this._open()
+    const hold = native.tryHold(handle)
+    if (hold === null) return false
+    try {
+      if (!native.stillThere(handle, readAt)) return false
+      const cookie = { originalMaxAge: Math.max(0, recordEnds - Date.now()), expires: new Date(recordEnds).toISOString(), httpOnly: true, path: '/' }
+      await this.#onNodeSide(handle, () => settle(store, 'touch', [handle, this.#withCookie({ ...sess, cookie })]))
+      return true
+    } finally {
+      native.release(hold)
+    }
+  }
+
+  /**
+   * A write of the app's changed keys, on Node's side, under the session's lock: read the
+   * session again, let the engine apply `changes` (`Engine#patchBridged`), `set` it. The new
+   * data version; null when the session is gone (nothing written); undefined when the
+   * lock is taken (the caller leaves it to the engine's `patchData`, which waits).
+   */
+  async patch (handle, changes, engine) {
+    const native = this._open()
+    const hold = native.tryHold(handle)
+    if (hold === null) return undefined
+    try {
+      const sess = await this.read(handle)
+      if (sess === null) return null
+      const out = engine.patchBridged(handle, sessionJson(sess), changes)
+      if (out === null) return null
+      await this.#onNodeSide(handle, () => settle(this.#store, 'set', [handle, this.#withCookie(JSON.parse(out.json))]))
+      return out.dataVersion
+    } finally {
+      native.release(hold)
+    }
+  }
+
+  /** A store call of session `handle` made on Node's side: its failure is STORE_UNAVAILABLE. */
+  async #onNodeSide (handle, call) {
+    if (!this.#connected) throw unavailable()
+    try {
+      return await call()
+    } catch (e) {
+      keepStoreError(this.#store, handle, e)
+      throw unavailable()
+    }
   }
 
   /** @private */
@@ -216,4 +315,4 @@ function openable (given, options) {
   return isExpressSessionStore(given) ? new BridgedStore(given, options) : null
 }
 
-module.exports = { BridgedStore, isExpressSessionStore, openable, settle, takeStoreError }
+module.exports = { BridgedStore, isExpressSessionStore, openable, sessionJson, settle, takeStoreError }

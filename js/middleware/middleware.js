@@ -39,6 +39,7 @@ const csrf = require('./csrf.js')
 const { DataCache, NO_DATA_CACHE } = require('./data-cache.js')
 const { RequestState } = require('./request-state.js')
 const { httpError } = require('./errors.js')
+const { sessionJson } = require('../compat/bridge.js')
 const { setBounded } = require('./bounded.js')
 const { refresh } = require('./refresh.js')
 const { LegacySwitch } = require('./legacy.js')
@@ -316,7 +317,7 @@ class SessionMiddleware {
   }
 
   async loadFromStore (state, claims) {
-    const rec = await this.engine.get(claims.sid)
+    const rec = this.settings.bridged ? await this.readBridged(state, claims.sid) : await this.engine.get(claims.sid)
     if (rec === null) { // gone (revoked elsewhere, not yet synced; or idle-expired)
       state.clearTokens()
       // express-session goes on with a new session when its store has none; so do we
@@ -327,6 +328,20 @@ class SessionMiddleware {
       state.adoptLoaded(claims, { data: rec.data, version: rec.dataVersion })
     }
     return this.attach(state)
+  }
+
+  /**
+   * Session `handle` over an express-session store: the store's `get` on Node's side,
+   * decoded in Rust (no thread crossing); what was read stays with the request for the
+   * touch at its end (`RequestState#keepAlive`).
+   */
+  async readBridged (state, handle) {
+    const readAt = Date.now()
+    const sess = await this.settings.store.read(handle)
+    if (sess === null) return null
+    const rec = this.engine.decodeBridged(handle, sessionJson(sess))
+    if (rec !== null) state.bridgedRead = { handle, sess, recordEnds: rec.expiresAt, readAt }
+    return rec
   }
 
   /** Step 5: expose req.session, hold the response until it is saved, and go on to the app. */

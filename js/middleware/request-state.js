@@ -81,6 +81,7 @@ class RequestState {
     this.chain = null // the session's operations, one after another (made when first needed)
     this.busy = 0
     this.next = null // Express's next, for errors after the route (set by the middleware)
+    this.bridgedRead = null // {handle, sess, recordEnds, readAt}: the session as an express-session store gave it (middleware.js readBridged)
     this.cookieHeader = undefined // the Cookie header the credentials were read from (request.js)
     this.pendingHandle = null // the handle a new session will be stored under, once asked for
     this.idReplaced = false // the app assigned req.sessionID where it is our own property (RequestFields)
@@ -440,7 +441,7 @@ class RequestState {
     const handle = this.handle
     const json = dataJson(s)
     const cache = this.middleware.dataCache
-    return this.middleware.engine.patchData(handle, patch).then((v) => {
+    return this.patchStored(handle, patch).then((v) => {
       if (v === null) { // revoked meanwhile: nothing was written, and the client must know
         cache.delete(handle)
         this.sendTokens(CLEAR)
@@ -454,6 +455,17 @@ class RequestState {
       // store: the cookie stays as it is (as express-session's), unless its lifetime moves.
       if (!settings.bridged || this.touched || settings.rolling || Object.hasOwn(patch, 'cookie')) this.reissue()
     }, (e) => { throw this.storeError(e, handle) })
+  }
+
+  /**
+   * Write `patch` to session `handle` → the new data version, or null when it is gone.
+   * Over an express-session store on Node's side (compat/bridge.js `patch`), unless the
+   * session's lock is taken; else by the engine.
+   */
+  patchStored (handle, patch) {
+    const { settings, engine } = this.middleware
+    if (!settings.bridged) return engine.patchData(handle, patch)
+    return settings.store.patch(handle, patch, engine).then((v) => v === undefined ? engine.patchData(handle, patch) : v)
   }
 
   /**
@@ -507,6 +519,18 @@ class RequestState {
    */
   keepAlive (rewrite) {
     const handle = this.handle
+    const read = this.bridgedRead
+    if (!rewrite && read !== null && read.handle === handle) {
+      // A touch only moves the store's expiry: made on Node's side with what the load read
+      // (compat/bridge.js `touch`), else by the engine, which reads it again first.
+      return this.middleware.settings.store.touch(handle, read.sess, read.recordEnds, read.readAt)
+        .then((done) => done ? undefined : this.keepAliveByEngine(handle, rewrite), (e) => this.failLate(e, handle))
+    }
+    return this.keepAliveByEngine(handle, rewrite)
+  }
+
+  /** The engine's keep-alive (it reads the session again under its lock). */
+  keepAliveByEngine (handle, rewrite) {
     return this.middleware.engine.keepAlive(handle, rewrite).then((alive) => {
       if (!alive && this.handle === handle) {
         this.middleware.dataCache.delete(handle)

@@ -29,6 +29,19 @@ export declare class NativeEngine {
   /** A live session's data, or null. */
   get(session: string): Promise<NapiSessionData | null>
   /**
+   * The session in `json`, what an express-session store's `get` of key `session` gave
+   * (read on Node's side), decoded and checked in Rust; null when it is expired or known
+   * to be revoked. No I/O. Throws `STORE_CORRUPT` for anything that is no session of ours.
+   */
+  decodeBridged(session: string, json: string): NapiBridgedSession | null
+  /**
+   * Node's side's patch over an express-session store, under the session's lock
+   * (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
+   * answer is the JSON text to `set` and the new data version, or null when the session
+   * is known to be revoked (write nothing). No I/O. Throws `STORE_CORRUPT`.
+   */
+  patchBridged(session: string, json: string, changes: Record<string, any>): NapiBridgedPatch | null
+  /**
    * Change some keys of a session's data (`null` deletes a key); resolves to the new
    * data version, or null when the session is gone (nothing is written).
    */
@@ -71,6 +84,20 @@ export declare class NativeStore {
   get kind(): string
   /** Start a session engine over this store (adopts or publishes the key ring). */
   startEngine(options: NapiTokenOptions, session?: NapiSessionOptions | undefined | null): Promise<NativeEngine>
+  /**
+   * A bridge store only (`openBridgeStore`): take the lock of session key `key` now if
+   * it is free, for Node's side to make the session's store calls itself; the id to
+   * `release` it by, or null (taken: leave the work to the engine, which waits).
+   */
+  tryHold(key: string): number | null
+  /** Give back a lock `tryHold` took. */
+  release(id: number): void
+  /**
+   * A bridge store only: may session `handle`, read at `readAt` (ms), be touched with
+   * what was read (not destroyed by this process since, and read lately)? False for
+   * anything else.
+   */
+  stillThere(handle: string, readAt: number): boolean
 }
 export type NapiStore = NativeStore
 
@@ -157,6 +184,28 @@ export declare const MAX_USER_ID_LENGTH: number
 
 /** Shortest secret used without `allowShortSecret`, in bytes (UTF-8 bytes of a string). */
 export declare const MIN_SECRET_LENGTH: number
+
+/** What Node's side writes after a patch (`Engine#patchBridged`). */
+export interface NapiBridgedPatch {
+  /** The session object to `set`, as JSON text. */
+  json: string
+  /** The new data version. */
+  dataVersion: number
+}
+
+/** A session a bridged store handed back (`Engine#decodeBridged`). */
+export interface NapiBridgedSession {
+  /** User; null for an anonymous session. */
+  userId: string | null
+  /** The data. */
+  data: any
+  /** Its version. */
+  dataVersion: number
+  /** App claims. */
+  claims: any
+  /** When the record ends unless refreshed, ms (the earlier of its idle and absolute ends). */
+  expiresAt: number
+}
 
 /** Where a session was used from. */
 export interface NapiDevice {

@@ -422,6 +422,53 @@ impl Engine {
     )
   }
 
+  /// A session that a bridged store's `get`, made on Node's side, handed back as `value`
+  /// (under the key `handle`): decoded as the bridge decodes what it reads, and kept only
+  /// while it is live, as [`Engine::get`] keeps what it reads. It lets a request read its
+  /// session over an express-session store with no thread crossing (js/compat/bridge.js).
+  ///
+  /// # Errors
+  /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
+  pub fn decode_bridged(&self, handle: &Handle, value: &Value) -> Result<Option<SessionRecord>> {
+    let r = crate::store::bridge::decode_record(value)?
+      .filter(|r| r.handle == *handle)
+      .ok_or_else(crate::store::row::corrupt)?;
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(None);
+    }
+    let now = self.now();
+    Ok(Some(r).filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at))
+  }
+
+  /// Node's side's patch of a session over an express-session store, made under the
+  /// session's lock (`NodeSide::try_hold`): `value` is what the store holds under `handle`
+  /// now; the answer is the value to `set` and the new data version, or `None` when the
+  /// session is known to be revoked (nothing is written). As [`Engine::patch_data`] over
+  /// the bridge, with the store calls left to the caller.
+  ///
+  /// # Errors
+  /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
+  pub fn patch_bridged(
+    &self,
+    handle: &Handle,
+    value: &Value,
+    patch: &DataPatch,
+  ) -> Result<Option<(Value, u64)>> {
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(None);
+    }
+    let mut r = crate::store::bridge::decode_record(value)?
+      .filter(|r| r.handle == *handle)
+      .ok_or_else(crate::store::row::corrupt)?;
+    crate::store::codec::apply_patch(&mut r.data, patch);
+    r.data_version += 1;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    Ok(Some((
+      crate::store::bridge::encode_record(&r, now),
+      r.data_version,
+    )))
+  }
+
   /// Change some keys of a session's data, only if the session still exists. Returns the
   /// new data version, or `None` when the session is gone (revoked: nothing is written).
   ///

@@ -141,6 +141,31 @@ pub struct NapiSessionData {
   pub claims: Value,
 }
 
+/// A session a bridged store handed back (`Engine#decodeBridged`).
+#[napi(object)]
+pub struct NapiBridgedSession {
+  /// User; null for an anonymous session.
+  #[napi(ts_type = "string | null")]
+  pub user_id: UserId,
+  /// The data.
+  pub data: Value,
+  /// Its version.
+  pub data_version: f64,
+  /// App claims.
+  pub claims: Value,
+  /// When the record ends unless refreshed, ms (the earlier of its idle and absolute ends).
+  pub expires_at: f64,
+}
+
+/// What Node's side writes after a patch (`Engine#patchBridged`).
+#[napi(object)]
+pub struct NapiBridgedPatch {
+  /// The session object to `set`, as JSON text.
+  pub json: String,
+  /// The new data version.
+  pub data_version: f64,
+}
+
 fn device(d: Option<NapiDevice>) -> DeviceInfo {
   let d = d.unwrap_or_default();
   DeviceInfo {
@@ -390,6 +415,63 @@ impl NapiEngine {
         claims: Value::Object(r.claims),
       }))
     })
+  }
+
+  /// The session in `json`, what an express-session store's `get` of key `session` gave
+  /// (read on Node's side), decoded and checked in Rust; null when it is expired or known
+  /// to be revoked. No I/O. Throws `STORE_CORRUPT` for anything that is no session of ours.
+  #[napi]
+  pub fn decode_bridged(
+    &self,
+    session: String,
+    json: String,
+  ) -> napi::Result<Option<NapiBridgedSession>, Code> {
+    let value: Value =
+      serde_json::from_str(&json).map_err(|_| to_js(crate::store::row::corrupt()))?;
+    let r = self
+      .engine
+      .decode_bridged(&handle(&session)?, &value)
+      .map_err(to_js)?;
+    Ok(r.map(|r| {
+      NapiBridgedSession {
+        user_id: public(&r.user_id),
+        expires_at: r
+          .refresh
+          .idle_expires_at
+          .0
+          .min(r.refresh.absolute_expires_at.0) as f64,
+        data: Value::Object(r.data),
+        data_version: r.data_version as f64,
+        claims: Value::Object(r.claims),
+      }
+    }))
+  }
+
+  /// Node's side's patch over an express-session store, under the session's lock
+  /// (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
+  /// answer is the JSON text to `set` and the new data version, or null when the session
+  /// is known to be revoked (write nothing). No I/O. Throws `STORE_CORRUPT`.
+  #[napi]
+  pub fn patch_bridged(
+    &self,
+    session: String,
+    json: String,
+    changes: Map<String, Value>,
+  ) -> napi::Result<Option<NapiBridgedPatch>, Code> {
+    let value: Value =
+      serde_json::from_str(&json).map_err(|_| to_js(crate::store::row::corrupt()))?;
+    let patch: Vec<(String, Option<Value>)> = changes
+      .into_iter()
+      .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
+      .collect();
+    let out = self
+      .engine
+      .patch_bridged(&handle(&session)?, &value, &patch)
+      .map_err(to_js)?;
+    Ok(out.map(|(value, version)| NapiBridgedPatch {
+      json: value.to_string(),
+      data_version: version as f64,
+    }))
   }
 
   /// Change some keys of a session's data (`null` deletes a key); resolves to the new

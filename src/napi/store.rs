@@ -42,6 +42,37 @@ impl NapiStore {
       engine::start(Arc::clone(&self.store), options, session),
     )
   }
+
+  /// A bridge store only (`openBridgeStore`): take the lock of session key `key` now if
+  /// it is free, for Node's side to make the session's store calls itself; the id to
+  /// `release` it by, or null (taken: leave the work to the engine, which waits).
+  #[napi]
+  pub fn try_hold(&self, key: String) -> Option<f64> {
+    let side = self.store.node_side()?;
+    side.try_hold(&key).map(|id| id as f64)
+  }
+
+  /// Give back a lock `tryHold` took.
+  #[napi]
+  pub fn release(&self, id: f64) {
+    if let Some(side) = self.store.node_side() {
+      side.release(id as u64);
+    }
+  }
+
+  /// A bridge store only: may session `handle`, read at `readAt` (ms), be touched with
+  /// what was read (not destroyed by this process since, and read lately)? False for
+  /// anything else.
+  #[napi]
+  pub fn still_there(&self, handle: String, read_at: f64) -> bool {
+    let (Some(side), Ok(h)) = (
+      self.store.node_side(),
+      crate::token::Handle::parse(&handle, ErrorKind::InvalidArgument),
+    ) else {
+      return false;
+    };
+    side.still_there(&h, crate::clock::UnixMillis(read_at as i64))
+  }
 }
 
 /// A memory store holding at most `maxSessions` sessions (default 100000).

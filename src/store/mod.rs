@@ -115,6 +115,12 @@ pub trait Store: Send + Sync + 'static {
   /// yet). Returns whether it was stored.
   async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool>;
 
+  /// The bridge's hooks for Node's side (`bridge::NodeSide`): `None` for the native
+  /// stores, which Node's side never calls.
+  fn node_side(&self) -> Option<&dyn bridge::NodeSide> {
+    None
+  }
+
   /// The app used the session and changed nothing (express-session's end-of-request
   /// `touch`, or with `rewrite` its `resave`: the whole record written again). Returns
   /// whether the session exists. The native stores keep every expiry in the record and

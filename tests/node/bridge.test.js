@@ -117,9 +117,9 @@ eachExpress(function (express) {
       const handle = (await login(c, 'fay', { data: { a: 1 } })).json.id
       const calls = spy(store)
       assertOk(await c.get('/me'))
-      // read at the start (an express-session store is the truth: what it lost is gone),
-      // read again under the session's lock to touch it (express-session reads once)
-      assert.deepEqual(calls, { get: 2, set: 0, destroy: 0 }, 'read to load it and to touch it, nothing written')
+      // read once at the start (an express-session store is the truth: what it lost is
+      // gone), and touched with what was read, as express-session touches what it loaded
+      assert.deepEqual(calls, { get: 1, set: 0, destroy: 0 }, 'one read, nothing written')
       assert.equal(store.touches.length, 1)
       const [sid, sess] = store.touches[0]
       assert.equal(sid, handle)
@@ -127,6 +127,21 @@ eachExpress(function (express) {
       assert.deepEqual([sess.tandem, sess.cookie.expires], [held.tandem, held.cookie.expires], 'the session object as stored')
       assertOk(await c.post('/data', { json: { a: 2 } }))
       assert.deepEqual([calls.set, store.touches.length], [1, 1], 'a save is a set, not also a touch')
+    })
+
+    it('should move the touched cookie\'s expiry on by cookie.maxAge from the touch, within the record\'s life', async function (t) {
+      const store = new TouchStore()
+      const app = await useApp(t, express, { store, resave: false, cookie: { maxAge: 60_000 } })
+      const c = app.client()
+      const handle = (await login(c, 'gus', { data: { a: 1 } })).json.id
+      const written = Date.parse(JSON.parse(store.sessions.get(handle)).cookie.expires)
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      const before = Date.now()
+      assertOk(await c.get('/me'))
+      const [, sess] = store.touches.at(-1)
+      const touched = Date.parse(sess.cookie.expires)
+      assert.ok(touched >= before + 60_000 && touched > written, `touched ${touched - written} ms later than written`)
+      assert.equal(sess.cookie.originalMaxAge, 60_000)
     })
 
     it('should write the session again when resave is true, and make no call without touch when false', async function (t) {
@@ -214,6 +229,71 @@ eachExpress(function (express) {
         await Promise.all([c.clone().post('/data', { json: { late: i } }), c.post('/logout')])
       }))
       for (const h of handles) assert.equal(store.sessions.has(h), false, 'no session written back after its logout')
+    })
+  })
+
+  describe('races within one process, on Node\'s side of the bridge (reads, touches and writes made in JS)', function () {
+    /** A store whose touch writes the whole session it is given, whether or not it is there. */
+    class TouchWritesStore extends MapStore {
+      touch (sid, sess, cb) { this.set(sid, sess, cb) }
+    }
+
+    /** A store whose set answers 5 ms later: parallel writes overlap. */
+    class SlowSetStore extends MapStore {
+      set (sid, sess, cb) { setTimeout(() => super.set(sid, sess, cb), 5) }
+    }
+
+    it('should land every one of 20 parallel writes of different keys of one session', async function (t) {
+      const store = new SlowSetStore()
+      const app = await useApp(t, express, { store, resave: false })
+      const c = app.client()
+      const handle = (await login(c, 'cy')).json.id
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => c.clone().post('/data', { json: { ['k' + i]: i } })))
+      for (const r of answers) assertOk(r)
+      const held = JSON.parse(store.sessions.get(handle)).tandem.data
+      for (let i = 0; i < 20; i++) assert.equal(held['k' + i], i, `k${i} landed`)
+    })
+
+    it('should not touch back a session its logout destroyed while the request ran, over a store whose touch writes', async function (t) {
+      const store = new TouchWritesStore()
+      const app = await useApp(t, express, { store, resave: false })
+      const c = app.client()
+      const handle = (await login(c, 'vi')).json.id
+      const slow = c.clone().post('/slow-save?gate=g1', { json: {} }) // loads, waits, changes nothing
+      await app.gates.arrived('g1')
+      assertOk(await c.post('/logout'))
+      assert.equal(store.sessions.has(handle), false)
+      app.gates.open('g1')
+      await slow
+      assert.equal(store.sessions.has(handle), false, 'the touch at its end did not write it back')
+    })
+
+    it('should never bring a session back when touches race its logout, over a store whose touch writes (200 sessions)', async function (t) {
+      const store = new TouchWritesStore()
+      const app = await useApp(t, express, { store, resave: false })
+      const handles = []
+      await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+        const c = app.client()
+        const li = await login(c, 'v' + (i % 10))
+        handles.push(li.json.id)
+        await Promise.all([c.clone().get('/me'), c.clone().get('/me'), c.post('/logout')])
+      }))
+      for (const h of handles) assert.equal(store.sessions.has(h), false, 'no session touched back after its logout')
+    })
+
+    it('should keep every rotation when writes race refreshes (no false theft)', async function (t) {
+      const app = await useApp(t, express, { store: new MapStore(), resave: false })
+      const c = app.client()
+      await login(c, 'dee')
+      for (let round = 0; round < 5; round++) {
+        app.advance(EXPIRE_MS)
+        const writer = c.clone()
+        const [ref] = await Promise.all([c.post(REFRESH_PATH), writer.post('/data', { json: { round } })])
+        assertOk(ref, 'refresh ' + round)
+      }
+      app.advance(GRACE_MS + 1000)
+      assertOk(await c.post(REFRESH_PATH), 'the last successor refreshes on')
+      assert.equal(app.events.theft.length, 0)
     })
   })
 

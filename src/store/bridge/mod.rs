@@ -32,10 +32,11 @@
 //! Redis, PostgreSQL) close every window with atomic writes; use one of them when more
 //! than one process serves a session.
 
+mod node_side;
 mod wire;
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,7 @@ use crate::store::row::{corrupt, handle_exists};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
+pub use node_side::NodeSide;
 pub use wire::{decode_record, encode_record};
 
 /// A key-value store of JSON values: express-session's `get`/`set`/`destroy`.
@@ -99,7 +101,11 @@ struct Ring {
 /// The bridge store over `K`.
 pub struct BridgeStore<K: KeyValue> {
   kv: K,
-  stripes: Vec<AsyncMutex<()>>,
+  stripes: Vec<Arc<AsyncMutex<()>>>,
+  /// Stripe locks Node's side holds (node_side.rs).
+  holds: node_side::Holds,
+  /// Sessions destroyed here lately, for Node's side's touches.
+  gone: node_side::Gone,
   /// Handles this process inserted and has not seen go: what `sweep` checks.
   known: Mutex<HashSet<Handle>>,
   clock: SystemClock,
@@ -110,7 +116,11 @@ impl<K: KeyValue> BridgeStore<K> {
   pub fn new(kv: K) -> Self {
     Self {
       kv,
-      stripes: (0..STRIPES).map(|_| AsyncMutex::new(())).collect(),
+      stripes: (0..STRIPES)
+        .map(|_| Arc::new(AsyncMutex::new(())))
+        .collect(),
+      holds: node_side::Holds::default(),
+      gone: node_side::Gone::default(),
       known: Mutex::new(HashSet::new()),
       clock: SystemClock,
     }
@@ -186,10 +196,28 @@ fn user_key(user_id: &str) -> String {
   format!("{USER_PREFIX}{user_id}")
 }
 
+impl<K: KeyValue> NodeSide for BridgeStore<K> {
+  fn try_hold(&self, key: &str) -> Option<u64> {
+    self.holds.try_hold(&self.stripes[Self::stripe(key)])
+  }
+
+  fn release(&self, id: u64) {
+    self.holds.release(id);
+  }
+
+  fn still_there(&self, handle: &Handle, read_at: UnixMillis) -> bool {
+    self.gone.still_there(handle, read_at, self.now())
+  }
+}
+
 #[async_trait]
 impl<K: KeyValue> Store for BridgeStore<K> {
   fn kind(&self) -> &'static str {
     "bridge"
+  }
+
+  fn node_side(&self) -> Option<&dyn NodeSide> {
+    Some(self)
   }
 
   async fn insert(&self, record: &SessionRecord) -> Result<()> {
@@ -249,6 +277,7 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       return Ok(None); // revoked meanwhile in this process: the feed has it once
     };
     self.kv.destroy(&key).await?;
+    self.gone.mark(*handle, self.now());
     self.known().remove(handle);
     let now = self.now();
     let mut feed =
@@ -347,6 +376,7 @@ impl<K: KeyValue> Store for BridgeStore<K> {
         }
         Some(r) if now >= r.refresh.idle_expires_at || now >= r.refresh.absolute_expires_at => {
           self.kv.destroy(&key).await?;
+          self.gone.mark(h, self.now());
           self.known().remove(&h);
           removed += 1;
         }
