@@ -55,6 +55,9 @@ function unavailable () {
   return coded('STORE_UNAVAILABLE', "the app's session store failed", 503)
 }
 
+/** A store call not made. */
+const NOTHING = Promise.resolve()
+
 /** The JSON text of a session object a store gave (for Rust to decode); STORE_CORRUPT if it has none. */
 function sessionJson (sess) {
   let json
@@ -169,26 +172,25 @@ class BridgedStore {
    * express-session's touch, on Node's side, of a session `read` gave at `readAt` (ms;
    * `recordEnds`: when its record ends): the store's `touch` with the object as read and
    * its cookie's expiry moved on, as express-session touches with the session it loaded,
-   * under the session's lock and only if this process has not destroyed it since. True
-   * when done (or when the store has no `touch`: no call, as in express-session); false
-   * when the caller must leave it to the engine (the lock is taken, or the read is old or
-   * may be stale), which reads again first.
+   * under the session's lock and only if this process has not destroyed it since. Decided
+   * at once: a promise of the touch (begun now; a store without `touch` gets no call, as
+   * in express-session), or null when the caller must leave it to the engine (the lock is
+   * taken, or the read is old or may be stale), which reads again first.
    */
-  async touch (handle, sess, recordEnds, readAt) {
+  touch (handle, sess, recordEnds, readAt) {
     const store = this.#store
-    if (typeof store.touch !== 'function') return true
-    if (!this.#connected) throw unavailable()
+    if (typeof store.touch !== 'function') return NOTHING
+    if (!this.#connected) return Promise.reject(unavailable())
     const native = this._open()
     const hold = native.tryHold(handle)
-    if (hold === null) return false
-    try {
-      if (!native.stillThere(handle, readAt)) return false
-      const cookie = { originalMaxAge: Math.max(0, recordEnds - Date.now()), expires: new Date(recordEnds).toISOString(), httpOnly: true, path: '/' }
-      await this.#onNodeSide(handle, () => settle(store, 'touch', [handle, this.#withCookie({ ...sess, cookie })]))
-      return true
-    } finally {
+    if (hold === null) return null
+    if (!native.stillThere(handle, readAt)) {
       native.release(hold)
+      return null
     }
+    const cookie = { originalMaxAge: Math.max(0, recordEnds - Date.now()), expires: new Date(recordEnds).toISOString(), httpOnly: true, path: '/' }
+    return this.#onNodeSide(handle, () => settle(store, 'touch', [handle, this.#withCookie({ ...sess, cookie })]))
+      .finally(() => native.release(hold))
   }
 
   /**

@@ -522,9 +522,14 @@ class RequestState {
     const read = this.bridgedRead
     if (!rewrite && read !== null && read.handle === handle) {
       // A touch only moves the store's expiry: made on Node's side with what the load read
-      // (compat/bridge.js `touch`), else by the engine, which reads it again first.
-      return this.middleware.settings.store.touch(handle, read.sess, read.recordEnds, read.readAt)
-        .then((done) => done ? undefined : this.keepAliveByEngine(handle, rewrite), (e) => this.failLate(e, handle))
+      // (compat/bridge.js `touch`), else by the engine, which reads it again first. The
+      // response does not wait for it: nothing the app wrote depends on it, and its
+      // failure follows the response in any case (failLate).
+      const touching = this.middleware.settings.store.touch(handle, read.sess, read.recordEnds, read.readAt)
+      if (touching !== null) {
+        touching.catch((e) => this.failLate(e, handle))
+        return undefined
+      }
     }
     return this.keepAliveByEngine(handle, rewrite)
   }
