@@ -7,7 +7,7 @@
  * revocations and the key ring from the store every `syncInterval` ms.
  *
  * Guarantees: a thin wrapper. Every failure is an Error whose `code` the addon set (sync
- * calls throw, async ones reject); option defaults and checks are the Rust core's
+ * calls throw, async ones reject, bad arguments included); option defaults and checks are the Rust core's
  * (`CONFIG_INVALID`, the message naming the option). Only the lone-surrogate check of
  * arguments.js runs here, because the crossing into Rust would hide it.
  * @public
@@ -23,6 +23,18 @@ const { openable } = require('./compat/bridge.js')
 const { token: TOKEN_OPTIONS, session: SESSION_OPTIONS } = native.optionNames()
 /** Every option `Engine.start` reads besides `store`: token options, then session options. */
 const ENGINE_OPTIONS = Object.freeze([...TOKEN_OPTIONS, ...SESSION_OPTIONS])
+
+/**
+ * `fn()`, an async call of the addon, as a promise whatever happens: bad arguments (a
+ * lone surrogate, a value napi cannot convert) reject it instead of throwing at the call.
+ */
+function later (fn) {
+  try {
+    return fn()
+  } catch (e) {
+    return Promise.reject(e)
+  }
+}
 
 function pick (options, names) {
   const out = {}
@@ -104,26 +116,28 @@ class Engine {
    * `userId` makes an anonymous session (its tokens' `userId` is null too).
    */
   create (session) {
-    if (session !== null && typeof session === 'object') {
-      assertWellFormed(session.userId, 'userId')
-      assertWellFormed(session.claims, 'claims')
-      assertWellFormed(session.data, 'data')
-      // napi reads an absent field as None, but refuses null: anonymous is absent there.
-      if (session.userId === null) session = { ...session, userId: undefined }
-    }
-    return this.#native.create(session)
+    return later(() => {
+      if (session !== null && typeof session === 'object') {
+        assertWellFormed(session.userId, 'userId')
+        assertWellFormed(session.claims, 'claims')
+        assertWellFormed(session.data, 'data')
+        // napi reads an absent field as None, but refuses null: anonymous is absent there.
+        if (session.userId === null) session = { ...session, userId: undefined }
+      }
+      return this.#native.create(session)
+    })
   }
 
   /** Refresh → `{outcome: 'refreshed'|'theft'|'refused', tokens?, theft?, code?}`. */
-  refresh (refreshToken, device) { return this.#native.refresh(refreshToken, device) }
+  refresh (refreshToken, device) { return later(() => this.#native.refresh(refreshToken, device)) }
   /** Revoke a session → whether it existed. */
-  revoke (handle) { return this.#native.revoke(handle) }
+  revoke (handle) { return later(() => this.#native.revoke(handle)) }
   /** Revoke all of a user's sessions except `except` → revoked handles. */
-  revokeUser (userId, except) { return this.#native.revokeUser(userId, except) }
+  revokeUser (userId, except) { return later(() => this.#native.revokeUser(userId, except)) }
   /** A user's live sessions, most recently refreshed first. */
-  listUser (userId) { return this.#native.listUser(userId) }
+  listUser (userId) { return later(() => this.#native.listUser(userId)) }
   /** A live session's data, or null. */
-  get (handle) { return this.#native.get(handle) }
+  get (handle) { return later(() => this.#native.get(handle)) }
   /**
    * The session in `json`, what an express-session store's `get` of `handle` gave (read on
    * Node's side: compat/bridge.js `read`), decoded and checked as `get` checks → its data
@@ -141,20 +155,22 @@ class Engine {
   }
   /** Change some keys of a session's data (`null` deletes) → new version, or null if gone. */
   patchData (handle, changes) {
-    assertWellFormed(changes, 'changes')
-    return this.#native.patchData(handle, changes)
+    return later(() => {
+      assertWellFormed(changes, 'changes')
+      return this.#native.patchData(handle, changes)
+    })
   }
 
   /**
    * The app used the session and changed nothing: the store's end-of-request call
    * (`rewrite`: express-session's `resave`) → whether the session still exists.
    */
-  keepAlive (handle, rewrite) { return this.#native.keepAlive(handle, rewrite) }
+  keepAlive (handle, rewrite) { return later(() => this.#native.keepAlive(handle, rewrite)) }
 
   /** Read revocations and the key ring from the store now. */
-  sync () { return this.#native.sync() }
+  sync () { return later(() => this.#native.sync()) }
   /** Emergency: revoke signing key `kid` for every process sharing the store. */
-  revokeKey (kid) { return this.#native.revokeKey(kid) }
+  revokeKey (kid) { return later(() => this.#native.revokeKey(kid)) }
   currentKid () { return this.#native.currentKid() }
   csrfToken (handle) { return this.#native.csrfToken(handle) }
   verifyCsrfToken (token, handle) { return this.#native.verifyCsrfToken(token, handle) }

@@ -23,6 +23,30 @@ const browser = { ip: '192.0.2.10', userAgent: 'Browser/1.0' }
 const thief = { ip: '198.51.100.66', userAgent: 'curl/8' }
 
 describe('Engine', function () {
+  describe('when an async method is given bad arguments', function () {
+    it('should return a rejected promise, never throw at the call', async function () {
+      const e = await start()
+      const t = await e.create({ userId: 'alice' })
+      const calls = [
+        ['patchData (lone surrogate)', () => e.patchData(t.handle, { a: 'x\uD800' }), 'INVALID_ARGUMENT'],
+        ['create (lone surrogate)', () => e.create({ userId: 'a\uDC00' }), 'INVALID_ARGUMENT'],
+        ['get (not a string)', () => e.get(42)],
+        ['revoke (not a string)', () => e.revoke({})],
+        ['refresh (not a string)', () => e.refresh(7, browser)],
+        ['listUser (not a string)', () => e.listUser(null)],
+        ['keepAlive (not a string)', () => e.keepAlive([], false)],
+        ['revokeUser (not a string)', () => e.revokeUser(1)]
+      ]
+      for (const [what, call, code] of calls) {
+        let p
+        assert.doesNotThrow(() => { p = call() }, what)
+        assert.ok(p instanceof Promise, what)
+        await assert.rejects(p, (err) => err instanceof Error && (code === undefined || err.code === code), what)
+      }
+      assert.deepEqual((await e.get(t.handle)).data, {}, 'nothing was written')
+    })
+  })
+
   describe('when a user logs in', function () {
     it('should issue tokens whose access token verifies with no I/O', async function () {
       const e = await start()
