@@ -17,7 +17,7 @@ const { SqliteStore } = require('../stores.js')
 const { isExpressSessionStore, openable } = require('../compat/bridge.js')
 const { passportUser } = require('./legacy.js')
 const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
-const { NAME_PREFIX } = require('./transport.js')
+const { MAX_COOKIE_MS, NAME_PREFIX } = require('./transport.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
 const UNSETS = ['keep', 'destroy']
@@ -169,6 +169,8 @@ function cookieOptions (value) {
   if (c.maxAge !== null && !(Number.isInteger(c.maxAge) && c.maxAge > 0)) {
     throw fail('cookie.maxAge', 'must be null (browser-session cookies) or a positive integer (milliseconds)')
   }
+  // Browsers keep a cookie 400 days at most: a longer lifetime ("forever") is that long.
+  if (c.maxAge !== null && c.maxAge > MAX_COOKIE_MS) c.maxAge = MAX_COOKIE_MS
   if (c.priority !== undefined && !PRIORITIES.includes(String(c.priority).toLowerCase())) {
     throw fail('cookie.priority', "must be 'low', 'medium' or 'high'")
   }

@@ -21,7 +21,7 @@
 const { randomBytes } = require('node:crypto')
 const debug = require('debug')('tandem-session')
 
-const { writeTokens, writeInfo } = require('./transport.js')
+const { MAX_COOKIE_MS, writeTokens, writeInfo } = require('./transport.js')
 const { device } = require('./request.js')
 const { Session, METHOD_NAMES } = require('./session.js')
 const { exposeId } = require('./request-fields.js')
@@ -32,8 +32,6 @@ const { settle, takeStoreError } = require('../compat/bridge.js')
 
 /** `out` when the response must clear the tokens. */
 const CLEAR = null
-/** Browsers keep a cookie at most 400 days (RFC 6265bis): longer lifetimes are cut to it. */
-const MAX_COOKIE_MS = 400 * 24 * 60 * 60 * 1000
 /** Response headers that describe the app's own answer (dropped when its save failed). */
 const ANSWER_HEADERS = ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Content-Type', 'ETag', 'Last-Modified', 'Location']
 

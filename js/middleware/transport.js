@@ -27,6 +27,9 @@ const HEADER = {
   csrf: 'x-csrf-token'
 }
 
+/** Browsers keep a cookie at most 400 days (RFC 6265bis §5.5): longer lifetimes are cut to it. */
+const MAX_COOKIE_MS = 400 * 24 * 60 * 60 * 1000
+
 /** The name prefixes browsers enforce (RFC 6265bis §4.1.3), which an app asks for by its `name`. */
 const HOST = '__Host-'
 const SECURE = '__Secure-'
@@ -192,4 +195,4 @@ function redirectNavigation (res, resendForm, location) {
   res.end()
 }
 
-module.exports = { NAME_PREFIX: { HOST, SECURE }, HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, clearCookie, sendJson, redirectNavigation }
+module.exports = { MAX_COOKIE_MS, NAME_PREFIX: { HOST, SECURE }, HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, clearCookie, sendJson, redirectNavigation }

@@ -48,6 +48,30 @@ function cookieRoutes (app) {
 }
 
 eachExpress(function (express) {
+  describe('a cookie lifetime longer than browsers keep (400 days)', function () {
+    it('should be cut to 400 days as an option and per response, with a valid Expires', async function (t) {
+      const FOREVER = 1e297
+      const app = await useApp(t, express, { cookie: { maxAge: FOREVER } }, {
+        setup (a) {
+          a.post('/forever', (req, res) => {
+            req.session.cookie.maxAge = FOREVER
+            req.session.n = 1
+            res.json({})
+          })
+        }
+      })
+      const c = app.client()
+      for (const r of [await login(c, 'ola'), await c.post('/forever')]) {
+        assertOk(r)
+        const at = shouldSetCookie(r, ACCESS)
+        assert.equal(at.maxAge, 400 * 24 * 60 * 60)
+        const line = r.headers['set-cookie'].find((l) => l.startsWith(ACCESS + '='))
+        const expires = Date.parse(/Expires=([^;]+)/.exec(line)[1])
+        assert.ok(Number.isFinite(expires), 'a date: ' + line.replace(/=[^;]+/, '=…'))
+      }
+    })
+  })
+
   describe('req.session.cookie', function () {
     it('should be a Cookie, enumerable beside the data, with the maxAge option as originalMaxAge on every request', async function (t) {
       const app = await useApp(t, express, { cookie: { maxAge: HOUR } }, { setup: cookieRoutes })
