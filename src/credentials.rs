@@ -82,8 +82,9 @@ pub fn cookie<'a>(header: &'a [u8], name: &str) -> Result<Option<&'a [u8]>> {
 /// case-insensitively (RFC 9110 §11.1); other schemes are not ours and give `None`.
 ///
 /// # Errors
-/// `TOKEN_MALFORMED` when the header is too long, or the Bearer credentials are not one
-/// token68 (RFC 9110 §11.2): empty, several words, or trailing junk.
+/// `TOKEN_MALFORMED` when the header is too long, the scheme is not followed by exactly
+/// one space, or the Bearer credentials are not one token68 (RFC 9110 §11.2): empty,
+/// several words, or trailing junk.
 pub fn bearer(header: &[u8]) -> Result<Option<&[u8]>> {
   if header.len() > MAX_HEADER_LEN {
     return Err(err(
@@ -98,9 +99,10 @@ pub fn bearer(header: &[u8]) -> Result<Option<&[u8]>> {
     return Ok(None);
   }
   let rest = &header[6..];
-  let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
-  let token = &rest[start..];
-  if start == 0 || token.is_empty() {
+  // Exactly one space, as every client writes it (RFC 9110 allows more): then a token has
+  // one spelling, and padding it with spaces makes no new header to remember (issue 18).
+  let token = rest.strip_prefix(b" ").unwrap_or_default();
+  if rest.first() != Some(&b' ') || token.is_empty() || token[0] == b' ' {
     return Err(err(
       ErrorKind::TokenMalformed,
       "Bearer credentials are malformed",
@@ -221,6 +223,8 @@ mod tests {
       "Bearer",
       "Bearer ",
       "Bearer a b",
+      "Bearer  abc",
+      "Bearer     abc.def.ghi",
       "Bearerabc",
       "Bearer a\tb",
       "Bearer a;b",

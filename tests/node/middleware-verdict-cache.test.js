@@ -9,7 +9,7 @@
 const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
-const { VerdictCache } = require('../../js/middleware/fast/verdict-cache.js')
+const { VerdictCache, MAX_KEY_CHARS, MAX_KEY_TOTAL } = require('../../js/middleware/fast/verdict-cache.js')
 const {
   ACCESS, ACCESS_MS, EXPIRE_MS, GRACE_MS, REFRESH_PATH,
   assertCode, assertOk, eachExpress, login, useApp
@@ -58,6 +58,26 @@ describe('VerdictCache', function () {
     assert.equal(c.get('k=1', undefined, false, 1, 0), undefined, 'the oldest went first')
     assert.ok(c.get('k=2', undefined, false, 1, 0))
     assert.ok(c.get('k=3', undefined, false, 1, 0))
+  })
+
+  it('should keep no header longer than MAX_KEY_CHARS, and at most MAX_KEY_TOTAL characters of them (padded headers)', function () {
+    const c = new VerdictCache(100000)
+    const padded = 'at=token; pad=' + 'x'.repeat(MAX_KEY_CHARS)
+    c.set(padded, undefined, false, ok(100), 7, 1000)
+    assert.equal(c.get(padded, undefined, false, 7, 1000), undefined, 'verified every time instead')
+    assert.equal(c.keptChars, 0)
+    // One valid token, a different padding each time: what an attacker can send.
+    const n = Math.ceil((2 * MAX_KEY_TOTAL) / MAX_KEY_CHARS)
+    let last
+    for (let i = 0; i < n; i++) {
+      last = `at=token; pad=${i};` + 'y'.repeat(MAX_KEY_CHARS - 40)
+      c.set(last, undefined, false, ok(100), 7, 1000)
+      assert.ok(c.keptChars <= MAX_KEY_TOTAL, `${c.keptChars} characters kept after ${i + 1}`)
+    }
+    assert.ok(c.get(last, undefined, false, 7, 1000), 'the newest is kept')
+    assert.equal(c.get('at=token; pad=0;' + 'y'.repeat(MAX_KEY_CHARS - 40), undefined, false, 7, 1000), undefined, 'the oldest went first')
+    c.clear(8)
+    assert.equal(c.keptChars, 0)
   })
 
   it('should drop expired verdicts as new ones come in, not only at the cap', function () {

@@ -16,8 +16,11 @@
  *   (rotation, emergency key revocation) — any of those empties the cache;
  * - the clock is before the token's `exp` (no leeway: near or past expiry Rust decides)
  *   and not before the time it was verified (a test clock moved back).
- * Only acceptances are kept; refusals always go to Rust. Bounded: the oldest entry goes
- * first (`bounded.js`), and expired ones are dropped as new ones come in. Each hit
+ * Only acceptances are kept; refusals always go to Rust. Bounded in entries and in bytes:
+ * a header longer than `MAX_KEY_CHARS` is never kept (it is verified every time), the
+ * headers kept hold at most `MAX_KEY_TOTAL` characters per map, the oldest entry goes
+ * first, and expired ones are dropped as new ones come in; so padding a valid token's
+ * header with junk costs the sender a verify per request and this process no memory. Each hit
  * returns the same frozen result, and a fresh copy of the app claims.
  *
  * Not a secret store: keys are headers the clients sent, values are claims that the
@@ -26,13 +29,17 @@
  * @private
  */
 
-const { setBounded } = require('../bounded.js')
+/** Longest header kept (characters): a token with claims and a few cookies of the app fit. */
+const MAX_KEY_CHARS = 4096
+/** Characters of kept headers per map, at most (entries go oldest first beyond it). */
+const MAX_KEY_TOTAL = 4 * 1024 * 1024
 
 class VerdictCache {
   #max
   #epoch = -1
   #cookie = [new Map(), new Map()] // by cookie-name choice: plain, secure
   #bearer = new Map()
+  #chars = new Map() // map -> characters of its keys
 
   /** @param {number} max most verdicts kept */
   constructor (max) {
@@ -63,7 +70,7 @@ class VerdictCache {
     const e = map.get(key)
     if (e === undefined) return undefined
     if (nowMs >= e.expMs || nowMs < e.atMs) {
-      map.delete(key)
+      this.#drop(map, key)
       return undefined
     }
     return e.appClaims === null ? e.result : { ...e.result, claims: { ...e.result.claims, claims: JSON.parse(e.appClaims) } }
@@ -78,17 +85,38 @@ class VerdictCache {
     if (map === null || !result.ok) return
     if (epoch !== this.#epoch) this.clear(epoch)
     const key = authorization === undefined ? cookie : authorization
+    if (key.length > MAX_KEY_CHARS) return
     // Entries go in in time order and tokens share one lifetime, so the oldest expire first:
     // each insertion drops up to two expired ones, which keeps the map near the number of
     // live tokens (not the cap) in a process that sees many short-lived ones.
     for (let i = 0; i < 2; i++) {
       const first = map.entries().next().value
       if (first === undefined || first[1].expMs > nowMs) break
-      map.delete(first[0])
+      this.#drop(map, first[0])
+    }
+    this.#drop(map, key)
+    let chars = this.#chars.get(map) ?? 0
+    while (map.size > 0 && (map.size >= this.#max || chars + key.length > MAX_KEY_TOTAL)) {
+      chars -= this.#drop(map, map.keys().next().value)
     }
     const appClaims = result.claims.claims === undefined ? null : JSON.stringify(result.claims.claims)
     Object.freeze(result.claims)
-    setBounded(map, key, { result: Object.freeze(result), expMs: result.claims.exp * 1000, atMs: nowMs, appClaims }, this.#max)
+    map.set(key, { result: Object.freeze(result), expMs: result.claims.exp * 1000, atMs: nowMs, appClaims })
+    this.#chars.set(map, chars + key.length)
+  }
+
+  /** Remove `key` from `map`, keeping the character count; the characters freed. */
+  #drop (map, key) {
+    if (!map.delete(key)) return 0
+    this.#chars.set(map, (this.#chars.get(map) ?? 0) - key.length)
+    return key.length
+  }
+
+  /** Characters of the headers kept now, all maps together (tests, memory checks). */
+  get keptChars () {
+    let n = 0
+    for (const v of this.#chars.values()) n += v
+    return n
   }
 
   /** Forget every verdict; `epoch` is the one new verdicts are kept under. */
@@ -97,7 +125,8 @@ class VerdictCache {
     this.#cookie[0].clear()
     this.#cookie[1].clear()
     this.#bearer.clear()
+    this.#chars.clear()
   }
 }
 
-module.exports = { VerdictCache }
+module.exports = { VerdictCache, MAX_KEY_CHARS, MAX_KEY_TOTAL }
