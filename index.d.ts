@@ -129,9 +129,11 @@ declare namespace session {
       user?: ((sess: any) => string | null | undefined) | undefined
     } | undefined
     /**
-     * Base cookie name. Access cookie: `__Host-<name>` on secure requests when `cookie.path`
-     * is `'/'` and there is no `cookie.domain` (else `__Secure-<name>`), `<name>` otherwise.
-     * Refresh cookie: `__Secure-<name>.refresh` on secure requests, `<name>.refresh` otherwise.
+     * Cookie name, as express-session's: the access cookie is `<name>`, the refresh cookie
+     * `<name>.refresh`. A name with a browser-enforced prefix asks for it (recommended on
+     * HTTPS): with `'__Host-sid'`, secure responses set `__Host-sid` and
+     * `__Secure-sid.refresh`, plain-HTTP ones `sid` and `sid.refresh`. `__Host-` needs
+     * `cookie.path` `'/'` and no `cookie.domain` (use `__Secure-` then).
      * @default 'connect.sid'
      */
     name?: string | undefined
@@ -288,12 +290,13 @@ declare namespace session {
      */
     sameSite?: 'lax' | 'strict' | 'none' | undefined
     /**
-     * Max-Age of the cookies, ms (a positive integer); `null`: browser-session cookies.
+     * Max-Age of the cookies, ms (a positive integer; more than 400 days is cut to 400 days,
+     * browsers' cap); `null`: browser-session cookies.
      * @default null
      */
     maxAge?: number | null | undefined
     /**
-     * Domain attribute (then the access cookie is `__Secure-`, not `__Host-`).
+     * Domain attribute (then a prefixed `name` must be `__Secure-`, not `__Host-`).
      * @default undefined // host-only
      */
     domain?: string | undefined
