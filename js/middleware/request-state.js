@@ -525,7 +525,13 @@ class RequestState {
       // failure follows the response in any case (failLate).
       const touching = this.middleware.settings.store.touch(handle, read.sess, read.recordEnds, read.readAt)
       if (touching !== null) {
-        touching.catch((e) => this.failLate(e, handle))
+        touching.catch((e) => { // no one awaits it: whatever it was, it follows the response
+          try {
+            this.failLate(e, handle)
+          } catch (err) {
+            this.reportLate(err)
+          }
+        })
         return undefined
       }
     }
