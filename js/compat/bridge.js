@@ -15,10 +15,12 @@
  * 503) instead of waiting on a dead connection; a call that does not answer within
  * `STORE_TIMEOUT_MS` (5 s) fails the same way.
  *
- * A request's read of its session and the touch at its end (`read`, `touch`) are made
- * here, on Node's side, with no thread crossing: one `get` and one `touch` per request, as
- * express-session makes them. Every call that writes (and `resave`'s `set`, which reads
- * again under the session's lock) goes through the native bridge.
+ * A request's read of its session, the touch at its end and its writes of changed keys
+ * (`read`, `touch`, `patch`) are made here, on Node's side, with no thread crossing, the
+ * touch and the write under the session's lock (taken without waiting: `tryHold`); the
+ * store sees a `get` and a `touch` per request, as under express-session, and a write is a
+ * `get` and a `set` more. Logins, refreshes, logouts and `resave`'s `set` go through the
+ * native bridge, as does anything whose lock was taken.
  *
  * A store that keeps the bridge's own records (`~tandem:` keys: key ring, revocation
  * feed, users' handle lists) apart from its sessions offers them under `OWN_RECORDS`
