@@ -14,8 +14,8 @@
 //!   a value is a sub-slice of the header, holds no `;` and has no SP/HTAB at either end;
 //!   appending `; name=v` to a header gives `v` when the name was absent and
 //!   CREDENTIALS_AMBIGUOUS when it was present;
-//! - `bearer`: a token is a non-empty suffix of the header after `Bearer` (any case) and at
-//!   least one SP, made of token68 characters with `=` only at the end; other schemes
+//! - `bearer`: a token is a non-empty suffix of the header after `Bearer` (any case) and
+//!   exactly one SP, made of token68 characters with `=` only at the end; other schemes
 //!   give nothing; `Bearer <token>` gives the token back;
 //! - `access_token` is exactly the combination of the two (cookie first, a differing pair
 //!   is CREDENTIALS_AMBIGUOUS, Bearer wins when both agree);
@@ -203,7 +203,7 @@ fn check_bearer(a: &[u8]) {
       assert!(is_bearer, "token from a non-Bearer header: {}", hex(a));
       let at = within(a, t).unwrap_or_else(|| panic!("token not inside the header {}", hex(a)));
       assert_eq!(at + t.len(), a.len(), "token is not the header's tail: {}", hex(a));
-      assert!(at > 6 && a[6..at].iter().all(|&b| b == b' '), "bad separator: {}", hex(a));
+      assert!(at == 7 && a[6] == b' ', "not one space after Bearer: {}", hex(a));
       assert!(!t.is_empty(), "empty token: {}", hex(a));
       let body = t.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
       assert!(
