@@ -995,8 +995,11 @@ fn exp_is_required_numeric_and_enforced_with_the_leeway() -> Result<()> {
     (Some("Infinity".into()), &d, Some(ErrorKind::TokenMalformed)),
     (Some("-1".into()), &d, Some(ErrorKind::TokenExpired)),
     (Some("0".into()), &d, Some(ErrorKind::TokenExpired)),
-    (Some("9999999999".into()), &d, None),
-    (Some("1e10".into()), &d, None),
+    // Numbers all the same, but no token of ours lives that long (see
+    // a_token_living_longer_than_the_policy_allows_is_refused_as_expired).
+    (Some("9999999999".into()), &d, Some(ErrorKind::TokenExpired)),
+    (Some("1e10".into()), &d, Some(ErrorKind::TokenExpired)),
+    (Some((T + 600).to_string()), &d, None),
   ] {
     assert_eq!(check(exp.as_deref(), policy, NOW)?, want, "exp {exp:?}");
   }
@@ -1050,6 +1053,28 @@ fn nbf_and_iat_in_the_future_are_refused_beyond_the_leeway() -> Result<()> {
   ] {
     let p = payload(&[(name, value.as_deref())]);
     assert_eq!(hs(&h, &p)?, want, "{name} {value:?}");
+  }
+  Ok(())
+}
+
+#[test]
+fn a_token_living_longer_than_the_policy_allows_is_refused_as_expired() -> Result<()> {
+  // An outside review (issue 17, point 7): exp - iat beyond accessTokenMaxAge + leeway
+  // (900 + 5 s here), or an iat far in the past, is no token we issued under this policy.
+  let h = header(&[]);
+  for (iat, exp, want) in [
+    (T, T + 905, None),
+    (T, T + 906, Some(ErrorKind::TokenExpired)),
+    (T, T + 10 * 365 * 86_400, Some(ErrorKind::TokenExpired)),
+    (0, T + 600, Some(ErrorKind::TokenExpired)),
+    (T - 100_000, T + 600, Some(ErrorKind::TokenExpired)),
+  ] {
+    let p = payload(&[
+      ("iat", Some(iat.to_string().as_str())),
+      ("nbf", Some(iat.to_string().as_str())),
+      ("exp", Some(exp.to_string().as_str())),
+    ]);
+    assert_eq!(hs(&h, &p)?, want, "iat {iat} exp {exp}");
   }
   Ok(())
 }

@@ -250,8 +250,9 @@ fn signing_key<'r>(ring: &'r KeyRing, header: &[u8], now: UnixMillis) -> Result<
 /// `policy` at `now`; what it says, borrowed from `c`. Like `jsonwebtoken`'s `validate`.
 ///
 /// Checks, in order: `iss` is the policy's; `aud` contains the policy's; `now < exp +
-/// leeway`; `nbf - leeway <= now` (when present) and `iat - leeway <= now`; `sub` is not
-/// empty; `sid` and `jti` are opaque ids of ours; `dv` is present.
+/// leeway`; `exp - iat <= ttl + leeway` (no token of ours lives longer); `nbf - leeway <=
+/// now` (when present) and `iat - leeway <= now`; `sub` is not empty; `sid` and `jti` are
+/// opaque ids of ours; `dv` is present.
 ///
 /// # Errors
 /// `TOKEN_MALFORMED` when a required claim is missing; `TOKEN_INVALID` (issuer, audience,
@@ -279,6 +280,17 @@ pub(crate) fn validate_claims<'c>(
   let leeway = policy.leeway_secs as f64;
   if now_s >= exp + leeway {
     return Err(err(ErrorKind::TokenExpired, "exp has passed"));
+  }
+  // We never issue a token that lives longer than the policy's lifetime: a longer `exp`
+  // (a token from before `accessTokenMaxAge` was lowered, one signed with a leaked key, an
+  // `iat` far in the past) is refused as expired, so that a client refreshes.
+  #[allow(clippy::cast_precision_loss)]
+  let ttl = policy.ttl_secs as f64;
+  if exp - iat > ttl + leeway {
+    return Err(err(
+      ErrorKind::TokenExpired,
+      "the token lives longer than accessTokenMaxAge",
+    ));
   }
   if c.nbf.is_some_and(|nbf| nbf - leeway > now_s) || iat - leeway > now_s {
     return Err(err(
