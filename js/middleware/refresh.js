@@ -34,13 +34,25 @@ function backTo (url) {
   return to
 }
 
-/** The presented refresh token, or `{code}` when the request is unusable. */
+/**
+ * The presented refresh token, or `{code}` when the request is unusable: two refresh
+ * cookies, or (with `transfer: 'auto'`) a refresh cookie and an `X-Refresh-Token` header
+ * that differ (CREDENTIALS_AMBIGUOUS, as a cookie and a different Bearer token are).
+ */
 function presented (middleware, state) {
   const req = state.req
-  if (state.mode === 'header') {
-    const t = req.headers[HEADER.refresh]
-    return typeof t === 'string' && t.length > 0 ? { token: t } : { token: null }
-  }
+  const t = req.headers[HEADER.refresh]
+  const fromHeader = typeof t === 'string' && t.length > 0 ? t : null
+  const transfer = middleware.settings.transfer
+  if (state.mode === 'header' && transfer !== 'auto') return { token: fromHeader }
+  const c = refreshCookie(middleware, state)
+  if (state.mode !== 'header') return c
+  if (c.code === 'CREDENTIALS_AMBIGUOUS' || (typeof c.token === 'string' && c.token !== fromHeader)) return { code: 'CREDENTIALS_AMBIGUOUS' }
+  return { token: fromHeader }
+}
+
+/** The refresh cookie of the request, or `{code}` (two of them: CREDENTIALS_AMBIGUOUS). */
+function refreshCookie (middleware, state) {
   const header = state.cookieHeader // req.headers.cookie, or made from req.cookies (request.js)
   if (typeof header !== 'string') return { token: null }
   const names = namesFor(middleware.names, state.cookieSettings, state.secure)
@@ -103,7 +115,8 @@ async function refresh (middleware, state, next) {
     // Two refresh cookies: one may have been planted by a sibling subdomain (Domain=),
     // which our host-only clearing could not remove. Clearing would delete only the real
     // one and leave the planted one to log this browser into the planter's session, so
-    // nothing is cleared: the refresh fails until the planted cookie goes.
+    // nothing is cleared: the refresh fails until the planted cookie goes. A cookie and a
+    // different X-Refresh-Token: which one is the client's cannot be told either.
     return sendJson(res, 400, { code: p.code })
   }
   if (!p.token) {

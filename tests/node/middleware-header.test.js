@@ -8,7 +8,7 @@ const assert = require('node:assert/strict')
 const { describe, it } = require('node:test')
 
 const {
-  ACCESS, ACCESS_MS, EVIL, EXPIRE_MS, REFRESH_PATH,
+  ACCESS, ACCESS_MS, EVIL, EXPIRE_MS, REFRESH, REFRESH_PATH,
   assertCode, assertNoTokenInBody, assertOk, eachExpress, shouldClearCookies, shouldNotSetCookie, useApp
 } = require('./support/apps.js')
 
@@ -140,6 +140,31 @@ eachExpress(function (express) {
       const r = await browser.get('/me', { headers: { Authorization: 'Bearer ' + h.tokens.access } })
       assertCode(r, 400, 'CREDENTIALS_AMBIGUOUS')
       shouldClearCookies(r, { [ACCESS]: '/' })
+    })
+  })
+
+  describe('when a refresh carries a refresh cookie and X-Refresh-Token', function () {
+    it('should refuse different ones with 400 CREDENTIALS_AMBIGUOUS and rotate neither', async function (t) {
+      const app = await useApp(t, express)
+      const h = headerClient(app)
+      await h.login('alice')
+      const browser = app.client()
+      await browser.post('/login', { json: { user: 'mallory' } })
+      const r = await browser.post(REFRESH_PATH, { headers: { 'X-Refresh-Token': h.tokens.refresh } })
+      assertCode(r, 400, 'CREDENTIALS_AMBIGUOUS')
+      assert.equal(app.events.refreshed.length, 0, 'nothing rotated')
+      assertOk(await h.refresh(), "alice's header-mode refresh token still works")
+      assertOk(await browser.post(REFRESH_PATH), "and mallory's cookie")
+    })
+
+    it('should take them when they are the same token', async function (t) {
+      const app = await useApp(t, express)
+      const browser = app.client()
+      await browser.post('/login', { json: { user: 'bo' } })
+      const rt = browser.jar.get(REFRESH).value
+      const r = await browser.post(REFRESH_PATH, { headers: { 'X-Refresh-Token': rt } })
+      assertOk(r)
+      assert.equal(r.json.userId, 'bo')
     })
   })
 
