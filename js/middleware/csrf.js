@@ -7,7 +7,8 @@
  * forgery. The origin verdict follows Go 1.25's `net/http.CrossOriginProtection` (Filippo
  * Valsorda's design): `Sec-Fetch-Site` first, `Origin` for browsers without it, and a
  * request with neither is not from a browser. One difference, stricter: `Origin` must be
- * this request's whole origin (scheme, host and port), not only its host.
+ * this request's whole origin (scheme, host and port), not only its host; with
+ * `csrf.origins` the app names its own origins, and `Host` is not used at all.
  *
  * | `Sec-Fetch-Site`                      | `Origin`                        | verdict             |
  * |---------------------------------------|---------------------------------|---------------------|
@@ -47,6 +48,14 @@
 
 const { ownOrigin } = require('./request.js')
 
+/**
+ * The app's own origins for this request: `csrf.origins` when the app pinned them, else
+ * the one its `Host` (with `proxy`, `X-Forwarded-Host`) and scheme make.
+ */
+function ownOrigins (req, settings, secure) {
+  return settings.csrf.origins ?? [ownOrigin(req, secure, settings.proxy)]
+}
+
 const CSRF_HEADER = 'x-csrf-token'
 /** Our token: base64url of 32 bytes, no padding (src/token/csrf.rs, CSRF_TEXT_LEN). */
 const OUR_TOKEN = /^[A-Za-z0-9_-]{43}$/
@@ -61,7 +70,7 @@ function ourTokenShape (value) {
  * one), `'cross'` (elsewhere: refuse), or `'none'` (no browser said anything). The table in
  * the module comment.
  */
-function originVerdict (req, own, trusted) {
+function originVerdict (req, own, trusted) { // own: the app's origins (ownOrigins)
   const h = req.headers
   const site = h['sec-fetch-site']
   const origin = h.origin === undefined ? undefined : String(h.origin).toLowerCase()
@@ -70,7 +79,7 @@ function originVerdict (req, own, trusted) {
     return origin !== undefined && trusted.includes(origin) ? 'same' : 'cross'
   }
   if (origin === undefined) return 'none'
-  return origin === own || trusted.includes(origin) ? 'same' : 'cross'
+  return own.includes(origin) || trusted.includes(origin) ? 'same' : 'cross'
 }
 
 /**
@@ -83,7 +92,7 @@ function originVerdict (req, own, trusted) {
  */
 function refusedByOrigin (req, settings, secure) {
   return settings.csrf !== null &&
-    originVerdict(req, ownOrigin(req, secure, settings.proxy), settings.csrf.trustedOrigins) === 'cross'
+    originVerdict(req, ownOrigins(req, settings, secure), settings.csrf.trustedOrigins) === 'cross'
 }
 
 /** The tokens of our shape in the request (header first, then the parsed body's `_csrf`). */
@@ -100,6 +109,7 @@ function ourTokens (req) {
  * Is this unsafe cookie-mode request allowed?
  * @param {object} req
  * @param {object} o `{own, settings: {trustedOrigins, requireToken}, handle, verify}` where
+ *   `own` is the app's origins (`ownOrigins`),
  *   `handle` is the stored session's handle (or null) and `verify(token, handle)` checks a
  *   CSRF token in Rust
  * @returns {boolean}
@@ -111,4 +121,4 @@ function allowed (req, o) {
   return o.handle === null || !o.settings.requireToken
 }
 
-module.exports = { allowed, refusedByOrigin }
+module.exports = { allowed, ownOrigins, refusedByOrigin }

@@ -34,7 +34,7 @@ const debug = require('debug')('tandem-session')
 const { Engine } = require('../engine.js')
 const { normalize, secretOptions, requestCookie } = require('./options.js')
 const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
-const { isSecure, credentialHeaders, ownOrigin, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
+const { isSecure, credentialHeaders, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
 const { DataCache, NO_DATA_CACHE } = require('./data-cache.js')
 const { RequestState } = require('./request-state.js')
@@ -285,7 +285,7 @@ class SessionMiddleware {
     if (settings.csrf === null || state.mode !== 'cookie' || isSafeMethod(req, method)) return true
     const engine = this.engine
     if (csrf.allowed(req, {
-      own: ownOrigin(req, state.secure, settings.proxy),
+      own: csrf.ownOrigins(req, settings, state.secure),
       settings: settings.csrf,
       handle: claims ? claims.sid : null,
       verify: (t, handle) => engine.verifyCsrfToken(t, handle)

@@ -218,14 +218,21 @@ function legacyOptions (value, secret) {
 }
 
 function csrfOptions (value) {
-  if (value === undefined || value === true) return { trustedOrigins: [], requireToken: false }
+  if (value === undefined || value === true) return { trustedOrigins: [], origins: null, requireToken: false }
   if (value === false) return null
   if (value === null || typeof value !== 'object') throw fail('csrf', 'must be true, false or an object')
-  const trusted = value.trustedOrigins ?? []
-  if (!Array.isArray(trusted) || !trusted.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))) {
-    throw fail('csrf.trustedOrigins', 'must be an array of origins like "https://app.example.com"')
+  const trusted = origins(value.trustedOrigins ?? [], 'csrf.trustedOrigins')
+  const own = value.origins === undefined ? null : origins(value.origins, 'csrf.origins')
+  if (own !== null && own.length === 0) throw fail('csrf.origins', 'must name at least one origin (or be left out: derived from Host)')
+  return { trustedOrigins: trusted, origins: own, requireToken: bool(value.requireToken, 'csrf.requireToken', false) }
+}
+
+/** A list of origins (`https://host[:port]`), lowercased; a TypeError naming `name` otherwise. */
+function origins (list, name) {
+  if (!Array.isArray(list) || !list.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))) {
+    throw fail(name, 'must be an array of origins like "https://app.example.com"')
   }
-  return { trustedOrigins: trusted.map((o) => o.toLowerCase()), requireToken: bool(value.requireToken, 'csrf.requireToken', false) }
+  return list.map((o) => o.toLowerCase())
 }
 
 /**

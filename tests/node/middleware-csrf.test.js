@@ -156,6 +156,21 @@ eachExpress(function (express) {
       assertCode(await c.post('/data', { json: { a: 2 }, headers: { 'X-CSRF-Token': token, Origin: 'https://evil.example' } }), 403, 'CSRF_INVALID')
     })
 
+    it('should take the app\'s own origins from csrf.origins, not from Host, when the app pins them', async function (t) {
+      const derived = await useApp(t, express)
+      const spoofed = { Host: 'evil.example', Origin: 'http://evil.example' } // a proxy that passes any Host
+      const d = derived.client()
+      await login(d, 'al')
+      assertOk(await d.post('/data', { json: { a: 1 }, headers: spoofed }), 'derived from Host: the spoofed pair looks same-origin')
+      const app = await useApp(t, express, { csrf: { origins: ['https://app.example.com'] } })
+      const c = app.client()
+      await login(c, 'alice', {}, { headers: { Origin: 'https://app.example.com' } })
+      assertOk(await c.post('/data', { json: { a: 1 }, headers: { Origin: 'https://app.example.com' } }), 'the pinned origin')
+      assertCode(await c.post('/data', { json: { a: 2 }, headers: spoofed }), 403, 'CSRF_INVALID', 'Host no longer counts')
+      assertCode(await c.post('/data', { json: { a: 3 } }), 403, 'CSRF_INVALID', 'nor the origin Host makes')
+      assertOk(await c.post('/data', { json: { a: 4 }, headers: { Origin: false, 'Sec-Fetch-Site': 'same-origin' } }), 'the browser\'s word still counts')
+    })
+
     it('should check nothing with csrf: false', async function (t) {
       const app = await useApp(t, express, { csrf: false })
       const c = app.client()

@@ -58,6 +58,8 @@ eachExpress(function (express) {
         [{ store, secret: SECRET, genid: 'predictable' }, 'genid'],
         [{ store, secret: SECRET, jwksPath: '/.well-known/jwks.json' }, 'jwksPath'],
         [{ store, secret: SECRET, csrf: 'yes' }, 'csrf'],
+        [{ store, secret: SECRET, csrf: { origins: [] } }, 'csrf.origins'],
+        [{ store, secret: SECRET, csrf: { origins: ['app.example.com'] } }, 'csrf.origins'],
         [{ store, secret: SECRET, rolling: 'yes' }, 'rolling'],
         [{ store, secret: SECRET, saveUninitialized: 1 }, 'saveUninitialized'],
         [{ secret: SECRET, store: {} }, 'store']
