@@ -151,7 +151,9 @@ function createDemo (options = {}) {
   const fixedClock = settings.fixedNow !== undefined
   const accessSeconds = Math.round(settings.accessTokenMaxAge / 1000)
   const refreshPath = settings.refreshPath ?? '/session/refresh'
-  const storeName = settings.store ? settings.store.constructor.name : 'SqliteStore (.tandem-session/sessions.sqlite3)'
+  const storeName = !settings.store
+    ? 'SqliteStore (.tandem-session/sessions.sqlite3)'
+    : settings.store.constructor.name + (typeof settings.store.path === 'string' ? ` (${path.relative(process.cwd(), settings.store.path)})` : '')
 
   // Refreshes per session, for the pages (this process only).
   const refreshes = new Map()

@@ -2,16 +2,20 @@
 
 /**
  * `npm start`: the demo on http://127.0.0.1:3000 (PORT to change it), over the embedded
- * SQLite store (`.tandem-session/sessions.sqlite3` under the working directory). No other
- * server is needed.
+ * SQLite store in a file of its own (`.tandem-session/demo.sqlite3` under the working
+ * directory), so that no other trial of session() in the folder, with another secret,
+ * keeps it from starting. No other server is needed.
  */
 
 const http = require('node:http')
+const path = require('node:path')
+const { SqliteStore } = require('../..')
 const { createDemo } = require('./app.js')
 
 const port = Number(process.env.PORT || 3000)
 const host = '127.0.0.1'
-const { app, session } = createDemo(process.env.SESSION_SECRET ? { secret: process.env.SESSION_SECRET } : {})
+const store = new SqliteStore({ path: path.join(process.cwd(), '.tandem-session', 'demo.sqlite3') })
+const { app, session } = createDemo({ store, ...(process.env.SESSION_SECRET ? { secret: process.env.SESSION_SECRET } : {}) })
 
 session.on('theft', ({ userId, lastDevice, presenter }) => {
   console.log('theft detected: user %s, last refreshed from %s, reused from %s', userId, lastDevice && lastDevice.ip, presenter && presenter.ip)

@@ -5,15 +5,22 @@
  * engine's stable code, or one of ours) and `status` (the HTTP answer it stands for).
  *
  * Guarantees: `httpError` never replaces a status already set, and maps only by `code`
- * (`STORE_UNAVAILABLE` 503, `INVALID_ARGUMENT` 400, any other code 500); messages never
+ * (`STORE_UNAVAILABLE` and `KEYRING_UNREADABLE` 503, `INVALID_ARGUMENT` 400, any other
+ * code 500); messages never
  * carry a token.
  * @private
  */
 
+/**
+ * Codes that mean "not now": the store is down, or no configured secret opens the
+ * store's key ring (a configuration to fix; every request is refused until then).
+ */
+const UNAVAILABLE = new Set(['STORE_UNAVAILABLE', 'KEYRING_UNREADABLE'])
+
 /** Give an engine error (`err.code`) its HTTP `status`; returns `err`. */
 function httpError (err) {
   if (err && typeof err === 'object' && err.status === undefined && typeof err.code === 'string') {
-    err.status = err.code === 'STORE_UNAVAILABLE' ? 503 : err.code === 'INVALID_ARGUMENT' ? 400 : 500
+    err.status = UNAVAILABLE.has(err.code) ? 503 : err.code === 'INVALID_ARGUMENT' ? 400 : 500
   }
   return err
 }

@@ -109,7 +109,27 @@ class SessionMiddleware {
     }, (e) => {
       this.startError = httpError(e)
       debug('the session engine did not start: %s', e.code)
+      this.announceStartError(this.startError)
     })
+  }
+
+  /**
+   * Say why the engine did not start, once: an `'error'` event when the app listens for
+   * one, and for a key ring no secret opens a warning that says what to do (every request
+   * answers 503 KEYRING_UNREADABLE until the configuration is fixed).
+   */
+  announceStartError (err) {
+    if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
+    if (err.code !== 'KEYRING_UNREADABLE') return
+    const store = this.settings.sessionStore
+    const kind = store && store.constructor ? store.constructor.name : 'the store'
+    process.emitWarning(`tandem-session: no configured secret opens the key ring in ${kind}` +
+      (kind === 'SqliteStore' && store.path ? ` (${store.path})` : '') + '. It was sealed with another secret: ' +
+      'every request answers 503 KEYRING_UNREADABLE. If you changed the secret, rotate instead: ' +
+      'secret: [newSecret, oldSecret] opens the ring with the old one and seals it with the new one, and nobody is ' +
+      'logged out. If the store belongs to another app (the default SQLite file is shared by every app started in ' +
+      'the same folder), give this app its own store. To start over, logging everyone out, empty this store.',
+    { code: 'TANDEM_KEYRING_UNREADABLE' })
   }
 
   /**

@@ -1,0 +1,67 @@
+'use strict'
+
+/**
+ * A store whose key ring no configured secret opens (the secret was changed, or another
+ * app with another secret uses the store): the failure says so at startup (`ready()`
+ * rejects, an `'error'` event for a listener, a warning that says how to rotate), and
+ * every request answers 503 KEYRING_UNREADABLE, not a 500; nothing stored is touched, so
+ * the right secret, or a rotation to a new one, opens it again.
+ */
+
+const assert = require('node:assert/strict')
+const { describe, it } = require('node:test')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+
+const { assertCode, assertOk, eachExpress, login, session, useApp } = require('./support/apps.js')
+
+const OLD = 'the-secret-this-store-was-first-started-with'
+const NEW = 'a-different-secret-someone-typed-in-instead'
+
+/** Warnings of `code` emitted while `fn` runs. */
+async function warningsDuring (code, fn) {
+  const seen = []
+  const on = (w) => { if (w.code === code) seen.push(w) }
+  process.on('warning', on)
+  try {
+    await fn()
+    await new Promise((resolve) => setImmediate(resolve)) // warnings are emitted on a later tick
+  } finally {
+    process.off('warning', on)
+  }
+  return seen
+}
+
+eachExpress(function (express) {
+  describe('when no configured secret opens the store\'s key ring', function () {
+    it('should say so at startup and answer 503 KEYRING_UNREADABLE, until a rotation opens it again', async function (t) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-ring-'))
+      t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+      const file = path.join(dir, 'sessions.sqlite3')
+      const first = await useApp(t, express, { secret: OLD, store: new session.SqliteStore({ path: file }) })
+      const c = first.client()
+      await login(c, 'alice')
+      await first.close()
+
+      const errors = []
+      let wrong
+      const warnings = await warningsDuring('TANDEM_KEYRING_UNREADABLE', async () => {
+        wrong = await useApp(t, express, { secret: NEW, store: new session.SqliteStore({ path: file }) })
+        wrong.s.on('error', (e) => errors.push(e))
+        await assert.rejects(wrong.s.ready(), { code: 'KEYRING_UNREADABLE' })
+      })
+      assert.equal(warnings.length, 1, 'one warning')
+      assert.match(warnings[0].message, /secret: \[newSecret, oldSecret\]/, 'it says how to rotate')
+      assert.ok(warnings[0].message.includes(file), 'and names the file')
+      assert.ok(!warnings[0].message.includes(NEW) && !warnings[0].message.includes(OLD), 'no secret in it')
+      assertCode(await wrong.client().get('/me'), 503, 'KEYRING_UNREADABLE')
+      await wrong.close()
+
+      const rotated = await useApp(t, express, { secret: [NEW, OLD], store: new session.SqliteStore({ path: file }) })
+      const me = await rotated.client({ jar: c.jar }).get('/me')
+      assertOk(me)
+      assert.equal(me.json.userId, 'alice', 'the rotation logged nobody out')
+    })
+  })
+})
