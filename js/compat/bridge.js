@@ -15,12 +15,12 @@
  * 503) instead of waiting on a dead connection; a call that does not answer within
  * `STORE_TIMEOUT_MS` (5 s) fails the same way.
  *
- * A request's read of its session, the touch at its end and its writes of changed keys
- * (`read`, `touch`, `patch`) are made here, on Node's side, with no thread crossing, the
- * touch and the write under the session's lock (taken without waiting: `tryHold`); the
- * store sees a `get` and a `touch` per request, as under express-session, and a write is a
- * `get` and a `set` more. Logins, refreshes, logouts and `resave`'s `set` go through the
- * native bridge, as does anything whose lock was taken.
+ * A request's read of its session and its writes of changed keys (`read`, `patch`) are
+ * made here, on Node's side, with no thread crossing, the write under the session's lock
+ * (taken without waiting: `tryHold`; it reads the session again under it, then sets it).
+ * The touch at the end of a request, logins, refreshes, logouts and `resave`'s `set` go
+ * through the native bridge, which reads the session again under its lock first, as does a
+ * write whose lock was taken.
  *
  * A store that keeps the bridge's own records (`~tandem:` keys: key ring, revocation
  * feed, users' handle lists) apart from its sessions offers them under `OWN_RECORDS`
@@ -56,9 +56,6 @@ function isExpressSessionStore (store) {
 function unavailable () {
   return coded('STORE_UNAVAILABLE', "the app's session store failed", 503)
 }
-
-/** A store call not made. */
-const NOTHING = Promise.resolve()
 
 /** The JSON text of a session object a store gave (for Rust to decode); STORE_CORRUPT if it has none. */
 function sessionJson (sess) {
@@ -168,31 +165,6 @@ class BridgedStore {
       keepStoreError(this.#store, handle, e)
       throw unavailable()
     }
-  }
-
-  /**
-   * express-session's touch, on Node's side, of a session `read` gave at `readAt` (ms;
-   * `recordEnds`: when its record ends): the store's `touch` with the object as read and
-   * its cookie's expiry moved on, as express-session touches with the session it loaded,
-   * under the session's lock and only if this process has not destroyed it since. Decided
-   * at once: a promise of the touch (begun now; a store without `touch` gets no call, as
-   * in express-session), or null when the caller must leave it to the engine (the lock is
-   * taken, or the read is old or may be stale), which reads again first.
-   */
-  touch (handle, sess, recordEnds, readAt) {
-    const store = this.#store
-    if (typeof store.touch !== 'function') return NOTHING
-    if (!this.#connected) return Promise.reject(unavailable())
-    const native = this._open()
-    const hold = native.tryHold(handle)
-    if (hold === null) return null
-    if (!native.stillThere(handle, readAt)) {
-      native.release(hold)
-      return null
-    }
-    const cookie = { originalMaxAge: Math.max(0, recordEnds - Date.now()), expires: new Date(recordEnds).toISOString(), httpOnly: true, path: '/' }
-    return this.#onNodeSide(handle, () => settle(store, 'touch', [handle, this.#withCookie({ ...sess, cookie })]))
-      .finally(() => native.release(hold))
   }
 
   /**

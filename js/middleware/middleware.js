@@ -352,16 +352,12 @@ class SessionMiddleware {
 
   /**
    * Session `handle` over an express-session store: the store's `get` on Node's side,
-   * decoded in Rust (no thread crossing); what was read stays with the request for the
-   * touch at its end (`RequestState#keepAlive`).
+   * decoded in Rust (no thread crossing).
    */
   async readBridged (state, handle) {
-    const readAt = Date.now()
     const sess = await this.settings.store.read(handle)
     if (sess === null) return null
-    const rec = this.engine.decodeBridged(handle, sessionJson(sess))
-    if (rec !== null) state.bridgedRead = { handle, sess, recordEnds: rec.expiresAt, readAt }
-    return rec
+    return this.engine.decodeBridged(handle, sessionJson(sess))
   }
 
   /** Step 5: expose req.session, hold the response until it is saved, and go on to the app. */

@@ -79,7 +79,6 @@ class RequestState {
     this.chain = null // the session's operations, one after another (made when first needed)
     this.busy = 0
     this.next = null // Express's next, for errors after the route (set by the middleware)
-    this.bridgedRead = null // {handle, sess, recordEnds, readAt}: the session as an express-session store gave it (middleware.js readBridged)
     this.cookieHeader = undefined // the Cookie header the credentials were read from (request.js)
     this.pendingHandle = null // the handle a new session will be stored under, once asked for
     this.idReplaced = false // the app assigned req.sessionID where it is our own property (RequestFields)
@@ -517,24 +516,6 @@ class RequestState {
    */
   keepAlive (rewrite) {
     const handle = this.handle
-    const read = this.bridgedRead
-    if (!rewrite && read !== null && read.handle === handle) {
-      // A touch only moves the store's expiry: made on Node's side with what the load read
-      // (compat/bridge.js `touch`), else by the engine, which reads it again first. The
-      // response does not wait for it: nothing the app wrote depends on it, and its
-      // failure follows the response in any case (failLate).
-      const touching = this.middleware.settings.store.touch(handle, read.sess, read.recordEnds, read.readAt)
-      if (touching !== null) {
-        touching.catch((e) => { // no one awaits it: whatever it was, it follows the response
-          try {
-            this.failLate(e, handle)
-          } catch (err) {
-            this.reportLate(err)
-          }
-        })
-        return undefined
-      }
-    }
     return this.keepAliveByEngine(handle, rewrite)
   }
 

@@ -117,9 +117,10 @@ eachExpress(function (express) {
       const handle = (await login(c, 'fay', { data: { a: 1 } })).json.id
       const calls = spy(store)
       assertOk(await c.get('/me'))
-      // read once at the start (an express-session store is the truth: what it lost is
-      // gone), and touched with what was read, as express-session touches what it loaded
-      assert.deepEqual(calls, { get: 1, set: 0, destroy: 0 }, 'one read, nothing written')
+      // read at the start (an express-session store is the truth: what it lost is gone),
+      // read again under the session's lock to touch it: a store whose touch writes the
+      // whole session then writes what it holds now, not what the request read
+      assert.deepEqual(calls, { get: 2, set: 0, destroy: 0 }, 'read to load it and to touch it, nothing written')
       assert.equal(store.touches.length, 1)
       const [sid, sess] = store.touches[0]
       assert.equal(sid, handle)
@@ -279,6 +280,15 @@ eachExpress(function (express) {
         await Promise.all([c.clone().get('/me'), c.clone().get('/me'), c.post('/logout')])
       }))
       for (const h of handles) assert.equal(store.sessions.has(h), false, 'no session touched back after its logout')
+    })
+
+    it('should keep a save made during the request when its end touches a store whose touch writes', async function (t) {
+      const store = new TouchWritesStore()
+      const app = await useApp(t, express, { store, resave: false })
+      const c = app.client()
+      const handle = (await login(c, 'ed')).json.id
+      assertOk(await c.post('/save-wait', { json: { x: 1 } })) // sets x, save(), nothing changed after it
+      assert.equal(JSON.parse(store.sessions.get(handle)).tandem.data.x, 1, 'the touch wrote what the store holds, not what was loaded')
     })
 
     it('should keep every rotation when writes race refreshes (no false theft)', async function (t) {
