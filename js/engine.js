@@ -140,8 +140,8 @@ class Engine {
   get (handle) { return later(() => this.#native.get(handle)) }
   /**
    * The session in `json`, what an express-session store's `get` of `handle` gave (read on
-   * Node's side: compat/bridge.js `read`), decoded and checked as `get` checks → its data
-   * and `expiresAt`, or null (expired, revoked). No I/O; throws STORE_CORRUPT.
+   * Node's side: compat/bridge.js `read`), decoded and checked as `get` checks → what `get`
+   * gives, or null (expired, revoked). No I/O; throws STORE_CORRUPT.
    */
   decodeBridged (handle, json) { return this.#native.decodeBridged(handle, json) }
   /**

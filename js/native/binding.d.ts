@@ -33,7 +33,7 @@ export declare class NativeEngine {
    * (read on Node's side), decoded and checked in Rust; null when it is expired or known
    * to be revoked. No I/O. Throws `STORE_CORRUPT` for anything that is no session of ours.
    */
-  decodeBridged(session: string, json: string): NapiBridgedSession | null
+  decodeBridged(session: string, json: string): NapiSessionData | null
   /**
    * Node's side's patch over an express-session store, under the session's lock
    * (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
@@ -92,12 +92,6 @@ export declare class NativeStore {
   tryHold(key: string): number | null
   /** Give back a lock `tryHold` took. */
   release(id: number): void
-  /**
-   * A bridge store only: may session `handle`, read at `readAt` (ms), be touched with
-   * what was read (not destroyed by this process since, and read lately)? False for
-   * anything else.
-   */
-  stillThere(handle: string, readAt: number): boolean
 }
 export type NapiStore = NativeStore
 
@@ -191,20 +185,6 @@ export interface NapiBridgedPatch {
   json: string
   /** The new data version. */
   dataVersion: number
-}
-
-/** A session a bridged store handed back (`Engine#decodeBridged`). */
-export interface NapiBridgedSession {
-  /** User; null for an anonymous session. */
-  userId: string | null
-  /** The data. */
-  data: any
-  /** Its version. */
-  dataVersion: number
-  /** App claims. */
-  claims: any
-  /** When the record ends unless refreshed, ms (the earlier of its idle and absolute ends). */
-  expiresAt: number
 }
 
 /** Where a session was used from. */

@@ -430,9 +430,7 @@ impl Engine {
   /// # Errors
   /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
   pub fn decode_bridged(&self, handle: &Handle, value: &Value) -> Result<Option<SessionRecord>> {
-    let r = crate::store::bridge::decode_record(value)?
-      .filter(|r| r.handle == *handle)
-      .ok_or_else(crate::store::row::corrupt)?;
+    let r = crate::store::bridge::decode_session(handle, value)?;
     if self.revoked.contains(&handle.to_text()) {
       return Ok(None);
     }
@@ -457,11 +455,8 @@ impl Engine {
     if self.revoked.contains(&handle.to_text()) {
       return Ok(None);
     }
-    let mut r = crate::store::bridge::decode_record(value)?
-      .filter(|r| r.handle == *handle)
-      .ok_or_else(crate::store::row::corrupt)?;
-    crate::store::codec::apply_patch(&mut r.data, patch);
-    r.data_version += 1;
+    let mut r = crate::store::bridge::decode_session(handle, value)?;
+    crate::store::bridge::patch_record(&mut r, patch);
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     Ok(Some((
       crate::store::bridge::encode_record(&r, now),

@@ -141,22 +141,6 @@ pub struct NapiSessionData {
   pub claims: Value,
 }
 
-/// A session a bridged store handed back (`Engine#decodeBridged`).
-#[napi(object)]
-pub struct NapiBridgedSession {
-  /// User; null for an anonymous session.
-  #[napi(ts_type = "string | null")]
-  pub user_id: UserId,
-  /// The data.
-  pub data: Value,
-  /// Its version.
-  pub data_version: f64,
-  /// App claims.
-  pub claims: Value,
-  /// When the record ends unless refreshed, ms (the earlier of its idle and absolute ends).
-  pub expires_at: f64,
-}
-
 /// What Node's side writes after a patch (`Engine#patchBridged`).
 #[napi(object)]
 pub struct NapiBridgedPatch {
@@ -164,6 +148,30 @@ pub struct NapiBridgedPatch {
   pub json: String,
   /// The new data version.
   pub data_version: f64,
+}
+
+/// A session record's data as JS sees it.
+fn session_data(r: crate::session::SessionRecord) -> NapiSessionData {
+  NapiSessionData {
+    user_id: public(&r.user_id),
+    data: Value::Object(r.data),
+    data_version: r.data_version as f64,
+    claims: Value::Object(r.claims),
+  }
+}
+
+/// JS's `changes` (`null` deletes a key) as a data patch.
+fn data_patch(changes: Map<String, Value>) -> Vec<(String, Option<Value>)> {
+  changes
+    .into_iter()
+    .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
+    .collect()
+}
+
+/// The JSON text a bridged store's session object became on Node's side; `STORE_CORRUPT`
+/// if it does not parse.
+fn stored_value(json: &str) -> napi::Result<Value, Code> {
+  serde_json::from_str(json).map_err(|_| to_js(crate::store::row::corrupt()))
 }
 
 fn device(d: Option<NapiDevice>) -> DeviceInfo {
@@ -408,12 +416,7 @@ impl NapiEngine {
     let engine = Arc::clone(&self.engine);
     promise(env, async move {
       let r = engine.get(&handle(&session)?).await?;
-      Ok(r.map(|r| NapiSessionData {
-        user_id: public(&r.user_id),
-        data: Value::Object(r.data),
-        data_version: r.data_version as f64,
-        claims: Value::Object(r.claims),
-      }))
+      Ok(r.map(session_data))
     })
   }
 
@@ -425,26 +428,12 @@ impl NapiEngine {
     &self,
     session: String,
     json: String,
-  ) -> napi::Result<Option<NapiBridgedSession>, Code> {
-    let value: Value =
-      serde_json::from_str(&json).map_err(|_| to_js(crate::store::row::corrupt()))?;
+  ) -> napi::Result<Option<NapiSessionData>, Code> {
     let r = self
       .engine
-      .decode_bridged(&handle(&session)?, &value)
+      .decode_bridged(&handle(&session)?, &stored_value(&json)?)
       .map_err(to_js)?;
-    Ok(r.map(|r| {
-      NapiBridgedSession {
-        user_id: public(&r.user_id),
-        expires_at: r
-          .refresh
-          .idle_expires_at
-          .0
-          .min(r.refresh.absolute_expires_at.0) as f64,
-        data: Value::Object(r.data),
-        data_version: r.data_version as f64,
-        claims: Value::Object(r.claims),
-      }
-    }))
+    Ok(r.map(session_data))
   }
 
   /// Node's side's patch over an express-session store, under the session's lock
@@ -458,15 +447,13 @@ impl NapiEngine {
     json: String,
     changes: Map<String, Value>,
   ) -> napi::Result<Option<NapiBridgedPatch>, Code> {
-    let value: Value =
-      serde_json::from_str(&json).map_err(|_| to_js(crate::store::row::corrupt()))?;
-    let patch: Vec<(String, Option<Value>)> = changes
-      .into_iter()
-      .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
-      .collect();
     let out = self
       .engine
-      .patch_bridged(&handle(&session)?, &value, &patch)
+      .patch_bridged(
+        &handle(&session)?,
+        &stored_value(&json)?,
+        &data_patch(changes),
+      )
       .map_err(to_js)?;
     Ok(out.map(|(value, version)| NapiBridgedPatch {
       json: value.to_string(),
@@ -486,11 +473,7 @@ impl NapiEngine {
     let engine = Arc::clone(&self.engine);
     promise(env, async move {
       let h = handle(&session)?;
-      let patch: Vec<(String, Option<Value>)> = changes
-        .into_iter()
-        .map(|(k, v)| (k, if v.is_null() { None } else { Some(v) }))
-        .collect();
-      let v = engine.patch_data(&h, &patch).await?;
+      let v = engine.patch_data(&h, &data_patch(changes)).await?;
       Ok(v.map(|v| v as f64))
     })
   }

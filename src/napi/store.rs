@@ -59,20 +59,6 @@ impl NapiStore {
       side.release(id as u64);
     }
   }
-
-  /// A bridge store only: may session `handle`, read at `readAt` (ms), be touched with
-  /// what was read (not destroyed by this process since, and read lately)? False for
-  /// anything else.
-  #[napi]
-  pub fn still_there(&self, handle: String, read_at: f64) -> bool {
-    let (Some(side), Ok(h)) = (
-      self.store.node_side(),
-      crate::token::Handle::parse(&handle, ErrorKind::InvalidArgument),
-    ) else {
-      return false;
-    };
-    side.still_there(&h, crate::clock::UnixMillis(read_at as i64))
-  }
 }
 
 /// A memory store holding at most `maxSessions` sessions (default 100000).

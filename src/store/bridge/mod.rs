@@ -53,7 +53,7 @@ use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
 pub use node_side::NodeSide;
-pub use wire::{decode_record, encode_record};
+pub use wire::{decode_record, decode_session, encode_record};
 
 /// A key-value store of JSON values: express-session's `get`/`set`/`destroy`.
 #[async_trait]
@@ -104,8 +104,6 @@ pub struct BridgeStore<K: KeyValue> {
   stripes: Vec<Arc<AsyncMutex<()>>>,
   /// Stripe locks Node's side holds (node_side.rs).
   holds: node_side::Holds,
-  /// Sessions destroyed here lately, for Node's side's touches.
-  gone: node_side::Gone,
   /// Handles this process inserted and has not seen go: what `sweep` checks.
   known: Mutex<HashSet<Handle>>,
   clock: SystemClock,
@@ -120,7 +118,6 @@ impl<K: KeyValue> BridgeStore<K> {
         .map(|_| Arc::new(AsyncMutex::new(())))
         .collect(),
       holds: node_side::Holds::default(),
-      gone: node_side::Gone::default(),
       known: Mutex::new(HashSet::new()),
       clock: SystemClock,
     }
@@ -192,6 +189,13 @@ impl<K: KeyValue> BridgeStore<K> {
   }
 }
 
+/// Apply `patch` to a session's data, one data version on: the bridge's write, whether it
+/// makes the store calls itself or Node's side makes them (`Engine::patch_bridged`).
+pub fn patch_record(r: &mut SessionRecord, patch: &DataPatch) {
+  apply_patch(&mut r.data, patch);
+  r.data_version += 1;
+}
+
 fn user_key(user_id: &str) -> String {
   format!("{USER_PREFIX}{user_id}")
 }
@@ -203,10 +207,6 @@ impl<K: KeyValue> NodeSide for BridgeStore<K> {
 
   fn release(&self, id: u64) {
     self.holds.release(id);
-  }
-
-  fn still_there(&self, handle: &Handle, read_at: UnixMillis) -> bool {
-    self.gone.still_there(handle, read_at, self.now())
   }
 }
 
@@ -277,7 +277,6 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       return Ok(None); // revoked meanwhile in this process: the feed has it once
     };
     self.kv.destroy(&key).await?;
-    self.gone.mark(*handle, self.now());
     self.known().remove(handle);
     let now = self.now();
     let mut feed =
@@ -342,8 +341,7 @@ impl<K: KeyValue> Store for BridgeStore<K> {
     let Some(mut r) = self.read(&key).await? else {
       return Ok(None);
     };
-    apply_patch(&mut r.data, patch);
-    r.data_version += 1;
+    patch_record(&mut r, patch);
     self.write(&r).await?;
     Ok(Some(r.data_version))
   }
@@ -376,7 +374,6 @@ impl<K: KeyValue> Store for BridgeStore<K> {
         }
         Some(r) if now >= r.refresh.idle_expires_at || now >= r.refresh.absolute_expires_at => {
           self.kv.destroy(&key).await?;
-          self.gone.mark(h, self.now());
           self.known().remove(&h);
           removed += 1;
         }

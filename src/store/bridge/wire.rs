@@ -81,6 +81,14 @@ pub fn encode_record(r: &SessionRecord, now: UnixMillis) -> Value {
   json!({ "cookie": cookie(expires, now), "tandem": w })
 }
 
+/// The session record `v` holds under the key `handle`; `STORE_CORRUPT` when it holds
+/// none of ours, or the record of another handle.
+pub fn decode_session(handle: &crate::token::Handle, v: &Value) -> Result<SessionRecord> {
+  decode_record(v)?
+    .filter(|r| r.handle == *handle)
+    .ok_or_else(corrupt)
+}
+
 /// The record a session object holds; `None` when it holds no record of ours (a session
 /// that express-session itself wrote under the same key, say).
 pub fn decode_record(v: &Value) -> Result<Option<SessionRecord>> {
