@@ -27,9 +27,10 @@
  * (our MemoryStore does): then they never reach its `get`/`set`/`destroy`.
  *
  * Guarantees: a store error never reaches our messages (the native side replaces it with
- * a fixed one); the store's own error of a session's call is kept, for the middleware to
- * pass on to the app (`takeStoreError`: express-session gives it to `next(err)`), at most
- * `KEPT_ERRORS` of them per store; what the store hands back is parsed by Rust as
+ * a fixed one); the store's own error of a session's call goes with ours for the
+ * middleware to pass on to the app (express-session gives it to `next(err)`): as `cause`
+ * of a call made on Node's side, kept for `takeStoreError` (at most `KEPT_ERRORS` per
+ * store) of one made through the native bridge; what the store hands back is parsed by Rust as
  * untrusted JSON. Not here:
  * what is stored (the session objects of `src/store/bridge/wire.rs`) and the guarantees
  * across processes (`src/store/bridge/mod.rs`, SECURITY.md).
@@ -52,9 +53,25 @@ function isExpressSessionStore (store) {
   return store !== null && typeof store === 'object' && REQUIRED.every((m) => typeof store[m] === 'function')
 }
 
-/** The error of a failed store call made on Node's side: the native side's code and text. */
-function unavailable () {
-  return coded('STORE_UNAVAILABLE', "the app's session store failed", 503)
+/**
+ * The error of a failed store call made on Node's side: the native side's code and text,
+ * with the store's own error, when there is one, as its `cause` (for the app's logs).
+ */
+function unavailable (cause) {
+  const e = coded('STORE_UNAVAILABLE', "the app's session store failed", 503)
+  if (cause !== undefined) e.cause = cause
+  return e
+}
+
+/** Session `key` from an express-session store: its object, or null (`ENOENT` is "not found", as there). */
+async function getSession (store, key) {
+  try {
+    const sess = await settle(store, 'get', [key])
+    return sess === undefined ? null : sess
+  } catch (e) {
+    if (e && e.code === 'ENOENT') return null
+    throw e
+  }
 }
 
 /** The JSON text of a session object a store gave (for Rust to decode); STORE_CORRUPT if it has none. */
@@ -153,18 +170,10 @@ class BridgedStore {
   /**
    * Session `handle` read on Node's side, with no thread crossing: what a request's load
    * asks (the engine decodes it: `Engine#decodeBridged`). The store's session object, or
-   * null; a failure is STORE_UNAVAILABLE (the store's own error kept for the middleware).
+   * null; a failure is STORE_UNAVAILABLE.
    */
-  async read (handle) {
-    if (!this.#connected) throw unavailable()
-    try {
-      const sess = await settle(this.#store, 'get', [handle])
-      return sess === undefined ? null : sess
-    } catch (e) {
-      if (e && e.code === 'ENOENT') return null
-      keepStoreError(this.#store, handle, e)
-      throw unavailable()
-    }
+  read (handle) {
+    return this.#onNodeSide(() => getSession(this.#store, handle))
   }
 
   /**
@@ -182,21 +191,20 @@ class BridgedStore {
       if (sess === null) return null
       const out = engine.patchBridged(handle, sessionJson(sess), changes)
       if (out === null) return null
-      await this.#onNodeSide(handle, () => settle(this.#store, 'set', [handle, this.#withCookie(JSON.parse(out.json))]))
+      await this.#onNodeSide(() => settle(this.#store, 'set', [handle, this.#withCookie(JSON.parse(out.json))]))
       return out.dataVersion
     } finally {
       native.release(hold)
     }
   }
 
-  /** A store call of session `handle` made on Node's side: its failure is STORE_UNAVAILABLE. */
-  async #onNodeSide (handle, call) {
+  /** A store call made on Node's side: its failure is STORE_UNAVAILABLE, the store's error its cause. */
+  async #onNodeSide (call) {
     if (!this.#connected) throw unavailable()
     try {
       return await call()
     } catch (e) {
-      keepStoreError(this.#store, handle, e)
-      throw unavailable()
+      throw unavailable(e)
     }
   }
 
@@ -224,14 +232,8 @@ class BridgedStore {
 
   async #callStore (store, op, key, json) {
     if (op === 'get') {
-      let sess
-      try {
-        sess = await settle(store, 'get', [key])
-      } catch (e) {
-        if (e && e.code === 'ENOENT') return null
-        throw e
-      }
-      return sess === undefined || sess === null ? null : JSON.stringify(sess)
+      const sess = await getSession(store, key)
+      return sess === null ? null : sessionJson(sess)
     }
     if (op === 'set') {
       await settle(store, 'set', [key, this.#withCookie(JSON.parse(json))])

@@ -365,6 +365,11 @@ class RequestState {
       await this.middleware.engine.revoke(old).catch((e) => { throw httpError(e) })
       this.forget(old, 'logout')
     }
+    this.dropSession(old)
+  }
+
+  /** This request's session `old` (null: never stored) is gone: no handle, no req.session. */
+  dropSession (old) {
     this.handle = null
     this.destroyed = true
     if (old !== null) this.clearTokens() // a session never stored has no cookies to clear
@@ -388,10 +393,7 @@ class RequestState {
     return this.destroy().catch((e) => {
       this.failLate(e, handle)
       this.middleware.dataCache.delete(handle)
-      this.handle = null
-      this.destroyed = true
-      this.clearTokens()
-      this.session = null
+      this.dropSession(handle)
     })
   }
 
@@ -423,7 +425,8 @@ class RequestState {
       // express-session saves nothing when the app made req.sessionID something else than an id
       if (typeof this.req.sessionID !== 'string') return undefined
       const data = JSON.parse(dataJson(s))
-      const handle = this.sessionId // the id it is stored under (a failure names it)
+      // over an express-session store, the id it is stored under names a failure's own error
+      const handle = settings.bridged ? this.sessionId : null
       const saved = this.start(null, data, undefined, 'save').then(noop)
       // An uninitialized session (saveUninitialized) holds nothing the app wrote: if the
       // store fails, the response goes out without it and the error follows (failLate).
@@ -473,8 +476,10 @@ class RequestState {
   storeError (e, handle) {
     const err = httpError(e)
     if (!isStoreFailure(err)) return err
-    const own = takeStoreError(this.store, handle)
-    if (own !== undefined && err.cause === undefined) err.cause = own
+    if (err.cause === undefined) { // made through the native bridge: its store error was kept
+      const own = takeStoreError(this.store, handle)
+      if (own !== undefined) err.cause = own
+    }
     return err
   }
 
@@ -488,7 +493,7 @@ class RequestState {
   failLate (e, handle) {
     if (!isStoreFailure(e)) throw httpError(e)
     debug('the session store failed after the response was decided: %s', e.code)
-    this.reportLate(takeStoreError(this.store, handle) ?? httpError(e))
+    this.reportLate(e.cause ?? takeStoreError(this.store, handle) ?? httpError(e))
   }
 
   /** Give `err` to `next(err)` once the response is sent (or the connection gone). */
