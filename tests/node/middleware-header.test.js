@@ -45,6 +45,15 @@ function headerClient (app) {
   }
 }
 
+/** Alice logged in by a header-mode client, mallory by a browser (cookies), on `app`. */
+async function twoSessions (app) {
+  const h = headerClient(app)
+  await h.login('alice')
+  const browser = app.client()
+  await browser.post('/login', { json: { user: 'mallory' } })
+  return { h, browser }
+}
+
 eachExpress(function (express) {
   describe('when a client logs in with X-Session-Transfer: header', function () {
     it('should answer the tokens in headers, with no Set-Cookie and no-store', async function (t) {
@@ -133,10 +142,7 @@ eachExpress(function (express) {
 
     it('should refuse a cookie and a different Bearer token together: 400 CREDENTIALS_AMBIGUOUS', async function (t) {
       const app = await useApp(t, express)
-      const h = headerClient(app)
-      await h.login('alice')
-      const browser = app.client()
-      await browser.post('/login', { json: { user: 'mallory' } })
+      const { h, browser } = await twoSessions(app)
       const r = await browser.get('/me', { headers: { Authorization: 'Bearer ' + h.tokens.access } })
       assertCode(r, 400, 'CREDENTIALS_AMBIGUOUS')
       shouldClearCookies(r, { [ACCESS]: '/' })
@@ -146,10 +152,7 @@ eachExpress(function (express) {
   describe('when a refresh carries a refresh cookie and X-Refresh-Token', function () {
     it('should refuse different ones with 400 CREDENTIALS_AMBIGUOUS and rotate neither', async function (t) {
       const app = await useApp(t, express)
-      const h = headerClient(app)
-      await h.login('alice')
-      const browser = app.client()
-      await browser.post('/login', { json: { user: 'mallory' } })
+      const { h, browser } = await twoSessions(app)
       const r = await browser.post(REFRESH_PATH, { headers: { 'X-Refresh-Token': h.tokens.refresh } })
       assertCode(r, 400, 'CREDENTIALS_AMBIGUOUS')
       assert.equal(app.events.refreshed.length, 0, 'nothing rotated')

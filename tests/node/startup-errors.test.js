@@ -47,11 +47,15 @@ eachExpress(function (express) {
       const errors = []
       let wrong
       const warnings = await warningsDuring('TANDEM_KEYRING_UNREADABLE', async () => {
+        // An app listening from the start (the engine starts in the background) hears it.
+        const listening = session({ secret: NEW, store: new session.SqliteStore({ path: file }) })
+        listening.on('error', (e) => errors.push(e))
+        await assert.rejects(listening.ready(), { code: 'KEYRING_UNREADABLE' })
         wrong = await useApp(t, express, { secret: NEW, store: new session.SqliteStore({ path: file }) })
-        wrong.s.on('error', (e) => errors.push(e))
         await assert.rejects(wrong.s.ready(), { code: 'KEYRING_UNREADABLE' })
       })
-      assert.equal(warnings.length, 1, 'one warning')
+      assert.deepEqual(errors.map((e) => e.code), ['KEYRING_UNREADABLE'], "an 'error' event for a listener")
+      assert.equal(warnings.length, 2, 'one warning per session() that did not start')
       assert.match(warnings[0].message, /secret: \[newSecret, oldSecret\]/, 'it says how to rotate')
       assert.ok(warnings[0].message.includes(file), 'and names the file')
       assert.ok(!warnings[0].message.includes(NEW) && !warnings[0].message.includes(OLD), 'no secret in it')
