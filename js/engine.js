@@ -145,6 +145,12 @@ class Engine {
    */
   decodeBridged (handle, json) { return this.#native.decodeBridged(handle, json) }
   /**
+   * Node's side's touch over an express-session store, under the session's lock: `json` is
+   * what the store holds now → the JSON text to touch it with, or null (revoked: touch
+   * nothing). No I/O; throws STORE_CORRUPT.
+   */
+  touchBridged (handle, json) { return this.#native.touchBridged(handle, json) }
+  /**
    * Node's side's patch over an express-session store, under the session's lock: `json` is
    * what the store holds now → `{json, dataVersion}` to set, or null (revoked: write
    * nothing). No I/O; throws STORE_CORRUPT.

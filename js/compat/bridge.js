@@ -15,12 +15,12 @@
  * 503) instead of waiting on a dead connection; a call that does not answer within
  * `STORE_TIMEOUT_MS` (5 s) fails the same way.
  *
- * A request's read of its session and its writes of changed keys (`read`, `patch`) are
- * made here, on Node's side, with no thread crossing, the write under the session's lock
- * (taken without waiting: `tryHold`; it reads the session again under it, then sets it).
- * The touch at the end of a request, logins, refreshes, logouts and `resave`'s `set` go
- * through the native bridge, which reads the session again under its lock first, as does a
- * write whose lock was taken.
+ * A request's read of its session, its writes of changed keys and the touch at its end
+ * (`read`, `patch`, `touch`) are made here, on Node's side, with no thread crossing; the
+ * write and the touch under the session's lock (taken without waiting: `tryHold`), after
+ * reading the session again under it, as the native bridge does. Logins, refreshes,
+ * logouts and `resave`'s `set` go through the native bridge, as does a write or a touch
+ * whose lock was taken.
  *
  * A store that keeps the bridge's own records (`~tandem:` keys: key ring, revocation
  * feed, users' handle lists) apart from its sessions offers them under `OWN_RECORDS`
@@ -174,6 +174,32 @@ class BridgedStore {
    */
   read (handle) {
     return this.#onNodeSide(() => getSession(this.#store, handle))
+  }
+
+  /**
+   * express-session's touch at the end of a request that changed nothing, on Node's side,
+   * under the session's lock: read the session again (what the store holds now, so a store
+   * whose `touch` writes the whole session writes that), let the engine make the value
+   * (`Engine#touchBridged`: its cookie expiring with the record), `touch` it. Whether the
+   * session is still there, as the engine's `keepAlive` answers (false: the store no longer
+   * has it or it is revoked, nothing touched); null when the lock is taken (the caller leaves it to the engine's `keepAlive`, which waits). A
+   * store without `touch` gets no call, as in express-session.
+   */
+  async touch (handle, engine) {
+    const store = this.#store
+    if (typeof store.touch !== 'function') return true
+    const native = this._open()
+    const hold = native.tryHold(handle)
+    if (hold === null) return null
+    try {
+      const sess = await this.read(handle)
+      const value = sess === null ? null : engine.touchBridged(handle, sessionJson(sess))
+      if (value === null) return false
+      await this.#onNodeSide(() => settle(store, 'touch', [handle, this.#withCookie(JSON.parse(value))]))
+      return true
+    } finally {
+      native.release(hold)
+    }
   }
 
   /**

@@ -521,12 +521,13 @@ class RequestState {
    */
   keepAlive (rewrite) {
     const handle = this.handle
-    return this.keepAliveByEngine(handle, rewrite)
-  }
-
-  /** The engine's keep-alive (it reads the session again under its lock). */
-  keepAliveByEngine (handle, rewrite) {
-    return this.middleware.engine.keepAlive(handle, rewrite).then((alive) => {
+    const { settings, engine } = this.middleware
+    // A touch over an express-session store is made on Node's side (compat/bridge.js
+    // `touch`) unless the session's lock is taken; `resave`'s set always by the engine.
+    const kept = !rewrite && settings.bridged
+      ? settings.store.touch(handle, engine).then((r) => r ?? engine.keepAlive(handle, rewrite))
+      : engine.keepAlive(handle, rewrite)
+    return kept.then((alive) => {
       if (!alive && this.handle === handle) {
         this.middleware.dataCache.delete(handle)
         this.sendTokens(CLEAR)

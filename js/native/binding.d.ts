@@ -35,6 +35,13 @@ export declare class NativeEngine {
    */
   decodeBridged(session: string, json: string): NapiSessionData | null
   /**
+   * Node's side's touch over an express-session store, under the session's lock
+   * (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
+   * answer is the JSON text to `touch` it with, or null when the session is known to be
+   * revoked (touch nothing). No I/O. Throws `STORE_CORRUPT`.
+   */
+  touchBridged(session: string, json: string): string | null
+  /**
    * Node's side's patch over an express-session store, under the session's lock
    * (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
    * answer is the JSON text to `set` and the new data version, or null when the session

@@ -438,6 +438,23 @@ impl Engine {
     Ok(Some(r).filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at))
   }
 
+  /// Node's side's touch of a session over an express-session store, made under the
+  /// session's lock (`NodeSide::try_hold`): `value` is what the store holds under `handle`
+  /// now; the answer is the session object to `touch` it with (its cookie expiring with
+  /// the record), or `None` when the session is known to be revoked (touch nothing). As
+  /// [`Engine::keep_alive`] over the bridge, with the store calls left to the caller.
+  ///
+  /// # Errors
+  /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
+  pub fn touch_bridged(&self, handle: &Handle, value: &Value) -> Result<Option<Value>> {
+    if self.revoked.contains(&handle.to_text()) {
+      return Ok(None);
+    }
+    let r = crate::store::bridge::decode_session(handle, value)?;
+    let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+    Ok(Some(crate::store::bridge::encode_record(&r, now)))
+  }
+
   /// Node's side's patch of a session over an express-session store, made under the
   /// session's lock (`NodeSide::try_hold`): `value` is what the store holds under `handle`
   /// now; the answer is the value to `set` and the new data version, or `None` when the

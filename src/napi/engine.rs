@@ -436,6 +436,19 @@ impl NapiEngine {
     Ok(r.map(session_data))
   }
 
+  /// Node's side's touch over an express-session store, under the session's lock
+  /// (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
+  /// answer is the JSON text to `touch` it with, or null when the session is known to be
+  /// revoked (touch nothing). No I/O. Throws `STORE_CORRUPT`.
+  #[napi]
+  pub fn touch_bridged(&self, session: String, json: String) -> napi::Result<Option<String>, Code> {
+    let out = self
+      .engine
+      .touch_bridged(&handle(&session)?, &stored_value(&json)?)
+      .map_err(to_js)?;
+    Ok(out.map(|v| v.to_string()))
+  }
+
   /// Node's side's patch over an express-session store, under the session's lock
   /// (`NativeStore#tryHold`): `json` is what the store holds under `session` now; the
   /// answer is the JSON text to `set` and the new data version, or null when the session
