@@ -26,6 +26,7 @@ use tandem_session::clock::UnixMillis;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
 use tandem_session::store::conformance::{self, NOW};
+use tandem_session::store::postgres::PostgresOptions;
 use tandem_session::store::{PostgresStore, Store, StoredRing};
 use tandem_session::token::Handle;
 use tandem_session::ErrorKind;
@@ -85,6 +86,60 @@ impl Schema {
       .await?;
     Ok(())
   }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anonymous_quota_evicts_the_oldest_visitors_only_on_postgres() -> TestResult {
+  let Some(url) = pg_url("the_anonymous_quota_evicts_the_oldest_visitors_only_on_postgres") else {
+    return Ok(());
+  };
+  let schema = Schema::new(&url).await?;
+  let options = PostgresOptions {
+    max_anonymous: 5,
+    ..PostgresOptions::default()
+  };
+  let store = PostgresStore::connect_with(&schema.url, &options).await?;
+  conformance::anonymous_quota_evicts_the_oldest_visitors_only(&store, 5, 7).await?;
+  // 40 visitors at once, with revocations of some racing them: the count stays exact (no
+  // deadlock, no lost update) and the quota holds.
+  let store = Arc::new(store);
+  let mut tasks = tokio::task::JoinSet::new();
+  for i in 0..40_i64 {
+    let store = Arc::clone(&store);
+    tasks.spawn(async move {
+      let mut v = conformance::record("")?;
+      v.user_id = format!("~anon:{}", v.handle.to_text());
+      v.created_at = NOW.plus_ms(1000 + i);
+      store.insert(&v).await?;
+      if i % 4 == 0 {
+        store.revoke(&v.handle, NOW).await?;
+      }
+      Ok::<_, tandem_session::Error>(())
+    });
+  }
+  while let Some(r) = tasks.join_next().await {
+    r??;
+  }
+  let (admin, conn) = tokio_postgres::connect(&schema.url, tokio_postgres::NoTls).await?;
+  tokio::spawn(async move {
+    let _ = conn.await;
+  });
+  let counted: i64 = admin
+    .query_one("SELECT n FROM tandem_anonymous_count", &[])
+    .await?
+    .get(0);
+  let actual: i64 = admin
+    .query_one(
+      "SELECT count(*) FROM tandem_sessions WHERE user_id LIKE '~anon:%'",
+      &[],
+    )
+    .await?
+    .get(0);
+  assert_eq!(counted, actual, "the trigger-kept count is the real one");
+  assert!(actual <= 5, "{actual} visitors kept over a quota of 5");
+  drop(admin);
+  schema.drop_now().await?;
+  Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -84,6 +84,60 @@ async fn the_redis_cluster_store_keeps_the_store_contract() -> TestResult {
   Ok(())
 }
 
+/// Database 5 of the server, emptied: the quota counts every visitor of the database.
+async fn empty_database(url: &str, db: u8) -> TestResult<String> {
+  let url = format!("{}/{db}", url.trim_end_matches('/'));
+  let mut c = redis::Client::open(url.as_str())?
+    .get_multiplexed_async_connection()
+    .await?;
+  let _: () = redis::cmd("FLUSHDB").query_async(&mut c).await?;
+  Ok(url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anonymous_quota_evicts_the_oldest_visitors_only_on_redis() -> TestResult {
+  let Some(url) = server_env("anonymous quota", "TANDEM_REDIS_URL") else {
+    return Ok(());
+  };
+  let url = empty_database(&url, 5).await?;
+  // 4 per hash tag: the check's sessions all share one tag.
+  let store = RedisStore::connect(&url).await?.with_max_anonymous(4 * 256);
+  conformance::anonymous_quota_evicts_the_oldest_visitors_only(&store, 4, 7).await?;
+  // Anonymous sessions keep no user index: nothing is left behind by an evicted one.
+  let mut c = redis::Client::open(url.as_str())?
+    .get_multiplexed_async_connection()
+    .await?;
+  let keys: Vec<String> = redis::cmd("KEYS").arg("ts:u:*").query_async(&mut c).await?;
+  assert!(
+    keys.iter().all(|k| !k.contains("~anon:")),
+    "a visitor's user index: {keys:?}"
+  );
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anonymous_quota_evicts_the_oldest_visitors_only_on_a_cluster() -> TestResult {
+  let Some(urls) = cluster_urls("anonymous quota, cluster") else {
+    return Ok(());
+  };
+  // The cluster is shared with other tests (no database of its own): the check takes a
+  // random tag and starts it with an empty index of visitors. (Another test's visitor
+  // landing in that tag meanwhile, a 1-in-256 chance each, would make it fail loudly.)
+  let tag = tandem_session::random::bytes::<1>()?[0];
+  let mut c = redis::cluster::ClusterClient::new(urls.clone())?
+    .get_async_connection()
+    .await?;
+  let _: () = redis::cmd("DEL")
+    .arg(format!("ts:{{{tag:02x}}}:anon"))
+    .query_async(&mut c)
+    .await?;
+  let store = RedisStore::connect_cluster(&urls)
+    .await?
+    .with_max_anonymous(6 * 256);
+  conformance::anonymous_quota_evicts_the_oldest_visitors_only(&store, 6, tag).await?;
+  Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cluster_node_is_refused_as_a_single_server_and_bad_urls_are_config_errors() -> TestResult
 {

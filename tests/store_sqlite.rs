@@ -448,6 +448,61 @@ fn a_file_that_is_not_ours_is_refused() -> TestResult {
   Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_anonymous_quota_evicts_the_oldest_visitors_only_on_sqlite() -> TestResult {
+  let dir = TempDir::new()?;
+  let store = SqliteStore::open(dir.db())?.with_max_anonymous(5);
+  conformance::anonymous_quota_evicts_the_oldest_visitors_only(&store, 5, 7).await?;
+  // The eviction reads the oldest through the partial index, not a scan of every session.
+  let conn = rusqlite::Connection::open(dir.db())?;
+  let plan: Vec<String> = conn
+    .prepare(
+      "EXPLAIN QUERY PLAN SELECT handle FROM sessions WHERE substr(user_id, 1, 6) = '~anon:' \
+       ORDER BY created_at LIMIT 3",
+    )?
+    .query_map([], |r| r.get::<_, String>(3))?
+    .collect::<Result<_, _>>()?;
+  assert!(
+    plan.iter().any(|p| p.contains("sessions_anonymous_by_age")),
+    "{plan:?}"
+  );
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_of_the_first_schema_counts_its_visitors_when_migrated() -> TestResult {
+  let dir = TempDir::new()?;
+  let mut visitors = Vec::new();
+  {
+    let store = SqliteStore::open(dir.db())?;
+    for age in 0..3 {
+      let mut v = conformance::record("")?;
+      v.user_id = format!("~anon:{}", v.handle.to_text());
+      v.created_at = NOW.plus_ms(age);
+      store.insert(&v).await?;
+      visitors.push(v.handle);
+    }
+    store.insert(&conformance::record("alice")?).await?;
+  }
+  // Back to schema 1, as a file written by the release before the quota is.
+  rusqlite::Connection::open(dir.db())?.execute_batch(
+    "DROP TRIGGER sessions_anonymous_in; DROP TRIGGER sessions_anonymous_out; \
+     DROP INDEX sessions_anonymous_by_age; DROP TABLE anonymous_count; PRAGMA user_version = 1;",
+  )?;
+  let store = SqliteStore::open(dir.db())?.with_max_anonymous(3);
+  let mut v = conformance::record("")?;
+  v.user_id = format!("~anon:{}", v.handle.to_text());
+  v.created_at = NOW.plus_ms(10);
+  store.insert(&v).await?;
+  assert!(
+    store.get(&visitors[0]).await?.is_none(),
+    "the migrated count holds the quota"
+  );
+  assert!(store.get(&visitors[1]).await?.is_some());
+  assert!(store.get(&v.handle).await?.is_some());
+  Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_engine_scenarios_hold_on_sqlite() -> TestResult {
   let dir = TempDir::new()?;

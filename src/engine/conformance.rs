@@ -80,7 +80,59 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   a_chosen_handle_is_used_and_never_takes_over_a_session(Arc::clone(&store)).await?;
   the_verdict_epoch_moves_whenever_a_token_may_become_refused(Arc::clone(&store)).await?;
   anonymous_sessions_are_stored_under_ids_no_login_can_take(Arc::clone(&store)).await?;
+  anonymous_sessions_get_their_own_short_idle_lifetime(Arc::clone(&store)).await?;
   Ok(())
+}
+
+/// An anonymous session lives `anonymous_idle_ms` (1 day) from its creation or last
+/// refresh, a login `idle_ms` (30 days): in the stored record (which the stores expire
+/// by) and in what a refresh accepts.
+pub async fn anonymous_sessions_get_their_own_short_idle_lifetime(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  const HOUR: i64 = 3_600_000;
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = engine(Arc::clone(&store), Arc::clone(&clock)).await?;
+  let p = RefreshPolicy::default();
+  let anon = e.create(NewSession::default()).await?;
+  let user = login(&e).await?;
+  let idle = |t: &Tokens| {
+    let (store, handle) = (Arc::clone(&store), t.handle);
+    async move {
+      let r = store.get(&handle).await?;
+      Ok::<_, crate::Error>(r.map(|r| r.refresh.idle_expires_at))
+    }
+  };
+  ensure(
+    idle(&anon).await? == Some(T0.plus_ms(p.anonymous_idle_ms)),
+    "an anonymous session is stored with the anonymous idle lifetime",
+  )?;
+  ensure(
+    idle(&user).await? == Some(T0.plus_ms(p.idle_ms)),
+    "a login is stored with the full idle lifetime",
+  )?;
+  clock.advance_ms(12 * HOUR);
+  let anon = refreshed(
+    e.refresh(anon.refresh.as_bytes(), device("browser"))
+      .await?,
+  )?;
+  ensure(
+    idle(&anon).await? == Some(T0.plus_ms(12 * HOUR + p.anonymous_idle_ms)),
+    "a refresh extends an anonymous session by the anonymous idle lifetime only",
+  )?;
+  clock.advance_ms(p.anonymous_idle_ms);
+  let late = e
+    .refresh(anon.refresh.as_bytes(), device("browser"))
+    .await?;
+  ensure(
+    matches!(late, RefreshOutcome::Refused(ErrorKind::TokenExpired)),
+    "an anonymous session idle for longer than its lifetime ends",
+  )?;
+  refreshed(
+    e.refresh(user.refresh.as_bytes(), device("browser"))
+      .await?,
+  )
+  .map(|_| ())
 }
 
 /// An anonymous session is stored, verified and refreshed like any other, under a fresh

@@ -247,6 +247,7 @@ impl Engine {
     }
     let now = self.now();
     let rt = RefreshToken::issue(handle)?;
+    let policy = self.policy.for_stored_user(&user_id);
     let record = SessionRecord {
       handle,
       user_id,
@@ -256,8 +257,8 @@ impl Engine {
         previous_digest: None,
         rotated_at: now,
         salt: random::bytes()?,
-        idle_expires_at: now.plus_ms(self.policy.idle_ms.min(self.policy.absolute_ms)),
-        absolute_expires_at: now.plus_ms(self.policy.absolute_ms),
+        idle_expires_at: now.plus_ms(policy.idle_ms.min(policy.absolute_ms)),
+        absolute_expires_at: now.plus_ms(policy.absolute_ms),
       },
       created_at: now,
       last_refresh_at: now,
@@ -301,7 +302,7 @@ impl Engine {
         &record.refresh,
         &rt,
         now,
-        &self.policy,
+        &self.policy.for_stored_user(&record.user_id),
         self.tokens.secrets(),
         random::bytes()?,
       )? {

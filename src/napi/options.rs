@@ -76,6 +76,9 @@ pub struct NapiSessionOptions {
   pub refresh_token_max_age: Option<f64>,
   /// Absolute lifetime of a session. Defaults to 90 days.
   pub absolute_max_age: Option<f64>,
+  /// Idle lifetime of an anonymous session (data written before login). Defaults to 1 day;
+  /// a longer value than `refreshTokenMaxAge` counts as `refreshTokenMaxAge`.
+  pub anonymous_max_age: Option<f64>,
   /// How often revocations and the key ring are read from the store. Defaults to 500;
   /// values under 10 count as 10.
   pub sync_interval: Option<f64>,
@@ -216,6 +219,8 @@ pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings
         grace_ms: ms(s.refresh_grace, "refreshGrace")?.unwrap_or(d.refresh.grace_ms),
         idle_ms: ms(s.refresh_token_max_age, "refreshTokenMaxAge")?.unwrap_or(d.refresh.idle_ms),
         absolute_ms: ms(s.absolute_max_age, "absoluteMaxAge")?.unwrap_or(d.refresh.absolute_ms),
+        anonymous_idle_ms: ms(s.anonymous_max_age, "anonymousMaxAge")?
+          .unwrap_or(d.refresh.anonymous_idle_ms),
       },
       sync_interval_ms: ms(s.sync_interval, "syncInterval")?.unwrap_or(d.sync_interval_ms),
     },

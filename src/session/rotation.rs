@@ -31,7 +31,14 @@ pub struct RefreshPolicy {
   pub idle_ms: i64,
   /// Absolute lifetime from creation. Defaults to 90 days.
   pub absolute_ms: i64,
+  /// Idle lifetime of an anonymous session (data kept before login): shorter, since
+  /// anyone without a cookie can make one. Defaults to 1 day; never longer than
+  /// `idle_ms` (see [`RefreshPolicy::for_stored_user`]).
+  pub anonymous_idle_ms: i64,
 }
+
+/// The default idle lifetime of an anonymous session: 1 day.
+pub const DEFAULT_ANONYMOUS_IDLE_MS: i64 = 86_400_000;
 
 impl Default for RefreshPolicy {
   fn default() -> Self {
@@ -39,6 +46,7 @@ impl Default for RefreshPolicy {
       grace_ms: 10_000,
       idle_ms: 30 * 86_400_000,
       absolute_ms: 90 * 86_400_000,
+      anonymous_idle_ms: DEFAULT_ANONYMOUS_IDLE_MS,
     }
   }
 }
@@ -67,7 +75,27 @@ impl RefreshPolicy {
         "absoluteMaxAge must be at least 1 minute",
       ));
     }
+    if self.anonymous_idle_ms < 60_000 {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "anonymousMaxAge must be at least 1 minute",
+      ));
+    }
     Ok(())
+  }
+
+  /// The policy for the session stored under `stored_user_id`: an anonymous session's
+  /// idle lifetime is the shorter of `anonymous_idle_ms` and `idle_ms`; a user's is
+  /// `idle_ms`. Every other field is the same.
+  #[must_use]
+  pub fn for_stored_user(&self, stored_user_id: &str) -> Self {
+    if !crate::session::owner::is_anonymous(stored_user_id) {
+      return *self;
+    }
+    Self {
+      idle_ms: self.anonymous_idle_ms.min(self.idle_ms),
+      ..*self
+    }
   }
 }
 
@@ -370,5 +398,27 @@ mod tests {
     }
     .validate()
     .is_err());
+    assert!(RefreshPolicy {
+      anonymous_idle_ms: 59_999,
+      ..RefreshPolicy::default()
+    }
+    .validate()
+    .is_err());
+  }
+
+  #[test]
+  fn an_anonymous_session_gets_the_shorter_idle_lifetime() {
+    let p = RefreshPolicy::default();
+    assert_eq!(p.for_stored_user("alice"), p);
+    assert_eq!(
+      p.for_stored_user("~anon:AAAAAAAAAAAAAAAAAAAAAA").idle_ms,
+      DEFAULT_ANONYMOUS_IDLE_MS
+    );
+    // Never longer than a logged-in session's.
+    let short = RefreshPolicy {
+      idle_ms: 120_000,
+      ..p
+    };
+    assert_eq!(short.for_stored_user("~anon:x").idle_ms, 120_000);
   }
 }

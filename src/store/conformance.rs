@@ -528,3 +528,89 @@ pub async fn revoke_racing_patches_never_resurrects(store: Arc<dyn Store>) -> Re
     "a save racing a logout leaves no session of the user",
   )
 }
+
+/// The anonymous sessions' quota (`store::anonymous`), on a store of its own (it counts
+/// every anonymous session the store holds, or on Redis every one whose handle starts with
+/// the byte `tag`) whose quota for handles starting with `tag` is `quota` (at least 2):
+/// that is the store's quota, except on Redis, which splits it over its 256 hash tags.
+/// Visitors beyond the quota evict the oldest visitors, never a login; a visitor that was
+/// revoked, swept or evicted frees its place (the count follows every delete).
+///
+/// # Errors
+/// The first broken rule, or a store error.
+pub async fn anonymous_quota_evicts_the_oldest_visitors_only(
+  store: &dyn Store,
+  quota: usize,
+  tag: u8,
+) -> Result<()> {
+  ensure(quota >= 2, "the check needs a quota of at least 2")?;
+  let tagged = |user: &str, age: i64| -> Result<SessionRecord> {
+    let mut r = record(user)?;
+    r.handle.0[0] = tag;
+    if user.is_empty() {
+      r.user_id = format!("~anon:{}", r.handle.to_text());
+    }
+    r.created_at = NOW.plus_ms(age);
+    Ok(r)
+  };
+  let present = |h: Handle| async move { Ok::<_, crate::Error>(store.get(&h).await?.is_some()) };
+  // Logins older than every visitor: the oldest sessions are not the ones evicted.
+  let logins = [tagged(&user()?, -1000)?, tagged(&user()?, -999)?];
+  for l in &logins {
+    store.insert(l).await?;
+  }
+  let mut visitors = Vec::new();
+  for i in 0..quota + 2 {
+    let mut v = tagged("", i64::try_from(i).unwrap_or(0))?;
+    if i == 3 {
+      v.refresh.idle_expires_at = NOW.plus_ms(50); // for the sweep below
+    }
+    store.insert(&v).await?;
+    visitors.push(v.handle);
+  }
+  ensure(
+    !present(visitors[0]).await? && !present(visitors[1]).await?,
+    "visitors beyond the quota evict the oldest visitors",
+  )?;
+  ensure(
+    present(visitors[2]).await? && present(visitors[quota + 1]).await?,
+    "eviction takes only what the quota needs",
+  )?;
+  for l in &logins {
+    ensure(
+      present(l.handle).await?,
+      "a login is never evicted for a visitor",
+    )?;
+  }
+  // A revoked visitor frees its place: the next one evicts nobody.
+  store.revoke(&visitors[quota + 1], NOW).await?;
+  store.insert(&tagged("", 100)?).await?;
+  ensure(
+    present(visitors[2]).await?,
+    "a revoked visitor frees its place in the quota",
+  )?;
+  // Past the quota again: the oldest left goes.
+  let late = tagged("", 101)?;
+  store.insert(&late).await?;
+  ensure(
+    !present(visitors[2]).await? && present(late.handle).await?,
+    "the oldest visitor goes, never the new one",
+  )?;
+  // A swept visitor frees its place too.
+  ensure(
+    store.sweep(NOW.plus_ms(60)).await? >= 1,
+    "the sweep removed the expired visitor",
+  )?;
+  store.insert(&tagged("", 102)?).await?;
+  ensure(
+    present(visitors[4]).await?,
+    "a swept visitor frees its place in the quota",
+  )?;
+  // A login into a store at its quota evicts nobody.
+  store.insert(&tagged(&user()?, 103)?).await?;
+  ensure(
+    present(visitors[4]).await?,
+    "a login takes no visitor's place",
+  )?;
+  Ok(())
+}

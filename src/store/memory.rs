@@ -1,19 +1,23 @@
 //! The memory store: for tests and single-process apps.
 //!
 //! Guarantees: the full [`Store`] contract within one process (one mutex makes every call
-//! atomic); bounded: at most `max_sessions` live sessions (default 100 000) — an insert
-//! into a full store first sweeps expired sessions, then fails with `STORE_UNAVAILABLE`
-//! rather than evicting anyone's session; the revocation feed is bounded by its `until`
-//! times (swept) and by 100 000 entries.
+//! atomic); bounded: at most `max_sessions` live sessions (default 100 000), of which at
+//! most `max_anonymous` anonymous ones (default half of `max_sessions`, see
+//! [`crate::store::anonymous`]). A new anonymous session past its quota evicts the oldest
+//! anonymous one; an insert into a full store first sweeps expired sessions, then evicts
+//! the oldest anonymous session, and fails with `STORE_UNAVAILABLE` only when every session
+//! left is a logged-in user's (a login never finds the store full of visitors' sessions);
+//! the revocation feed is bounded by its `until` times (swept) and by 100 000 entries.
 //! Not guaranteed: anything across processes or restarts (use SQLite, Redis or PostgreSQL).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use crate::clock::UnixMillis;
 use crate::error::{err, ErrorKind, Result};
+use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -27,6 +31,8 @@ const MAX_FEED: usize = 100_000;
 struct Inner {
   sessions: HashMap<Handle, SessionRecord>,
   by_user: HashMap<String, HashSet<Handle>>,
+  /// The anonymous sessions, oldest first (by creation time, then handle).
+  anonymous: BTreeSet<(UnixMillis, Handle)>,
   feed: VecDeque<Revocation>,
   seq: u64,
   ring: Option<StoredRing>,
@@ -37,6 +43,7 @@ struct Inner {
 pub struct MemoryStore {
   inner: Mutex<Inner>,
   max_sessions: usize,
+  max_anonymous: usize,
 }
 
 impl Default for MemoryStore {
@@ -46,12 +53,25 @@ impl Default for MemoryStore {
 }
 
 impl MemoryStore {
-  /// A store holding at most `max_sessions` live sessions.
+  /// A store holding at most `max_sessions` live sessions, of which at most half (and at
+  /// most [`crate::store::anonymous::DEFAULT_MAX_ANONYMOUS`]) anonymous ones.
   pub fn new(max_sessions: usize) -> Self {
+    let max_sessions = max_sessions.max(1);
     Self {
       inner: Mutex::new(Inner::default()),
-      max_sessions: max_sessions.max(1),
+      max_sessions,
+      max_anonymous: max_sessions
+        .div_ceil(2)
+        .min(crate::store::anonymous::DEFAULT_MAX_ANONYMOUS as usize),
     }
+  }
+
+  /// The same store with at most `max_anonymous` anonymous sessions (at least 1, at most
+  /// `max_sessions`).
+  #[must_use]
+  pub fn with_max_anonymous(mut self, max_anonymous: usize) -> Self {
+    self.max_anonymous = max_anonymous.clamp(1, self.max_sessions);
+    self
   }
 
   fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -75,6 +95,9 @@ impl MemoryStore {
 impl Inner {
   fn remove(&mut self, handle: &Handle) -> Option<SessionRecord> {
     let r = self.sessions.remove(handle)?;
+    if is_anonymous(&r.user_id) {
+      self.anonymous.remove(&(r.created_at, r.handle));
+    }
     if let Some(set) = self.by_user.get_mut(&r.user_id) {
       set.remove(handle);
       if set.is_empty() {
@@ -97,6 +120,14 @@ impl Inner {
     self.feed.retain(|r| r.until > now);
     dead.len() as u64
   }
+
+  /// Remove the oldest anonymous session; whether there was one.
+  fn evict_oldest_anonymous(&mut self) -> bool {
+    let Some(&(_, handle)) = self.anonymous.first() else {
+      return false;
+    };
+    self.remove(&handle).is_some()
+  }
 }
 
 #[async_trait]
@@ -113,10 +144,14 @@ impl Store for MemoryStore {
         "a session with this handle exists",
       ));
     }
+    let anonymous = is_anonymous(&record.user_id);
+    if anonymous {
+      while g.anonymous.len() >= self.max_anonymous && g.evict_oldest_anonymous() {}
+    }
     if g.sessions.len() >= self.max_sessions {
       let now = g.now_hint.max(record.created_at);
       g.sweep(now);
-      if g.sessions.len() >= self.max_sessions {
+      if g.sessions.len() >= self.max_sessions && !g.evict_oldest_anonymous() {
         return Err(err(ErrorKind::StoreUnavailable, "the memory store is full"));
       }
     }
@@ -125,6 +160,9 @@ impl Store for MemoryStore {
       .entry(record.user_id.clone())
       .or_default()
       .insert(record.handle);
+    if anonymous {
+      g.anonymous.insert((record.created_at, record.handle));
+    }
     g.sessions.insert(record.handle, record.clone());
     Ok(())
   }
@@ -233,7 +271,7 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::store::conformance::record as sample;
+  use crate::store::conformance::{record as sample, NOW};
 
   #[test]
   fn a_full_store_sweeps_then_refuses_rather_than_evicting() -> Result<()> {
@@ -254,6 +292,60 @@ mod tests {
       s.insert(&late).await?;
       assert_eq!(s.len(), 1);
       Ok(())
+    })
+  }
+
+  #[test]
+  fn visitors_never_fill_the_store_for_a_login() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+      .build()
+      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
+    rt.block_on(async {
+      // The review's case: 70 cookie-less writers against a limit of 60, then a login.
+      let s = MemoryStore::new(60);
+      let mut visitors = Vec::new();
+      for i in 0..70 {
+        let mut v = sample("")?;
+        v.user_id = format!("~anon:{}", v.handle.to_text());
+        v.created_at = v.created_at.plus_ms(i);
+        s.insert(&v).await?;
+        visitors.push(v.handle);
+      }
+      assert_eq!(
+        s.len(),
+        30,
+        "anonymous sessions are held to their quota (half)"
+      );
+      assert!(
+        s.get(&visitors[39]).await?.is_none(),
+        "the oldest went first"
+      );
+      assert!(s.get(&visitors[40]).await?.is_some(), "the newest stay");
+      for i in 0..30 {
+        s.insert(&sample(&format!("user-{i}"))?).await?;
+      }
+      assert_eq!(s.len(), 60, "logins fill the store up to its bound");
+      // The store is full; a login takes the oldest visitor's place, never refused.
+      let login = sample("alice")?;
+      s.insert(&login).await?;
+      assert!(s.get(&login.handle).await?.is_some());
+      assert!(s.get(&visitors[40]).await?.is_none());
+      assert_eq!(s.lock().anonymous.len(), 29);
+      // A removed visitor leaves the index too (revoke, sweep): nothing is kept twice.
+      s.revoke(&visitors[41], NOW).await?;
+      assert_eq!(s.lock().anonymous.len(), 28);
+      Ok(())
+    })
+  }
+
+  #[test]
+  fn the_anonymous_quota_holds_on_the_memory_store() -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+      .build()
+      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
+    rt.block_on(async {
+      let s = MemoryStore::new(1000).with_max_anonymous(5);
+      crate::store::conformance::anonymous_quota_evicts_the_oldest_visitors_only(&s, 5, 7).await
     })
   }
 }

@@ -17,6 +17,7 @@
 //!   `STORE_CORRUPT`, by one rule for every store (see `store::row`); messages never
 //!   contain data.
 
+pub mod anonymous;
 pub mod bridge;
 pub mod codec;
 pub mod conformance;

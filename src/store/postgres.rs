@@ -9,7 +9,9 @@
 //!   the refresh state in columns, the claims and data as `jsonb`, and `data_version`;
 //!   indexed by `user_id` and by `LEAST(idle_expires_at, absolute_expires_at)`;
 //! - `tandem_revocations`: the revocation feed, `seq bigserial` first;
-//! - `tandem_key_ring`: a single row, the sealed ring and its version.
+//! - `tandem_key_ring`: a single row, the sealed ring and its version;
+//! - `tandem_anonymous_count`: a single row, the number of anonymous sessions, kept by
+//!   triggers on every insert and delete of one (see `store::anonymous`).
 //!
 //! Guarantees:
 //! - the whole [`Store`] contract across every process that shares the database: each
@@ -63,11 +65,14 @@ use deadpool_postgres::{
 use serde_json::{Map, Value};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
 use crate::clock::UnixMillis;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
 use crate::store::row::{self, Column, Columns};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
@@ -101,9 +106,10 @@ const FEED_LOCK: i64 = 0x7461_6e64_656d_0002;
 
 /// The migrations, in order. Each runs once, in the connect transaction; never edit one
 /// that has shipped: add the next.
-const MIGRATIONS: &[(i32, &str)] = &[(
-  1,
-  "CREATE TABLE tandem_sessions (
+const MIGRATIONS: &[(i32, &str)] = &[
+  (
+    1,
+    "CREATE TABLE tandem_sessions (
      handle text PRIMARY KEY,
      user_id text NOT NULL,
      generation bigint NOT NULL,
@@ -137,7 +143,34 @@ const MIGRATIONS: &[(i32, &str)] = &[(
      version bigint NOT NULL,
      sealed text NOT NULL
    );",
-)];
+  ),
+  (
+    2,
+    "CREATE TABLE tandem_anonymous_count (
+       id smallint PRIMARY KEY CHECK (id = 1),
+       n bigint NOT NULL CHECK (n >= 0)
+     );
+     INSERT INTO tandem_anonymous_count (id, n)
+       SELECT 1, count(*) FROM tandem_sessions WHERE substr(user_id, 1, 6) = '~anon:';
+     CREATE INDEX tandem_sessions_anonymous_by_age ON tandem_sessions (created_at)
+       WHERE substr(user_id, 1, 6) = '~anon:';
+     CREATE FUNCTION tandem_anonymous_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF TG_OP = 'INSERT' THEN
+         UPDATE tandem_anonymous_count SET n = n + 1 WHERE id = 1;
+       ELSE
+         UPDATE tandem_anonymous_count SET n = n - 1 WHERE id = 1;
+       END IF;
+       RETURN NULL;
+     END $$;
+     CREATE TRIGGER tandem_sessions_anonymous_in AFTER INSERT ON tandem_sessions
+       FOR EACH ROW WHEN (substr(NEW.user_id, 1, 6) = '~anon:')
+       EXECUTE FUNCTION tandem_anonymous_count_change();
+     CREATE TRIGGER tandem_sessions_anonymous_out AFTER DELETE ON tandem_sessions
+       FOR EACH ROW WHEN (substr(OLD.user_id, 1, 6) = '~anon:')
+       EXECUTE FUNCTION tandem_anonymous_count_change();",
+  ),
+];
 
 /// The columns of a session row, in the order [`decode_row`] reads them.
 macro_rules! session_columns {
@@ -153,6 +186,14 @@ const SQL_INSERT: &str = "INSERT INTO tandem_sessions (handle, user_id, generati
   created_at, last_refresh_at, created_ip, created_user_agent, last_ip, last_user_agent, \
   claims, data, data_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
   $14, $15, $16::text::jsonb, $17::text::jsonb, $18)";
+/// Takes the anonymous count's row lock for the transaction (anonymous inserts are
+/// serialised, so the quota is exact) and reads it.
+const SQL_ANONYMOUS_COUNT: &str = "SELECT n FROM tandem_anonymous_count WHERE id = 1 FOR UPDATE";
+/// Deletes the `$1` oldest anonymous sessions, skipping rows another call holds (so it
+/// never waits on a row while holding the count: no deadlock with a revocation).
+const SQL_EVICT_ANONYMOUS: &str = "DELETE FROM tandem_sessions WHERE handle IN ( \
+  SELECT handle FROM tandem_sessions WHERE substr(user_id, 1, 6) = '~anon:' \
+  ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)";
 const SQL_GET: &str = concat!(
   "SELECT ",
   session_columns!(),
@@ -194,12 +235,16 @@ const SQL_RING_SWAP: &str =
 pub struct PostgresOptions {
   /// Most connections the pool opens. Default [`DEFAULT_MAX_CONNECTIONS`] (16).
   pub max_connections: usize,
+  /// Most anonymous sessions kept (at least 1): a new one beyond it evicts the oldest.
+  /// Default [`DEFAULT_MAX_ANONYMOUS`].
+  pub max_anonymous: u64,
 }
 
 impl Default for PostgresOptions {
   fn default() -> Self {
     Self {
       max_connections: DEFAULT_MAX_CONNECTIONS,
+      max_anonymous: DEFAULT_MAX_ANONYMOUS,
     }
   }
 }
@@ -208,6 +253,7 @@ impl Default for PostgresOptions {
 /// connection for its duration.
 pub struct PostgresStore {
   pool: Pool,
+  max_anonymous: i64,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -357,7 +403,10 @@ impl PostgresStore {
           "the PostgreSQL pool could not be built",
         )
       })?;
-    let store = Self { pool };
+    let store = Self {
+      pool,
+      max_anonymous: row::to_i64(options.max_anonymous.max(1))?,
+    };
     store.migrate().await?;
     Ok(store)
   }
@@ -450,40 +499,53 @@ impl Store for PostgresStore {
     let claims = row::json_text(&record.claims)?;
     let data = row::json_text(&record.data)?;
     let data_version = row::to_i64(record.data_version)?;
+    let params: [&(dyn ToSql + Sync); 18] = [
+      &handle,
+      &record.user_id,
+      &generation,
+      &current,
+      &previous,
+      &r.rotated_at.0,
+      &salt,
+      &r.idle_expires_at.0,
+      &r.absolute_expires_at.0,
+      &record.created_at.0,
+      &record.last_refresh_at.0,
+      &record.created_device.ip,
+      &record.created_device.user_agent,
+      &record.last_device.ip,
+      &record.last_device.user_agent,
+      &claims,
+      &data,
+      &data_version,
+    ];
+    let exists = |e: tokio_postgres::Error| {
+      if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        row::handle_exists()
+      } else {
+        Error::from(e)
+      }
+    };
+    if !is_anonymous(&record.user_id) {
+      return with_client!(self, CALL_TIMEOUT, |c| {
+        let st = c.prepare_cached(SQL_INSERT).await?;
+        c.execute(&st, &params).await.map(|_| ()).map_err(exists)
+      });
+    }
+    // An anonymous session: room for it under the quota first, by evicting the oldest
+    // (never this one), in the insert's transaction.
     with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_INSERT).await?;
-      c.execute(
-        &st,
-        &[
-          &handle,
-          &record.user_id,
-          &generation,
-          &current,
-          &previous,
-          &r.rotated_at.0,
-          &salt,
-          &r.idle_expires_at.0,
-          &r.absolute_expires_at.0,
-          &record.created_at.0,
-          &record.last_refresh_at.0,
-          &record.created_device.ip,
-          &record.created_device.user_agent,
-          &record.last_device.ip,
-          &record.last_device.user_agent,
-          &claims,
-          &data,
-          &data_version,
-        ],
-      )
-      .await
-      .map(|_| ())
-      .map_err(|e| {
-        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-          row::handle_exists()
-        } else {
-          e.into()
-        }
-      })
+      let tx = c.transaction().await?;
+      let count = tx.prepare_cached(SQL_ANONYMOUS_COUNT).await?;
+      let n: i64 = get(&tx.query_one(&count, &[]).await?, 0)?;
+      let extra = n + 1 - self.max_anonymous;
+      if extra > 0 {
+        let evict = tx.prepare_cached(SQL_EVICT_ANONYMOUS).await?;
+        tx.execute(&evict, &[&extra]).await?;
+      }
+      let st = tx.prepare_cached(SQL_INSERT).await?;
+      tx.execute(&st, &params).await.map_err(exists)?;
+      tx.commit().await.map_err(Error::from)
     })
   }
 

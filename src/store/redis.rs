@@ -9,9 +9,14 @@
 //!   patch touches only its keys;
 //! - `ts:{HH}:exp`: a sorted set of the tag's handles scored by their earliest expiry
 //!   (idle or absolute), which [`Store::sweep`] reads;
+//! - `ts:{HH}:anon`: a sorted set of the tag's anonymous sessions scored by creation time,
+//!   for their quota (see `store::anonymous`): it is split evenly over the 256 tags, and a
+//!   new anonymous session beyond its tag's share evicts the tag's oldest in the insert's
+//!   script;
 //! - `ts:{HH}:out` (cluster only): revocations not yet copied to the feed (see below);
 //! - `ts:u:{<user id>}`: a sorted set of the user's handles scored by absolute expiry (its
-//!   own slot: user-wide calls read it, then go session by session);
+//!   own slot: user-wide calls read it, then go session by session); anonymous sessions
+//!   have none (their reserved id names their one session);
 //! - `{ts:feed}:seq`, `{ts:feed}:log`, `{ts:feed}:until`: the revocation feed (a counter, and
 //!   two sorted sets of its entries, by position and by `until`);
 //! - `{ts:ring}`: a hash with the sealed key ring and its version.
@@ -76,7 +81,9 @@ use tokio::task::JoinSet;
 use crate::clock::UnixMillis;
 use crate::encoding;
 use crate::error::{err, ErrorKind, Result};
+use crate::session::owner::{anonymous_handle, is_anonymous};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
 use crate::store::codec::{decode_device, encode_device};
 use crate::store::row::{self, Column, Columns, Device};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -134,6 +141,10 @@ fn exp_key_of_tag(t: &str) -> String {
   format!("ts:{{{t}}}:exp")
 }
 
+fn anon_key_of_tag(t: &str) -> String {
+  format!("ts:{{{t}}}:anon")
+}
+
 fn out_key_of_tag(t: &str) -> String {
   format!("ts:{{{t}}}:out")
 }
@@ -146,16 +157,33 @@ fn user_key(user_id: &str) -> String {
 // Scripts. Each runs atomically; each checks before it writes, so a script error (a bug,
 // a key of the wrong type) leaves nothing half-written where it matters.
 
-/// Insert if absent. KEYS: s, d, exp. ARGV: handle, ttl, score, n, n field/value items of
-/// the session hash, then data key/JSON pairs.
+/// Insert if absent. KEYS: s, d, exp, anon. ARGV: handle, ttl, score, the tag's share of
+/// the anonymous quota ('0' for a logged-in session), created at, n, n field/value items
+/// of the session hash, then data key/JSON pairs. An anonymous session first makes room
+/// under the share by deleting the tag's oldest anonymous sessions (all their keys: they
+/// are in this slot, named as KEYS[1] and KEYS[2] are, with another handle).
 static INSERT: LazyLock<Script> = LazyLock::new(|| {
   Script::new(
     r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local quota = tonumber(ARGV[4])
+if quota > 0 then
+  local extra = redis.call('ZCARD', KEYS[4]) + 1 - quota
+  if extra > 0 then
+    local sp = string.sub(KEYS[1], 1, #KEYS[1] - #ARGV[1])
+    local dp = string.sub(KEYS[2], 1, #KEYS[2] - #ARGV[1])
+    for _, h in ipairs(redis.call('ZRANGE', KEYS[4], 0, extra - 1)) do
+      redis.call('DEL', sp .. h, dp .. h)
+      redis.call('ZREM', KEYS[3], h)
+    end
+    redis.call('ZREMRANGEBYRANK', KEYS[4], 0, extra - 1)
+  end
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+end
 redis.call('DEL', KEYS[2])
-local n = tonumber(ARGV[4])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5, 4 + n))
-local i = 5 + n
+local n = tonumber(ARGV[6])
+redis.call('HSET', KEYS[1], unpack(ARGV, 7, 6 + n))
+local i = 7 + n
 while i <= #ARGV do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -234,28 +262,29 @@ if extra > 0 then
 end
 ";
 
-/// Reads then deletes a session (the common head of both revocations). KEYS: s, d, exp.
-/// ARGV[1]: handle.
+/// Reads then deletes a session (the common head of both revocations). KEYS: s, d, exp,
+/// anon. ARGV[1]: handle.
 const REVOKE_HEAD_LUA: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local rec = {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 ";
 
-/// One server: delete and append to the feed in one step. KEYS: s, d, exp, seq, log,
-/// until. ARGV: handle, until, max feed.
+/// One server: delete and append to the feed in one step. KEYS: s, d, exp, anon, seq,
+/// log, until. ARGV: handle, until, max feed.
 static REVOKE_ONE_SERVER: LazyLock<Script> = LazyLock::new(|| {
   Script::new(&format!(
-    "{REVOKE_HEAD_LUA}local fa, h, u, max = 4, ARGV[1], ARGV[2], ARGV[3]\n{FEED_APPEND_LUA}return rec\n"
+    "{REVOKE_HEAD_LUA}local fa, h, u, max = 5, ARGV[1], ARGV[2], ARGV[3]\n{FEED_APPEND_LUA}return rec\n"
   ))
 });
 
-/// Cluster: delete and note the revocation in the tag's outbox. KEYS: s, d, exp, out.
-/// ARGV: handle, until.
+/// Cluster: delete and note the revocation in the tag's outbox. KEYS: s, d, exp, anon,
+/// out. ARGV: handle, until.
 static REVOKE_TO_OUTBOX: LazyLock<Script> = LazyLock::new(|| {
   Script::new(&format!(
-    "{REVOKE_HEAD_LUA}{NOW_MS_LUA}redis.call('ZADD', KEYS[4], now_ms, ARGV[1] .. ' ' .. ARGV[2])\nreturn rec\n"
+    "{REVOKE_HEAD_LUA}{NOW_MS_LUA}redis.call('ZADD', KEYS[5], now_ms, ARGV[1] .. ' ' .. ARGV[2])\nreturn rec\n"
   ))
 });
 
@@ -285,8 +314,8 @@ return {{h, o}}
   ))
 });
 
-/// Delete a session if it is still expired at `now`. KEYS: s, d, exp. ARGV: handle, now.
-/// Returns the user id ('' when the keys were already gone), or nil.
+/// Delete a session if it is still expired at `now`. KEYS: s, d, exp, anon. ARGV:
+/// handle, now. Returns the user id ('' when the keys were already gone), or nil.
 static SWEEP_ONE: LazyLock<Script> = LazyLock::new(|| {
   Script::new(
     r"
@@ -295,6 +324,7 @@ if not sc or tonumber(sc) > tonumber(ARGV[2]) then return false end
 local u = redis.call('HGET', KEYS[1], 'user')
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 return u or ''
 ",
   )
@@ -346,6 +376,11 @@ return 1
   )
 });
 
+/// A tag's share of an anonymous quota: at least 1.
+fn per_tag(max_anonymous: u64) -> u64 {
+  max_anonymous.div_ceil(256).max(1)
+}
+
 // ---------------------------------------------------------------------------------------
 // Connections.
 
@@ -388,6 +423,8 @@ impl ConnectionLike for Conn {
 #[derive(Clone)]
 pub struct RedisStore {
   conn: Conn,
+  /// Each tag's share of the anonymous sessions' quota.
+  anonymous_per_tag: u64,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -427,7 +464,10 @@ impl RedisStore {
         "this Redis server is a cluster node: connect to the cluster",
       ));
     }
-    Ok(Self { conn })
+    Ok(Self {
+      conn,
+      anonymous_per_tag: per_tag(DEFAULT_MAX_ANONYMOUS),
+    })
   }
 
   /// Connect to a Redis Cluster through any of its nodes, e.g.
@@ -454,11 +494,21 @@ impl RedisStore {
     let conn = io(client.get_async_connection()).await?;
     let store = Self {
       conn: Conn::Cluster(conn),
+      anonymous_per_tag: per_tag(DEFAULT_MAX_ANONYMOUS),
     };
     // Ask every primary once, so that a cluster with an unreachable node fails here.
     let mut c = store.conn.clone();
     let _: Value = io(::redis::cmd("PING").query_async(&mut c)).await?;
     Ok(store)
+  }
+
+  /// The same store with at most `max_anonymous` anonymous sessions (default
+  /// [`DEFAULT_MAX_ANONYMOUS`]), split evenly over the 256 tags (each tag keeps at least
+  /// one, so the bound is `max_anonymous` rounded up to a multiple of 256).
+  #[must_use]
+  pub fn with_max_anonymous(mut self, max_anonymous: u64) -> Self {
+    self.anonymous_per_tag = per_tag(max_anonymous);
+    self
   }
 
   fn is_cluster(&self) -> bool {
@@ -530,12 +580,13 @@ impl RedisStore {
           .key(session_key(&handle))
           .key(data_key(&handle))
           .key(exp_key_of_tag(t))
+          .key(anon_key_of_tag(t))
           .arg(text)
           .arg(now.0);
         let user: Option<String> = io(inv.invoke_async(&mut c)).await?;
         if let Some(user) = user {
           removed += 1;
-          if !user.is_empty() {
+          if !user.is_empty() && !is_anonymous(&user) {
             self.remove_from_user(&user, &handle).await?;
           }
         }
@@ -724,16 +775,19 @@ impl Store for RedisStore {
 
   async fn insert(&self, record: &SessionRecord) -> Result<()> {
     let h = &record.handle;
+    let anonymous = is_anonymous(&record.user_id);
     // The user's index first: an entry whose session never came (a failed insert) is
     // skipped by `list_user`; a session missing from its index would escape "revoke all".
-    self
-      .add_to_user(
-        &record.user_id,
-        h,
-        record.created_at,
-        record.refresh.absolute_expires_at,
-      )
-      .await?;
+    if !anonymous {
+      self
+        .add_to_user(
+          &record.user_id,
+          h,
+          record.created_at,
+          record.refresh.absolute_expires_at,
+        )
+        .await?;
+    }
     let fields = session_fields(record)?;
     let mut c = self.conn.clone();
     let mut inv = INSERT.prepare_invoke();
@@ -741,9 +795,12 @@ impl Store for RedisStore {
       .key(session_key(h))
       .key(data_key(h))
       .key(exp_key_of_tag(&tag(h)))
+      .key(anon_key_of_tag(&tag(h)))
       .arg(h.to_text())
       .arg(ttl_ms(earliest_expiry(&record.refresh), record.created_at))
       .arg(earliest_expiry(&record.refresh).0)
+      .arg(if anonymous { self.anonymous_per_tag } else { 0 })
+      .arg(record.created_at.0)
       .arg(fields.len() * 2);
     for (k, v) in &fields {
       inv.arg(*k).arg(v);
@@ -801,7 +858,10 @@ impl Store for RedisStore {
     let Some(user) = user else {
       return Ok(false);
     };
-    if to.absolute_expires_at != from.absolute_expires_at && !user.is_empty() {
+    if to.absolute_expires_at != from.absolute_expires_at
+      && !user.is_empty()
+      && !is_anonymous(&user)
+    {
       // The user's index is scored (and kept alive) by absolute expiry.
       self
         .add_to_user(&user, handle, now, to.absolute_expires_at)
@@ -820,6 +880,7 @@ impl Store for RedisStore {
         .key(session_key(handle))
         .key(data_key(handle))
         .key(exp_key_of_tag(&t))
+        .key(anon_key_of_tag(&t))
         .key(out_key_of_tag(&t))
         .arg(&text)
         .arg(until.0);
@@ -830,6 +891,7 @@ impl Store for RedisStore {
         .key(session_key(handle))
         .key(data_key(handle))
         .key(exp_key_of_tag(&t))
+        .key(anon_key_of_tag(&t))
         .key(FEED_SEQ)
         .key(FEED_LOG)
         .key(FEED_UNTIL)
@@ -857,11 +919,21 @@ impl Store for RedisStore {
     }
     let record = decode_record(*handle, &s, &d)?;
     // A stale index entry is harmless (skipped, and dropped at absolute expiry).
-    let _ = self.remove_from_user(&record.user_id, handle).await;
+    if !is_anonymous(&record.user_id) {
+      let _ = self.remove_from_user(&record.user_id, handle).await;
+    }
     Ok(Some(record))
   }
 
   async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
+    if let Some(text) = anonymous_handle(user_id) {
+      // No index: the reserved id names its one session.
+      let Ok(handle) = row::handle_text(text) else {
+        return Ok(vec![]);
+      };
+      let r = get_with(self.conn.clone(), handle).await?;
+      return Ok(r.into_iter().filter(|r| r.user_id == user_id).collect());
+    }
     let mut c = self.conn.clone();
     let texts: Vec<String> = io(
       ::redis::cmd("ZRANGE")
@@ -1009,9 +1081,17 @@ mod tests {
   fn keys_of_one_session_share_a_hash_tag() -> Result<()> {
     let h = Handle::generate()?;
     let t = format!("{{{}}}", tag(&h));
-    for k in [session_key(&h), data_key(&h), exp_key_of_tag(&tag(&h))] {
+    for k in [
+      session_key(&h),
+      data_key(&h),
+      exp_key_of_tag(&tag(&h)),
+      anon_key_of_tag(&tag(&h)),
+    ] {
       assert!(k.contains(&t), "{k}");
     }
+    // The insert's script names an evicted session's keys by replacing the handle at the
+    // end of these two: that works only if each ends with it.
+    assert!(session_key(&h).ends_with(&h.to_text()) && data_key(&h).ends_with(&h.to_text()));
     assert_eq!(user_key("a"), "ts:u:{a}");
     Ok(())
   }

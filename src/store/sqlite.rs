@@ -55,7 +55,9 @@ use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 
 use crate::clock::UnixMillis;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
 use crate::store::codec::apply_patch;
 use crate::store::row::{self, Column, Columns, SQLITE_LOCKED};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -106,7 +108,28 @@ const MIGRATIONS: &[&str] = &[
      version INTEGER NOT NULL CHECK (version >= 0),
      sealed  TEXT    NOT NULL
    ) STRICT;",
+  // 2: the anonymous sessions' quota (see `store::anonymous`): a count kept by triggers on
+  // every insert and delete, and an index of them by age for evicting the oldest.
+  "CREATE TABLE anonymous_count (
+     id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+     n  INTEGER NOT NULL CHECK (n >= 0)
+   ) STRICT;
+   INSERT INTO anonymous_count (id, n)
+     SELECT 1, count(*) FROM sessions WHERE substr(user_id, 1, 6) = '~anon:';
+   CREATE INDEX sessions_anonymous_by_age ON sessions (created_at)
+     WHERE substr(user_id, 1, 6) = '~anon:';
+   CREATE TRIGGER sessions_anonymous_in AFTER INSERT ON sessions
+     WHEN substr(NEW.user_id, 1, 6) = '~anon:'
+     BEGIN UPDATE anonymous_count SET n = n + 1 WHERE id = 1; END;
+   CREATE TRIGGER sessions_anonymous_out AFTER DELETE ON sessions
+     WHEN substr(OLD.user_id, 1, 6) = '~anon:'
+     BEGIN UPDATE anonymous_count SET n = n - 1 WHERE id = 1; END;",
 ];
+
+/// Deletes the oldest anonymous sessions so that `?1` more fit under the quota `?2`.
+const SQL_EVICT_ANONYMOUS: &str = "DELETE FROM sessions WHERE handle IN ( \
+  SELECT handle FROM sessions WHERE substr(user_id, 1, 6) = '~anon:' ORDER BY created_at \
+  LIMIT max(0, (SELECT n FROM anonymous_count WHERE id = 1) + ?1 - ?2))";
 
 /// The schema version this code reads and writes.
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -252,9 +275,19 @@ pub struct SqliteStore {
   /// they do not poll SQLite's lock against each other; other processes are waited for by
   /// SQLite's busy timeout.
   writer: Arc<AsyncMutex<()>>,
+  /// The anonymous sessions' quota.
+  max_anonymous: u64,
 }
 
 impl SqliteStore {
+  /// The same store with at most `max_anonymous` anonymous sessions (at least 1; default
+  /// [`DEFAULT_MAX_ANONYMOUS`]): a new one beyond it evicts the oldest.
+  #[must_use]
+  pub fn with_max_anonymous(mut self, max_anonymous: u64) -> Self {
+    self.max_anonymous = max_anonymous.max(1);
+    self
+  }
+
   /// Open the store in the file at `path`, creating the file (not its directory) if
   /// needed, switching it to WAL mode and creating or migrating the schema. Blocks.
   ///
@@ -292,6 +325,7 @@ impl SqliteStore {
       shared: Arc::new(shared),
       permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
       writer: Arc::new(AsyncMutex::new(())),
+      max_anonymous: DEFAULT_MAX_ANONYMOUS,
     })
   }
 
@@ -376,8 +410,14 @@ impl Store for SqliteStore {
     let claims = row::json_text(&r.claims)?;
     let data = row::json_text(&r.data)?;
     let data_version = row::to_i64(r.data_version)?;
+    let max_anonymous = row::to_i64(self.max_anonymous)?;
     self
       .write(move |tx| {
+        if is_anonymous(&r.user_id) {
+          // Room for this one under the quota, by evicting the oldest (never this one).
+          tx.prepare_cached(SQL_EVICT_ANONYMOUS)?
+            .execute(params![1_i64, max_anonymous])?;
+        }
         let sql = format!(
           "INSERT INTO sessions ({COLUMNS}) VALUES \
            (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
