@@ -195,6 +195,12 @@ declare namespace session {
      */
     absoluteMaxAge?: number | undefined
     /**
+     * Idle lifetime of an anonymous session (data written before login), ms; a value over
+     * refreshTokenMaxAge counts as refreshTokenMaxAge.
+     * @default 86400000 // 1 day
+     */
+    anonymousMaxAge?: number | undefined
+    /**
      * How long a just-rotated refresh token is still accepted (concurrent refreshes), ms.
      * At most 60000.
      * @default 10000
@@ -720,26 +726,42 @@ declare namespace session {
 
   /** Sessions in this process's memory, kept by the engine in Rust (one process; bounded). */
   class NativeMemoryStore implements TandemStore {
-    constructor(options?: { maxSessions?: number })
+    /**
+     * @param options.maxSessions bound on live sessions; a full store evicts the oldest
+     *   anonymous session for a login, and refuses one only when all are logged in. Default 100000.
+     * @param options.maxAnonymousSessions bound on anonymous sessions (at most maxSessions);
+     *   a new one beyond it evicts the oldest. Default: half of maxSessions.
+     */
+    constructor(options?: { maxSessions?: number; maxAnonymousSessions?: number })
     _open(): Promise<unknown>
   }
 
   /** Sessions in a SQLite file (the embedded default); several processes may share it. */
   class SqliteStore implements TandemStore {
-    constructor(options?: { path?: string })
+    /**
+     * @param options.path the database file. Default `.tandem-session/sessions.sqlite3`.
+     * @param options.maxAnonymousSessions bound on anonymous sessions; a new one beyond it
+     *   evicts the oldest. Default 100000.
+     */
+    constructor(options?: { path?: string; maxAnonymousSessions?: number })
     readonly path: string
     _open(): Promise<unknown>
   }
 
   /** Sessions in PostgreSQL. */
   class PostgresStore implements TandemStore {
-    constructor(options: { connectionString: string })
+    /** @param options.maxAnonymousSessions as SqliteStore's. Default 100000. */
+    constructor(options: { connectionString: string; maxAnonymousSessions?: number })
     _open(): Promise<unknown>
   }
 
   /** Sessions in Redis: one server, or a Redis Cluster. */
   class RedisStore implements TandemStore {
-    constructor(options: { url: string } | { cluster: string[] })
+    /**
+     * @param options.maxAnonymousSessions as SqliteStore's, split evenly over 256 hash tags
+     *   (so rounded up to a multiple of 256). Default 100000.
+     */
+    constructor(options: ({ url: string } | { cluster: string[] }) & { maxAnonymousSessions?: number })
     _open(): Promise<unknown>
   }
 

@@ -16,6 +16,19 @@ const path = require('node:path')
 
 const native = require('./native.js')
 
+/**
+ * The `maxAnonymousSessions` option of every native store: the bound on anonymous
+ * sessions (data written before login), apart from logins; a new one beyond it evicts the
+ * oldest. `undefined` keeps the store's default.
+ */
+function anonymousQuota (options) {
+  const n = options.maxAnonymousSessions
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 2 ** 32 - 1)) {
+    throw new TypeError('maxAnonymousSessions option must be a positive integer')
+  }
+  return n
+}
+
 /** Where SqliteStore keeps its file when given no path: under the working directory. */
 const DEFAULT_SQLITE_PATH = path.join('.tandem-session', 'sessions.sqlite3')
 
@@ -23,15 +36,21 @@ class NativeMemoryStore {
   #native
 
   /**
-   * @param {{maxSessions?: number}} [options] maxSessions: bound on live sessions
-   *   (default 100000); a full store refuses new logins rather than evicting anyone.
+   * @param {{maxSessions?: number, maxAnonymousSessions?: number}} [options] maxSessions:
+   *   bound on live sessions (default 100000); maxAnonymousSessions: of which anonymous
+   *   ones (default half of maxSessions). A full store evicts the oldest anonymous session
+   *   for a login, and refuses a login only when every session is a logged-in user's.
    */
   constructor (options = {}) {
     const max = options.maxSessions
     if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 2 ** 32 - 1)) {
       throw new TypeError('maxSessions option must be a positive integer')
     }
-    this.#native = native.openMemoryStore(max)
+    const anonymous = anonymousQuota(options)
+    if (anonymous !== undefined && anonymous > (max ?? 100000)) {
+      throw new TypeError('maxAnonymousSessions option must not exceed maxSessions')
+    }
+    this.#native = native.openMemoryStore(max, anonymous)
   }
 
   /** @private */
@@ -42,17 +61,20 @@ class NativeMemoryStore {
 
 class SqliteStore {
   #path
+  #anonymous
   #opening
 
   /**
-   * @param {{path?: string}} [options] path: the database file, created if missing (and
-   *   its directory). Default: `.tandem-session/sessions.sqlite3` under the working
-   *   directory. Several processes of one machine may share the file (WAL mode).
+   * @param {{path?: string, maxAnonymousSessions?: number}} [options] path: the database
+   *   file, created if missing (and its directory). Default: `.tandem-session/sessions.sqlite3`
+   *   under the working directory. Several processes of one machine may share the file
+   *   (WAL mode). maxAnonymousSessions: default 100000.
    */
   constructor (options = {}) {
     const p = options.path ?? DEFAULT_SQLITE_PATH
     if (typeof p !== 'string' || p.length === 0) throw new TypeError('path option must be a non-empty string')
     this.#path = path.resolve(p)
+    this.#anonymous = anonymousQuota(options)
   }
 
   /** The absolute path of the database file. */
@@ -64,7 +86,7 @@ class SqliteStore {
   _open () {
     if (!this.#opening) {
       fs.mkdirSync(path.dirname(this.#path), { recursive: true })
-      this.#opening = native.openSqliteStore(this.#path)
+      this.#opening = native.openSqliteStore(this.#path, this.#anonymous)
     }
     return this.#opening
   }
@@ -72,11 +94,13 @@ class SqliteStore {
 
 class PostgresStore {
   #connectionString
+  #anonymous
   #opening
 
   /**
-   * @param {{connectionString: string}} options a `postgres://user@host:port/db` URL. The
-   *   store creates and migrates its tables (`tandem_*`) and keeps a connection pool.
+   * @param {{connectionString: string, maxAnonymousSessions?: number}} options a
+   *   `postgres://user@host:port/db` URL. The store creates and migrates its tables
+   *   (`tandem_*`) and keeps a connection pool. maxAnonymousSessions: default 100000.
    */
   constructor (options = {}) {
     const cs = options.connectionString
@@ -84,11 +108,12 @@ class PostgresStore {
       throw new TypeError('connectionString option must be a postgres:// URL')
     }
     this.#connectionString = cs
+    this.#anonymous = anonymousQuota(options)
   }
 
   /** @private */
   _open () {
-    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString)
+    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString, this.#anonymous)
     return this.#opening
   }
 }
@@ -96,12 +121,15 @@ class PostgresStore {
 class RedisStore {
   #url
   #cluster
+  #anonymous
   #opening
 
   /**
-   * @param {{url?: string, cluster?: string[]}} options `url`: a `redis://host:port/db`
-   *   server; or `cluster`: URLs of some nodes of a Redis Cluster (a session's keys share
-   *   one hash slot; user-wide operations go key by key).
+   * @param {{url?: string, cluster?: string[], maxAnonymousSessions?: number}} options
+   *   `url`: a `redis://host:port/db` server; or `cluster`: URLs of some nodes of a Redis
+   *   Cluster (a session's keys share one hash slot; user-wide operations go key by key).
+   *   maxAnonymousSessions: default 100000, split evenly over 256 hash tags (so rounded up
+   *   to a multiple of 256).
    */
   constructor (options = {}) {
     const { url, cluster } = options
@@ -117,12 +145,15 @@ class RedisStore {
     }
     this.#url = url
     this.#cluster = cluster
+    this.#anonymous = anonymousQuota(options)
   }
 
   /** @private */
   _open () {
     if (!this.#opening) {
-      this.#opening = this.#url !== undefined ? native.openRedisStore(this.#url) : native.openRedisClusterStore(this.#cluster)
+      this.#opening = this.#url !== undefined
+        ? native.openRedisStore(this.#url, this.#anonymous)
+        : native.openRedisClusterStore(this.#cluster, this.#anonymous)
     }
     return this.#opening
   }

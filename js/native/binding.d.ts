@@ -342,6 +342,11 @@ export interface NapiSessionOptions {
   /** Absolute lifetime of a session. Defaults to 90 days. */
   absoluteMaxAge?: number
   /**
+   * Idle lifetime of an anonymous session (data written before login). Defaults to 1 day;
+   * a longer value than `refreshTokenMaxAge` counts as `refreshTokenMaxAge`.
+   */
+  anonymousMaxAge?: number
+  /**
    * How often revocations and the key ring are read from the store. Defaults to 500;
    * values under 10 count as 10.
    */
@@ -436,20 +441,35 @@ export interface NapiTokens {
 /** A store that keeps sessions in an app's express-session store, through `call`. */
 export declare function openBridgeStore(call: (args: [op: 'get' | 'set' | 'destroy' | 'touch', key: string, json: string | null]) => Promise<string | null>): NativeStore
 
-/** A memory store holding at most `maxSessions` sessions (default 100000). */
-export declare function openMemoryStore(maxSessions?: number | undefined | null): NativeStore
+/**
+ * A memory store holding at most `maxSessions` sessions (default 100000), of which at
+ * most `maxAnonymous` anonymous ones (default half of `maxSessions`).
+ */
+export declare function openMemoryStore(maxSessions?: number | undefined | null, maxAnonymous?: number | undefined | null): NativeStore
 
-/** Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. */
-export declare function openPostgresStore(connectionString: string): Promise<NativeStore>
+/**
+ * Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. At most
+ * `maxAnonymous` anonymous sessions (default 100000).
+ */
+export declare function openPostgresStore(connectionString: string, maxAnonymous?: number | undefined | null): Promise<NativeStore>
 
-/** Connect to a Redis Cluster, given some of its nodes' URLs. */
-export declare function openRedisClusterStore(urls: Array<string>): Promise<NativeStore>
+/**
+ * Connect to a Redis Cluster, given some of its nodes' URLs. The anonymous quota as
+ * `openRedisStore`'s.
+ */
+export declare function openRedisClusterStore(urls: Array<string>, maxAnonymous?: number | undefined | null): Promise<NativeStore>
 
-/** Connect to a Redis server (`redis://host:port/db`). */
-export declare function openRedisStore(url: string): Promise<NativeStore>
+/**
+ * Connect to a Redis server (`redis://host:port/db`). At most `maxAnonymous` anonymous
+ * sessions (default 100000, split over 256 hash tags).
+ */
+export declare function openRedisStore(url: string, maxAnonymous?: number | undefined | null): Promise<NativeStore>
 
-/** Open (creating it if needed) the SQLite store in the file `path`. */
-export declare function openSqliteStore(path: string): Promise<NativeStore>
+/**
+ * Open (creating it if needed) the SQLite store in the file `path`, with at most
+ * `maxAnonymous` anonymous sessions (default 100000).
+ */
+export declare function openSqliteStore(path: string, maxAnonymous?: number | undefined | null): Promise<NativeStore>
 
 /** The JS names of the options `TokenCore` and `startEngine` read, from their structs. */
 export declare function optionNames(): NapiOptionNames

@@ -13,6 +13,8 @@ use crate::error::{Error, ErrorKind};
 use crate::napi::engine::{self, NapiEngine};
 use crate::napi::error::promise;
 use crate::napi::options::{NapiSessionOptions, NapiTokenOptions};
+use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
+use crate::store::postgres::PostgresOptions;
 use crate::store::{MemoryStore, PostgresStore, RedisStore, SqliteStore, Store};
 
 /// A session store (memory, SQLite, Redis, PostgreSQL).
@@ -61,18 +63,36 @@ impl NapiStore {
   }
 }
 
-/// A memory store holding at most `maxSessions` sessions (default 100000).
+/// A memory store holding at most `maxSessions` sessions (default 100000), of which at
+/// most `maxAnonymous` anonymous ones (default half of `maxSessions`).
 #[napi]
-pub fn open_memory_store(max_sessions: Option<u32>) -> NapiStore {
+pub fn open_memory_store(max_sessions: Option<u32>, max_anonymous: Option<u32>) -> NapiStore {
   let max = max_sessions.map_or(crate::store::memory::DEFAULT_MAX_SESSIONS, |n| n as usize);
-  opened(MemoryStore::new(max))
+  let store = MemoryStore::new(max);
+  opened(match max_anonymous {
+    Some(n) => store.with_max_anonymous(n as usize),
+    None => store,
+  })
 }
 
-/// Open (creating it if needed) the SQLite store in the file `path`.
+/// The anonymous quota a store opener was given, or the default.
+fn anonymous_quota(max_anonymous: Option<u32>) -> u64 {
+  max_anonymous.map_or(DEFAULT_MAX_ANONYMOUS, u64::from)
+}
+
+/// Open (creating it if needed) the SQLite store in the file `path`, with at most
+/// `maxAnonymous` anonymous sessions (default 100000).
 #[napi]
-pub fn open_sqlite_store(env: &Env, path: String) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+pub fn open_sqlite_store(
+  env: &Env,
+  path: String,
+  max_anonymous: Option<u32>,
+) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  let quota = anonymous_quota(max_anonymous);
   promise(env, async move {
-    let opening = tokio::task::spawn_blocking(move || SqliteStore::open(path));
+    let opening = tokio::task::spawn_blocking(move || {
+      Ok::<_, Error>(SqliteStore::open(path)?.with_max_anonymous(quota))
+    });
     match opening.await {
       Ok(store) => Ok(opened(store?)),
       Err(_) => Err(Error::new(ErrorKind::Internal, "the store opener panicked").into()),
@@ -80,34 +100,56 @@ pub fn open_sqlite_store(env: &Env, path: String) -> napi::Result<PromiseRaw<'_,
   })
 }
 
-/// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables.
+/// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. At most
+/// `maxAnonymous` anonymous sessions (default 100000).
 #[napi]
 pub fn open_postgres_store(
   env: &Env,
   connection_string: String,
+  max_anonymous: Option<u32>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  let options = PostgresOptions {
+    max_anonymous: anonymous_quota(max_anonymous),
+    ..PostgresOptions::default()
+  };
   promise(env, async move {
-    Ok(opened(PostgresStore::connect(&connection_string).await?))
+    Ok(opened(
+      PostgresStore::connect_with(&connection_string, &options).await?,
+    ))
   })
 }
 
-/// Connect to a Redis server (`redis://host:port/db`).
+/// Connect to a Redis server (`redis://host:port/db`). At most `maxAnonymous` anonymous
+/// sessions (default 100000, split over 256 hash tags).
 #[napi]
-pub fn open_redis_store(env: &Env, url: String) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  promise(
-    env,
-    async move { Ok(opened(RedisStore::connect(&url).await?)) },
-  )
+pub fn open_redis_store(
+  env: &Env,
+  url: String,
+  max_anonymous: Option<u32>,
+) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  let quota = anonymous_quota(max_anonymous);
+  promise(env, async move {
+    Ok(opened(
+      RedisStore::connect(&url).await?.with_max_anonymous(quota),
+    ))
+  })
 }
 
-/// Connect to a Redis Cluster, given some of its nodes' URLs.
+/// Connect to a Redis Cluster, given some of its nodes' URLs. The anonymous quota as
+/// `openRedisStore`'s.
 #[napi]
 pub fn open_redis_cluster_store(
   env: &Env,
   urls: Vec<String>,
+  max_anonymous: Option<u32>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  let quota = anonymous_quota(max_anonymous);
   promise(env, async move {
-    Ok(opened(RedisStore::connect_cluster(&urls).await?))
+    Ok(opened(
+      RedisStore::connect_cluster(&urls)
+        .await?
+        .with_max_anonymous(quota),
+    ))
   })
 }
 
