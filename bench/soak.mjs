@@ -54,9 +54,21 @@
 //   (±10 MB) fakes over a long run. The heap after a full GC is steadier (±0.2 MB), so its
 //   bound is tighter and it is judged precisely even in the 20 s CI run.
 //
+// Hostile clients (--hostile N, default 0: the exhaustion soak of issue 18, README "Soak"):
+// N more loops, next to the devices, none of them logged in, each cycling through
+//   writer   a cookie-less POST /data: every one makes the store keep an anonymous session;
+//   padded   one valid anonymous access token with 2-6 KB of random junk cookies beside it,
+//            new junk every time (each request a new header: the verdict cache's key);
+//   bearer   the same token as `Authorization: Bearer` with extra spaces (refused: 401);
+//   flood    random JWT-shaped access cookies and random refresh cookies at the refresh path.
+// They must get no 5xx; the devices' checks are as without them (no refused login, nobody
+// logged out). --max-rss MB adds a bound on the app's RSS after warm-up (its largest
+// sample), and --max-sessions bounds the memory store (its anonymous quota is half).
+//
 // Usage: node bench/soak.mjs [--seconds 60] [--store sqlite|redis|memory] [--devices 24]
 //          [--users 8] [--grace 1000] [--sample ms] [--warmup s] [--max-rss-slope 5]
 //          [--max-heap-slope 2] [--think ms] [--seed n] [--out file.json] [--quiet]
+//          [--hostile n] [--max-rss MB] [--max-sessions n]
 // --sample: 1000 ms for runs up to 30 s, else 2000; --warmup: the larger of 10 s and a third of
 // the run. --store sqlite (default): a temp file, deleted after; --store redis: database 5 of
 // TANDEM_REDIS_URL (or --redis-url), flushed first (one app per Redis database); --store
@@ -112,6 +124,9 @@ function parseOptions () {
       'redis-url': { type: 'string' },
       out: { type: 'string' },
       fault: { type: 'string' },
+      hostile: { type: 'string', default: '0' },
+      'max-rss': { type: 'string' },
+      'max-sessions': { type: 'string' },
       quiet: { type: 'boolean', default: false }
     }
   }).values
@@ -127,7 +142,9 @@ async function serve () {
   const session = require(ROOT)
   const store = cfg.store === 'redis'
     ? new session.RedisStore({ url: cfg.url })
-    : cfg.store === 'memory' ? new session.NativeMemoryStore() : new session.SqliteStore({ path: cfg.path })
+    : cfg.store === 'memory'
+      ? new session.NativeMemoryStore(cfg.maxSessions ? { maxSessions: cfg.maxSessions } : {})
+      : new session.SqliteStore({ path: cfg.path })
   const withoutCookie = ({ cookie, ...data }) => data
   const s = session({
     secret: SECRET,
@@ -302,8 +319,13 @@ class UserLock {
 }
 
 async function drive () {
-  let seconds, devicesN, usersN, grace, think, maxRss, maxHeap
+  let seconds, devicesN, usersN, grace, think, maxRss, maxHeap, hostileN, maxRssMB, maxSessions
   try {
+    hostileN = int('hostile', 0)
+    maxRssMB = opt['max-rss'] === undefined ? null : Number(opt['max-rss'])
+    if (maxRssMB !== null && !(maxRssMB > 0)) throw new Error('--max-rss must be a positive number of MB')
+    maxSessions = opt['max-sessions'] === undefined ? null : int('max-sessions', 2)
+    if (maxSessions !== null && opt.store !== 'memory') throw new Error('--max-sessions is for --store memory')
     seconds = int('seconds', 1)
     devicesN = int('devices', 1)
     usersN = int('users', 1)
@@ -330,7 +352,7 @@ async function drive () {
   const log = (m) => { if (!opt.quiet) process.stderr.write(`soak: ${m}\n`) }
 
   // ---- the store and the app ----
-  const cfg = { store: opt.store, grace, fault: opt.fault }
+  const cfg = { store: opt.store, grace, fault: opt.fault, maxSessions }
   let tmp = null
   if (opt.store === 'sqlite') {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-soak-'))
@@ -432,9 +454,9 @@ async function drive () {
    * One request. `jar`: the device's jar (sends its cookies, stores the answer's); or
    * `cookie`: exactly this Cookie header and no jar.
    */
-  function request (method, pathname, { jar, cookie, json, ua = 'SoakBrowser/1.0', kind }) {
+  function request (method, pathname, { jar, cookie, json, ua = 'SoakBrowser/1.0', kind, extra }) {
     const url = base + pathname
-    const headers = { 'User-Agent': ua, Accept: 'application/json' }
+    const headers = { 'User-Agent': ua, Accept: 'application/json', ...extra }
     if (method !== 'GET') headers.Origin = base
     const c = cookie ?? (jar ? jar.header(url, false) : null)
     if (c) headers.Cookie = c
@@ -763,6 +785,44 @@ async function drive () {
     return ACTIONS[0]
   }
 
+  // ---- hostile clients (--hostile) ----
+  const hostile = { writer: 0, padded: 0, bearer: 0, flood: 0, anonymousTokens: 0 }
+  const junk = (n) => {
+    let x = ''
+    while (x.length < n) x += rand().toString(36).slice(2)
+    return x.slice(0, n)
+  }
+  const tokens = [] // a few anonymous access tokens, to pad
+  async function hostileLoop (k) {
+    const kinds = ['writer', 'padded', 'bearer', 'flood']
+    for (let n = k; Date.now() < deadline && childExit === null; n++) {
+      const kind = tokens.length === 0 ? 'writer' : kinds[n % kinds.length]
+      hostile[kind]++
+      if (kind === 'writer') {
+        const jar = new CookieJar()
+        await request('POST', '/data', { jar, json: { visit: n, pad: junk(64) }, kind: 'hostile-writer' })
+        const t = jar.get('connect.sid')
+        if (t) {
+          hostile.anonymousTokens++
+          if (tokens.length < 8) tokens.push(t)
+          else tokens[n % tokens.length] = t
+        }
+      } else if (kind === 'padded') {
+        const pads = Array.from({ length: 1 + (n % 3) }, (_, i) => `j${i}${junk(4)}=${junk(2000)}`)
+        await request('GET', '/me', { cookie: [`connect.sid=${pick(tokens)}`, ...pads].join('; '), kind: 'hostile-padded' })
+      } else if (kind === 'bearer') {
+        await request('GET', '/me', { extra: { Authorization: 'Bearer' + ' '.repeat(2 + (n % 200)) + pick(tokens) }, kind: 'hostile-bearer' })
+      } else {
+        const b64 = (len) => Buffer.from(junk(len)).toString('base64url')
+        if (n % 2 === 0) {
+          await request('GET', '/me', { cookie: `connect.sid=${b64(30)}.${b64(120)}.${b64(32)}`, kind: 'hostile-flood' })
+        } else {
+          await request('POST', REFRESH_PATH, { cookie: `connect.sid.refresh=${b64(90)}`, kind: 'hostile-flood' })
+        }
+      }
+    }
+  }
+
   let deadline = 0
   async function loop (d) {
     while (Date.now() < deadline && childExit === null) {
@@ -797,7 +857,7 @@ async function drive () {
     log(`${Math.round((Date.now() - startedAt) / 1000)} s: ${stats.requests} requests, ${stats.theftDetected} thefts detected, ` +
       `${Object.values(violations).reduce((a, b) => a + b, 0)} violations, app rss ${last ? (last.rss / MB).toFixed(1) : '?'} MB`)
   }, 10000)
-  await Promise.all(devices.map(loop))
+  await Promise.all([...devices.map(loop), ...Array.from({ length: hostileN }, (_, k) => hostileLoop(k))])
   clearInterval(progress)
   const loadSeconds = (Date.now() - startedAt) / 1000
   const loadRequests = stats.requests
@@ -880,7 +940,10 @@ async function drive () {
   } else {
     if (rss.verdict === 'growing') violation('memoryGrowth', `RSS grows ${rss.slope} ± ${rss.se} MB/min after warm-up (bound ${maxRss})`)
     if (heap.verdict === 'growing') violation('memoryGrowth', `heap grows ${heap.slope} ± ${heap.se} MB/min after warm-up (bound ${maxHeap})`)
+    const peak = Math.max(...after.map((m) => m.rss)) / MB
+    if (maxRssMB !== null && peak > maxRssMB) violation('rssOverBound', `RSS reached ${peak.toFixed(1)} MB after warm-up (bound ${maxRssMB})`)
   }
+  memory.bounds.rssMB = maxRssMB
 
   await cleanup()
   agent.destroy()
@@ -893,6 +956,9 @@ async function drive () {
     loadSeconds: +loadSeconds.toFixed(1),
     devices: devicesN,
     users: usersN,
+    hostileClients: hostileN,
+    hostile: { ...hostile, requestsPerSecond: Math.round((hostile.writer + hostile.padded + hostile.bearer + hostile.flood) / loadSeconds) },
+    maxSessions,
     refreshGraceMs: grace,
     accessTokenMaxAgeMs: ACCESS_MS,
     seed,
