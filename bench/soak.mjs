@@ -63,12 +63,14 @@
 //   flood    random JWT-shaped access cookies and random refresh cookies at the refresh path.
 // They must get no 5xx; the devices' checks are as without them (no refused login, nobody
 // logged out). --max-rss MB adds a bound on the app's RSS after warm-up (its largest
-// sample), and --max-sessions bounds the memory store (its anonymous quota is half).
+// sample); --max-sessions bounds the memory store (its anonymous quota is half), and
+// --max-anonymous sets any store's maxAnonymousSessions. With --store sqlite the summary
+// has the database's size at the end (storeFileMB: file and WAL).
 //
 // Usage: node bench/soak.mjs [--seconds 60] [--store sqlite|redis|memory] [--devices 24]
 //          [--users 8] [--grace 1000] [--sample ms] [--warmup s] [--max-rss-slope 5]
 //          [--max-heap-slope 2] [--think ms] [--seed n] [--out file.json] [--quiet]
-//          [--hostile n] [--max-rss MB] [--max-sessions n]
+//          [--hostile n] [--max-rss MB] [--max-sessions n] [--max-anonymous n]
 // --sample: 1000 ms for runs up to 30 s, else 2000; --warmup: the larger of 10 s and a third of
 // the run. --store sqlite (default): a temp file, deleted after; --store redis: database 5 of
 // TANDEM_REDIS_URL (or --redis-url), flushed first (one app per Redis database); --store
@@ -127,6 +129,7 @@ function parseOptions () {
       hostile: { type: 'string', default: '0' },
       'max-rss': { type: 'string' },
       'max-sessions': { type: 'string' },
+      'max-anonymous': { type: 'string' },
       quiet: { type: 'boolean', default: false }
     }
   }).values
@@ -140,11 +143,12 @@ async function serve () {
   const cfg = JSON.parse(process.env.TANDEM_SOAK)
   const express = require('express')
   const session = require(ROOT)
+  const quota = cfg.maxAnonymous ? { maxAnonymousSessions: cfg.maxAnonymous } : {}
   const store = cfg.store === 'redis'
-    ? new session.RedisStore({ url: cfg.url })
+    ? new session.RedisStore({ url: cfg.url, ...quota })
     : cfg.store === 'memory'
-      ? new session.NativeMemoryStore(cfg.maxSessions ? { maxSessions: cfg.maxSessions } : {})
-      : new session.SqliteStore({ path: cfg.path })
+      ? new session.NativeMemoryStore({ ...(cfg.maxSessions ? { maxSessions: cfg.maxSessions } : {}), ...quota })
+      : new session.SqliteStore({ path: cfg.path, ...quota })
   const withoutCookie = ({ cookie, ...data }) => data
   const s = session({
     secret: SECRET,
@@ -319,12 +323,13 @@ class UserLock {
 }
 
 async function drive () {
-  let seconds, devicesN, usersN, grace, think, maxRss, maxHeap, hostileN, maxRssMB, maxSessions
+  let seconds, devicesN, usersN, grace, think, maxRss, maxHeap, hostileN, maxRssMB, maxSessions, maxAnonymous
   try {
     hostileN = int('hostile', 0)
     maxRssMB = opt['max-rss'] === undefined ? null : Number(opt['max-rss'])
     if (maxRssMB !== null && !(maxRssMB > 0)) throw new Error('--max-rss must be a positive number of MB')
     maxSessions = opt['max-sessions'] === undefined ? null : int('max-sessions', 2)
+    maxAnonymous = opt['max-anonymous'] === undefined ? null : int('max-anonymous', 1)
     if (maxSessions !== null && opt.store !== 'memory') throw new Error('--max-sessions is for --store memory')
     seconds = int('seconds', 1)
     devicesN = int('devices', 1)
@@ -352,7 +357,7 @@ async function drive () {
   const log = (m) => { if (!opt.quiet) process.stderr.write(`soak: ${m}\n`) }
 
   // ---- the store and the app ----
-  const cfg = { store: opt.store, grace, fault: opt.fault, maxSessions }
+  const cfg = { store: opt.store, grace, fault: opt.fault, maxSessions, maxAnonymous }
   let tmp = null
   if (opt.store === 'sqlite') {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-soak-'))
@@ -945,6 +950,8 @@ async function drive () {
   }
   memory.bounds.rssMB = maxRssMB
 
+  const fileMB = (f) => { try { return fs.statSync(f).size / MB } catch { return 0 } }
+  const storeFileMB = cfg.path ? +(fileMB(cfg.path) + fileMB(cfg.path + '-wal')).toFixed(1) : null
   await cleanup()
   agent.destroy()
 
@@ -959,6 +966,8 @@ async function drive () {
     hostileClients: hostileN,
     hostile: { ...hostile, requestsPerSecond: Math.round((hostile.writer + hostile.padded + hostile.bearer + hostile.flood) / loadSeconds) },
     maxSessions,
+    maxAnonymous,
+    storeFileMB,
     refreshGraceMs: grace,
     accessTokenMaxAgeMs: ACCESS_MS,
     seed,
