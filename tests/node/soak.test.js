@@ -53,3 +53,37 @@ it(`should survive ${SECONDS} s of mixed load with no violation`, { timeout: (SE
   assert.ok(summary.byStatus['200'] > 0 && !Object.keys(summary.byStatus).some((s) => Number(s) >= 500), 'no 5xx')
   assert.ok(summary.memory.samplesAfterWarmup >= 5, 'memory measured after warm-up')
 })
+
+// The exhaustion soak (issue 18), short: the same devices next to 6 hostile clients
+// (cookie-less writers, padded cookies around a valid anonymous token, Bearer with extra
+// spaces, random access and refresh cookies) on a memory store bounded at 2,000 sessions,
+// so the anonymous quota (1,000) is passed many times over. The soak fails on any 5xx, any
+// refused login or unasked logout, memory growth, or an RSS over 400 MB after warm-up.
+// 45 s with 25 s of warm-up: the process's caches (10,000 entries each) take some 20 s of
+// this load to fill to their bounds; memory is judged once they are full.
+const HOSTILE_SECONDS = Math.max(45, SECONDS)
+it(`should hold its bounds for ${HOSTILE_SECONDS} s of hostile clients next to the devices`, { timeout: (HOSTILE_SECONDS + 90) * 1000 }, async (t) => {
+  const child = spawn(process.execPath, [SOAK, '--seconds', String(HOSTILE_SECONDS), '--warmup', '25', '--store', 'memory',
+    '--max-sessions', '2000', '--hostile', '6', '--max-rss', '400', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => { out += d })
+  child.stderr.on('data', (d) => { err += d })
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  let summary
+  try {
+    summary = JSON.parse(out)
+  } catch {
+    assert.fail(`no JSON summary (exit ${code}): ${out.slice(0, 2000)} ${err.slice(0, 2000)}`)
+  }
+  const h = summary.hostile
+  t.diagnostic(`${h.requestsPerSecond} hostile requests/s (${h.writer} cookie-less writes); logins ${summary.counts.logins}; ` +
+    `RSS max ${summary.memory.rssMB.max} MB, ${summary.memory.rssSlopeMBPerMin} MB/min; heap ${summary.memory.heapSlopeMBPerMin} MB/min`)
+  assert.deepEqual({ violations: summary.violations, examples: summary.examples }, { violations: {}, examples: [] }, 'no violation')
+  assert.equal(code, 0, `the soak exits 0: ${err.slice(0, 2000)}`)
+  // Far past the anonymous quota, and every kind of hostile request sent in numbers.
+  assert.ok(h.writer >= 5000, `cookie-less writers: ${h.writer}`)
+  for (const kind of ['padded', 'bearer', 'flood']) assert.ok(h[kind] >= 1000, `${kind}: ${h[kind]}`)
+  assert.ok(summary.counts.logins >= 50, `logins beside them: ${summary.counts.logins}`)
+  assert.ok(!Object.keys(summary.byStatus).some((s) => Number(s) >= 500), 'no 5xx')
+})
