@@ -51,6 +51,7 @@ const http = part('HTTP-RESULTS.md')
 const instr = part('INSTRUCTIONS-RESULTS.md')
 const verify = part('VERIFY-RESULTS.md')
 const engine = part('ENGINE-RESULTS.md')
+const exhaustion = part('EXHAUSTION-RESULTS.md')
 const analysisPath = path.join(here, 'ANALYSIS.md')
 const analysis = fs.existsSync(analysisPath)
   ? fs.readFileSync(analysisPath, 'utf8').replace(/^# .*\n+/, '').replace(/^## /gm, '### ').trim()
@@ -73,6 +74,7 @@ ${instr === null ? '(not run yet: bench/INSTRUCTIONS-RESULTS.md is missing; it n
 
 ${block('Verify and sign, from JS', verify, ['Results', 'Sign'], 'Nanoseconds per call, one core.')}
 ${block('The session engine (stores)', engine, ['Throughput', 'Memory per session'], 'Operations per second through the engine from JS.')}
+${block('Exhaustion soak: hostile clients next to normal users', exhaustion, ['Result'], 'Memory of the app process, refused logins and 5xx under hostile traffic (bench/soak.mjs --hostile).')}
 ## What was profiled, what changed, what is left and why
 
 ${analysis}
