@@ -7,24 +7,46 @@
  * a copy whose version is at least the token's is what the store holds for that client,
  * and the read needs no store round trip.
  *
- * Guarantees: bounded (least recently used entries go first, `bounded.js`); entries are
- * JSON text, so each request parses its own copy and no request sees another's unsaved
- * changes.
+ * Guarantees: bounded in entries and in bytes: at most `max` entries and
+ * `MAX_TOTAL_CHARS` characters of JSON text in all (least recently used entries go first),
+ * and a copy longer than `MAX_ENTRY_CHARS` is not kept (its reads go to the store), so a
+ * client writing large session data, or many clients doing so, cannot grow it past those;
+ * entries are JSON text, so each request parses its own copy and no request sees another's
+ * unsaved changes.
  * Not guaranteed: freshness against a write by another process whose new token the client
  * has not presented yet (the client reads at the version its token names, as it would
  * from any cache).
  * @private
  */
 
-const { setBounded } = require('./bounded.js')
+/** Longest copy kept, in characters of JSON text (64 Ki). */
+const MAX_ENTRY_CHARS = 64 * 1024
+/** Most characters of JSON text kept in all (16 Mi: about 32 MB of strings at worst). */
+const MAX_TOTAL_CHARS = 16 * 1024 * 1024
 
 class DataCache {
   #max
+  #maxChars
   #map = new Map()
+  #chars = 0
 
-  /** @param {number} max most entries kept */
-  constructor (max) {
+  /**
+   * @param {number} max most entries kept
+   * @param {number} [maxChars] most characters kept in all (tests give less)
+   */
+  constructor (max, maxChars = MAX_TOTAL_CHARS) {
     this.#max = max
+    this.#maxChars = maxChars
+  }
+
+  /** Characters kept in all (for tests). */
+  get chars () {
+    return this.#chars
+  }
+
+  /** How many copies are kept (for tests). */
+  get size () {
+    return this.#map.size
   }
 
   /**
@@ -44,7 +66,14 @@ class DataCache {
   set (handle, version, data) {
     const e = this.#map.get(handle)
     if (e !== undefined && e.version > version) return
-    setBounded(this.#map, handle, { version, json: JSON.stringify(data) }, this.#max)
+    this.delete(handle)
+    const json = JSON.stringify(data)
+    if (json.length > MAX_ENTRY_CHARS) return
+    while (this.#map.size > 0 && (this.#map.size >= this.#max || this.#chars + json.length > this.#maxChars)) {
+      this.delete(this.#map.keys().next().value)
+    }
+    this.#map.set(handle, { version, json })
+    this.#chars += json.length
   }
 
   /**
@@ -56,7 +85,7 @@ class DataCache {
     const e = this.#map.get(handle)
     if (e === undefined) return
     if (e.version !== version - 1) {
-      this.#map.delete(handle)
+      this.delete(handle)
       return
     }
     const data = JSON.parse(e.json)
@@ -68,7 +97,10 @@ class DataCache {
   }
 
   delete (handle) {
+    const e = this.#map.get(handle)
+    if (e === undefined) return
     this.#map.delete(handle)
+    this.#chars -= e.json.length
   }
 }
 
@@ -80,4 +112,4 @@ const NO_DATA_CACHE = Object.freeze({
   delete () {}
 })
 
-module.exports = { DataCache, NO_DATA_CACHE }
+module.exports = { DataCache, NO_DATA_CACHE, MAX_ENTRY_CHARS, MAX_TOTAL_CHARS }
