@@ -47,7 +47,7 @@ class NativeMemoryStore {
       throw new TypeError('maxSessions option must be a positive integer')
     }
     const anonymous = anonymousQuota(options)
-    if (anonymous !== undefined && anonymous > (max ?? 100000)) {
+    if (anonymous !== undefined && anonymous > (max ?? native.DEFAULT_MAX_SESSIONS)) {
       throw new TypeError('maxAnonymousSessions option must not exceed maxSessions')
     }
     this.#native = native.openMemoryStore(max, anonymous)

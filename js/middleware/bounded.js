@@ -1,9 +1,11 @@
 'use strict'
 
 /**
- * The one rule of the middleware's size-capped maps (the session data copies, the verdict
- * cache, the CSRF tokens, the dashboard's users): a Map in insertion order, newest last,
- * that never holds more than `max` entries; when full, the oldest goes first.
+ * The one rule of the middleware's maps capped in entries only (the CSRF tokens, the
+ * dashboard's users, the legacy upgrades in flight, the bridge's kept store errors): a Map
+ * in insertion order, newest last, that never holds more than `max` entries; when full, the
+ * oldest goes first. (The verdict cache and the session data copies are capped in
+ * characters too, and keep their own counts: `fast/verdict-cache.js`, `data-cache.js`.)
  *
  * Guarantees: after `setBounded`, `key` is the newest entry and `map.size <= max`.
  * Not here: expiry and recency on read (a cache that wants "least recently used" moves a

@@ -165,6 +165,9 @@ export declare class TokenCore {
 }
 export type NapiTokenCore = TokenCore
 
+/** The memory store's default bound on live sessions (`maxSessions`). */
+export declare const DEFAULT_MAX_SESSIONS: number
+
 /**
  * The first problem with an engine's options (token and session options in one object,
  * as `session()` takes them), as a sentence naming the option; `None` when an engine would

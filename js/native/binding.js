@@ -841,6 +841,7 @@ module.exports.NativeStore = nativeBinding.NativeStore
 module.exports.NapiStore = nativeBinding.NapiStore
 module.exports.TokenCore = nativeBinding.TokenCore
 module.exports.NapiTokenCore = nativeBinding.NapiTokenCore
+module.exports.DEFAULT_MAX_SESSIONS = nativeBinding.DEFAULT_MAX_SESSIONS
 module.exports.engineOptionsProblem = nativeBinding.engineOptionsProblem
 module.exports.legacySessionId = nativeBinding.legacySessionId
 module.exports.MAX_USER_ID_LENGTH = nativeBinding.MAX_USER_ID_LENGTH

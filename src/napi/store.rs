@@ -63,6 +63,10 @@ impl NapiStore {
   }
 }
 
+/// The memory store's default bound on live sessions (`maxSessions`).
+#[napi]
+pub const DEFAULT_MAX_SESSIONS: u32 = crate::store::memory::DEFAULT_MAX_SESSIONS as u32;
+
 /// A memory store holding at most `maxSessions` sessions (default 100000), of which at
 /// most `maxAnonymous` anonymous ones (default half of `maxSessions`).
 #[napi]

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 
 use crate::clock::UnixMillis;
 use crate::error::{err, ErrorKind, Result};
-use crate::session::owner::is_anonymous;
+use crate::session::owner::{anonymous_handle, is_anonymous};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::codec::apply_patch;
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -97,6 +97,7 @@ impl Inner {
     let r = self.sessions.remove(handle)?;
     if is_anonymous(&r.user_id) {
       self.anonymous.remove(&(r.created_at, r.handle));
+      return Some(r);
     }
     if let Some(set) = self.by_user.get_mut(&r.user_id) {
       set.remove(handle);
@@ -156,12 +157,14 @@ impl Store for MemoryStore {
       }
     }
     g.now_hint = g.now_hint.max(record.created_at);
-    g.by_user
-      .entry(record.user_id.clone())
-      .or_default()
-      .insert(record.handle);
     if anonymous {
+      // No per-user entry: the reserved id names its one session (`list_user`).
       g.anonymous.insert((record.created_at, record.handle));
+    } else {
+      g.by_user
+        .entry(record.user_id.clone())
+        .or_default()
+        .insert(record.handle);
     }
     g.sessions.insert(record.handle, record.clone());
     Ok(())
@@ -215,6 +218,18 @@ impl Store for MemoryStore {
 
   async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
     let g = self.lock();
+    if let Some(text) = anonymous_handle(user_id) {
+      let found = Handle::parse(text, ErrorKind::InvalidArgument)
+        .ok()
+        .and_then(|h| g.sessions.get(&h));
+      return Ok(
+        found
+          .filter(|r| r.user_id == user_id)
+          .cloned()
+          .into_iter()
+          .collect(),
+      );
+    }
     let Some(set) = g.by_user.get(user_id) else {
       return Ok(vec![]);
     };
@@ -273,12 +288,9 @@ mod tests {
   use super::*;
   use crate::store::conformance::{record as sample, NOW};
 
-  #[test]
-  fn a_full_store_sweeps_then_refuses_rather_than_evicting() -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-      .build()
-      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
-    rt.block_on(async {
+  #[tokio::test]
+  async fn a_full_store_sweeps_then_refuses_rather_than_evicting() -> Result<()> {
+    {
       let s = MemoryStore::new(2);
       let a = sample("a")?;
       s.insert(&a).await?;
@@ -292,15 +304,12 @@ mod tests {
       s.insert(&late).await?;
       assert_eq!(s.len(), 1);
       Ok(())
-    })
+    }
   }
 
-  #[test]
-  fn visitors_never_fill_the_store_for_a_login() -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-      .build()
-      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
-    rt.block_on(async {
+  #[tokio::test]
+  async fn visitors_never_fill_the_store_for_a_login() -> Result<()> {
+    {
       // The review's case: 70 cookie-less writers against a limit of 60, then a login.
       let s = MemoryStore::new(60);
       let mut visitors = Vec::new();
@@ -335,17 +344,12 @@ mod tests {
       s.revoke(&visitors[41], NOW).await?;
       assert_eq!(s.lock().anonymous.len(), 28);
       Ok(())
-    })
+    }
   }
 
-  #[test]
-  fn the_anonymous_quota_holds_on_the_memory_store() -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-      .build()
-      .map_err(|_| err(ErrorKind::Internal, "rt"))?;
-    rt.block_on(async {
-      let s = MemoryStore::new(1000).with_max_anonymous(5);
-      crate::store::conformance::anonymous_quota_evicts_the_oldest_visitors_only(&s, 5, 7).await
-    })
+  #[tokio::test]
+  async fn the_anonymous_quota_holds_on_the_memory_store() -> Result<()> {
+    let s = MemoryStore::new(1000).with_max_anonymous(5);
+    crate::store::conformance::anonymous_quota_evicts_the_oldest_visitors_only(&s, 5, 7).await
   }
 }

@@ -15,21 +15,23 @@ const { it } = require('node:test')
 const SOAK = path.join(__dirname, '..', '..', 'bench', 'soak.mjs')
 const SECONDS = Number(process.env.TANDEM_SOAK_SECONDS || 20)
 
-it(`should survive ${SECONDS} s of mixed load with no violation`, { timeout: (SECONDS + 90) * 1000 }, async (t) => {
-  const child = spawn(process.execPath, [SOAK, '--seconds', String(SECONDS), '--store', 'sqlite', '--quiet'], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+/** Run bench/soak.mjs with `args` (and --quiet): its exit code, JSON summary and stderr. */
+async function runSoak (args) {
+  const child = spawn(process.execPath, [SOAK, ...args, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d) => { out += d })
   child.stderr.on('data', (d) => { err += d })
   const code = await new Promise((resolve) => child.on('close', resolve))
-  let summary
   try {
-    summary = JSON.parse(out)
+    return { code, summary: JSON.parse(out), err }
   } catch {
     assert.fail(`no JSON summary (exit ${code}): ${out.slice(0, 2000)} ${err.slice(0, 2000)}`)
   }
+}
+
+it(`should survive ${SECONDS} s of mixed load with no violation`, { timeout: (SECONDS + 90) * 1000 }, async (t) => {
+  const { code, summary, err } = await runSoak(['--seconds', String(SECONDS), '--store', 'sqlite'])
   const c = summary.counts
   t.diagnostic(`${summary.requests} requests (${summary.requestsPerSecond}/s); thefts ${c.theftDetected}/${c.theftAttempts}; ` +
     `writes ${c.writesAcked}; refreshes ${c.refreshes}; logouts ${c.logouts}; dead-session probes ${c.deadProbes}; ` +
@@ -63,19 +65,8 @@ it(`should survive ${SECONDS} s of mixed load with no violation`, { timeout: (SE
 // this load to fill to their bounds; memory is judged once they are full.
 const HOSTILE_SECONDS = Math.max(45, SECONDS)
 it(`should hold its bounds for ${HOSTILE_SECONDS} s of hostile clients next to the devices`, { timeout: (HOSTILE_SECONDS + 90) * 1000 }, async (t) => {
-  const child = spawn(process.execPath, [SOAK, '--seconds', String(HOSTILE_SECONDS), '--warmup', '25', '--store', 'memory',
-    '--max-sessions', '2000', '--hostile', '6', '--max-rss', '400', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d) => { out += d })
-  child.stderr.on('data', (d) => { err += d })
-  const code = await new Promise((resolve) => child.on('close', resolve))
-  let summary
-  try {
-    summary = JSON.parse(out)
-  } catch {
-    assert.fail(`no JSON summary (exit ${code}): ${out.slice(0, 2000)} ${err.slice(0, 2000)}`)
-  }
+  const { code, summary, err } = await runSoak(['--seconds', String(HOSTILE_SECONDS), '--warmup', '25', '--store', 'memory',
+    '--max-sessions', '2000', '--hostile', '6', '--max-rss', '400'])
   const h = summary.hostile
   t.diagnostic(`${h.requestsPerSecond} hostile requests/s (${h.writer} cookie-less writes); logins ${summary.counts.logins}; ` +
     `RSS max ${summary.memory.rssMB.max} MB, ${summary.memory.rssSlopeMBPerMin} MB/min; heap ${summary.memory.heapSlopeMBPerMin} MB/min`)
