@@ -63,7 +63,9 @@
 //   flood    random JWT-shaped access cookies and random refresh cookies at the refresh path.
 // They must get no 5xx; the devices' checks are as without them (no refused login, nobody
 // logged out). --max-rss MB adds a bound on the app's RSS after warm-up (its largest
-// sample); --max-sessions bounds the memory store (its anonymous quota is half), and
+// sample); --max-rss-slope none then leaves the RSS slope reported but not judged (for a
+// run too short for the allocator's wandering: the heap slope and the RSS ceiling still are);
+// --max-sessions bounds the memory store (its anonymous quota is half), and
 // --max-anonymous sets any store's maxAnonymousSessions. With --store sqlite the summary
 // has the database's size at the end (storeFileMB: file and WAL).
 //
@@ -336,10 +338,11 @@ async function drive () {
     usersN = int('users', 1)
     grace = int('grace', 1)
     think = int('think', 0)
-    maxRss = Number(opt['max-rss-slope'])
+    maxRss = opt['max-rss-slope'] === 'none' ? null : Number(opt['max-rss-slope'])
     maxHeap = Number(opt['max-heap-slope'])
     if (!['sqlite', 'redis', 'memory'].includes(opt.store)) throw new Error('--store must be sqlite, redis or memory')
-    if (!(maxRss > 0) || !(maxHeap > 0)) throw new Error('--max-rss-slope and --max-heap-slope must be positive')
+    if (!(maxRss === null || maxRss > 0) || !(maxHeap > 0)) throw new Error('--max-rss-slope and --max-heap-slope must be positive')
+    if (maxRss === null && maxRssMB === null) throw new Error('--max-rss-slope none needs --max-rss (some bound on RSS)')
     if (grace > 60000) throw new Error('--grace is at most 60000')
     if (opt.fault !== undefined && !['heap-leak', 'native-leak', 'lost-write', 'fake-logout'].includes(opt.fault)) {
       throw new Error('--fault must be heap-leak, native-leak, lost-write or fake-logout')
@@ -917,7 +920,7 @@ async function drive () {
   const judge = (field, bound) => {
     const f = fit(series(field))
     if (f === null) return { slope: null, se: null, verdict: 'unmeasured' }
-    const verdict = f.slope - 2 * f.se > bound ? 'growing' : f.slope + 2 * f.se <= bound ? 'flat' : 'inconclusive'
+    const verdict = bound === null ? 'not judged' : f.slope - 2 * f.se > bound ? 'growing' : f.slope + 2 * f.se <= bound ? 'flat' : 'inconclusive'
     return { slope: +f.slope.toFixed(2), se: +f.se.toFixed(2), verdict }
   }
   const rss = judge('rss', maxRss)
@@ -930,6 +933,8 @@ async function drive () {
     warmupSeconds: warmup,
     rssMB: { first: mb(mem[0], 'rss'), afterWarmup: mb(after[0], 'rss'), last: mb(mem[mem.length - 1], 'rss'), max: mem.length ? +(Math.max(...mem.map((m) => m.rss)) / MB).toFixed(1) : null },
     heapUsedMB: { first: mb(mem[0], 'heapUsed'), afterWarmup: mb(after[0], 'heapUsed'), last: mb(mem[mem.length - 1], 'heapUsed') },
+    // Every sample as [second, RSS MB, heap MB]: what a failed run's curve looked like.
+    series: mem.map((m) => [Math.round((m.at - t0) / 1000), mb(m, 'rss'), mb(m, 'heapUsed')]),
     rssSlopeMBPerMin: rss.slope,
     rssSlopeStdErr: rss.se,
     rss: rss.verdict,
@@ -938,7 +943,7 @@ async function drive () {
     heap: heap.verdict,
     bounds: { rssMBPerMin: maxRss, heapMBPerMin: maxHeap },
     // What the bound means at this run's request rate.
-    boundBytesPerRequest: rate > 0 ? Math.round(maxRss * MB / rate) : null
+    boundBytesPerRequest: rate > 0 && maxRss !== null ? Math.round(maxRss * MB / rate) : null
   }
   if (after.length < 5) {
     violation('memoryUnmeasured', `only ${after.length} samples after the ${warmup} s warm-up (run longer or sample more often)`)

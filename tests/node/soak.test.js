@@ -60,18 +60,25 @@ it(`should survive ${SECONDS} s of mixed load with no violation`, { timeout: (SE
 // (cookie-less writers, padded cookies around a valid anonymous token, Bearer with extra
 // spaces, random access and refresh cookies) on a memory store bounded at 2,000 sessions,
 // so the anonymous quota (1,000) is passed many times over. The soak fails on any 5xx, any
-// refused login or unasked logout, memory growth, or an RSS over 400 MB after warm-up.
-// 45 s with 25 s of warm-up: the process's caches (10,000 entries each) take some 20 s of
-// this load to fill to their bounds; memory is judged once they are full.
-const HOSTILE_SECONDS = Math.max(45, SECONDS)
+// refused login or unasked logout, a heap that grows after warm-up, or an RSS over 250 MB
+// after warm-up (the verdict cache keyed by whole headers grew 13.8 KB per padded request:
+// past 250 MB within this run even at a few hundred padded requests a second).
+// 60 s with 35 s of warm-up: the process's caches (10,000 entries each) fill to their bounds
+// in some 20 s of this load on a 2-core machine and in 35 s with app and clients on one core.
+// The RSS slope is reported, not judged: over 25 s the allocator's wandering (±20 MB here)
+// swamps any bound worth stating; the long run (README "Soak") judges it.
+const HOSTILE_SECONDS = Math.max(60, SECONDS)
 it(`should hold its bounds for ${HOSTILE_SECONDS} s of hostile clients next to the devices`, { timeout: (HOSTILE_SECONDS + 90) * 1000 }, async (t) => {
-  const { code, summary, err } = await runSoak(['--seconds', String(HOSTILE_SECONDS), '--warmup', '25', '--store', 'memory',
-    '--max-sessions', '2000', '--hostile', '6', '--max-rss', '400'])
+  const { code, summary, err } = await runSoak(['--seconds', String(HOSTILE_SECONDS), '--warmup', '35', '--store', 'memory',
+    '--max-sessions', '2000', '--hostile', '6', '--max-rss', '250', '--max-rss-slope', 'none'])
   const h = summary.hostile
   t.diagnostic(`${h.requestsPerSecond} hostile requests/s (${h.writer} cookie-less writes); logins ${summary.counts.logins}; ` +
     `RSS max ${summary.memory.rssMB.max} MB, ${summary.memory.rssSlopeMBPerMin} MB/min; heap ${summary.memory.heapSlopeMBPerMin} MB/min`)
-  assert.deepEqual({ violations: summary.violations, examples: summary.examples }, { violations: {}, examples: [] }, 'no violation')
+  assert.deepEqual({ violations: summary.violations, examples: summary.examples }, { violations: {}, examples: [] },
+    `no violation; [second, RSS MB, heap MB]: ${JSON.stringify(summary.memory.series)}`)
   assert.equal(code, 0, `the soak exits 0: ${err.slice(0, 2000)}`)
+  assert.ok(summary.memory.samplesAfterWarmup >= 10, `memory sampled after warm-up: ${summary.memory.samplesAfterWarmup}`)
+  assert.equal(summary.memory.bounds.rssMB, 250)
   // Far past the anonymous quota, and every kind of hostile request sent in numbers.
   assert.ok(h.writer >= 5000, `cookie-less writers: ${h.writer}`)
   for (const kind of ['padded', 'bearer', 'flood']) assert.ok(h[kind] >= 1000, `${kind}: ${h[kind]}`)
