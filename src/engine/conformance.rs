@@ -81,7 +81,67 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   the_verdict_epoch_moves_whenever_a_token_may_become_refused(Arc::clone(&store)).await?;
   anonymous_sessions_are_stored_under_ids_no_login_can_take(Arc::clone(&store)).await?;
   anonymous_sessions_get_their_own_short_idle_lifetime(Arc::clone(&store)).await?;
+  a_logout_flood_past_the_revocation_memory_keeps_every_logout(Arc::clone(&store)).await?;
   Ok(())
+}
+
+/// More logouts than the engine remembers (120 against a memory of 50, one a second):
+/// every logged-out session's access token stays refused, a live login's token from before
+/// the flood is refused as expired (never accepted for a revoked session's sake) and its
+/// refresh gives a token that verifies; no logged-out session refreshes.
+pub async fn a_logout_flood_past_the_revocation_memory_keeps_every_logout(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let tokens = Arc::new(TokenService::new(
+    Secrets::new(&[SECRET])?,
+    Config::default(),
+    None,
+    Arc::clone(&clock) as Arc<dyn crate::clock::Clock>,
+  )?);
+  let e = Engine::start_remembering(tokens, store, RefreshPolicy::default(), 50).await?;
+  let live = login(&e).await?;
+  let mut gone = vec![];
+  for _ in 0..120 {
+    clock.advance_ms(1000);
+    let t = e.create(NewSession::default()).await?;
+    e.revoke(&t.handle).await?;
+    gone.push(t);
+  }
+  for t in &gone {
+    let refused = e.verify_request(Some(cookie(t).as_bytes()), None, "__Host-at");
+    ensure(
+      matches!(
+        refused.as_ref().map_err(crate::Error::kind),
+        Err(ErrorKind::SessionRevoked | ErrorKind::TokenExpired)
+      ),
+      "every logged-out session's access token is refused",
+    )?;
+    ensure(
+      matches!(
+        e.refresh(t.refresh.as_bytes(), device("browser")).await?,
+        RefreshOutcome::Refused(_)
+      ),
+      "no logged-out session refreshes",
+    )?;
+  }
+  let old = e.verify_request(Some(cookie(&live).as_bytes()), None, "__Host-at");
+  ensure(
+    matches!(
+      old.as_ref().map_err(crate::Error::kind),
+      Err(ErrorKind::TokenExpired)
+    ),
+    "the live login's token from before the flood is refused as expired",
+  )?;
+  let fresh = refreshed(
+    e.refresh(live.refresh.as_bytes(), device("browser"))
+      .await?,
+  )?;
+  ensure(
+    e.verify_request(Some(cookie(&fresh).as_bytes()), None, "__Host-at")
+      .is_ok(),
+    "its refresh gives a token that verifies",
+  )
 }
 
 /// An anonymous session lives `anonymous_idle_ms` (1 day) from its creation or last

@@ -45,8 +45,11 @@ pub use revocations::Revocations;
 
 /// How many times a refresh re-decides after losing a compare-and-swap race.
 const MAX_RACE_RETRIES: usize = 8;
-/// Most feed entries read per sync.
+/// Most feed entries read per store call.
 const FEED_BATCH: usize = 1000;
+/// Most feed pages one sync reads (so a flood of revocations elsewhere is caught up with at
+/// up to this many thousand a poll, and one sync still ends).
+const SYNC_PAGES: usize = 32;
 
 /// A new login.
 #[derive(Debug, Clone, Default)]
@@ -158,16 +161,29 @@ impl Engine {
     store: Arc<dyn Store>,
     policy: RefreshPolicy,
   ) -> Result<Self> {
+    Self::start_remembering(tokens, store, policy, revocations::MAX_REMEMBERED).await
+  }
+
+  /// As [`Engine::start`], remembering at most `max_revoked` revoked sessions in memory
+  /// (see `revocations`: past it, old access tokens are refused by age).
+  ///
+  /// # Errors
+  /// As [`Engine::start`].
+  pub async fn start_remembering(
+    tokens: Arc<TokenService>,
+    store: Arc<dyn Store>,
+    policy: RefreshPolicy,
+    max_revoked: usize,
+  ) -> Result<Self> {
     policy.validate()?;
     let engine = Self {
       tokens,
       store,
       policy,
-      revoked: Revocations::default(),
+      revoked: Revocations::with_capacity(max_revoked),
     };
     engine.adopt_or_publish_ring().await?;
-    let feed = engine.store.revocations_since(0, usize::MAX).await?;
-    engine.revoked.absorb(&feed);
+    while engine.read_feed_page().await? {}
     engine.revoked.prune(engine.now());
     Ok(engine)
   }
@@ -290,7 +306,7 @@ impl Engine {
       Err(e) => return Ok(RefreshOutcome::Refused(e.kind())),
     };
     let handle = rt.handle();
-    if let Some(reason) = self.revoked.reason(&handle.to_text()) {
+    if let Some(reason) = self.revoked.reason(&handle) {
       return Ok(RefreshOutcome::Refused(reason));
     }
     for _ in 0..MAX_RACE_RETRIES {
@@ -326,9 +342,7 @@ impl Engine {
           ));
         }
         Decision::Theft => {
-          self
-            .revoked
-            .add_theft(handle.to_text(), self.access_horizon());
+          self.revoked.add_theft(handle, self.access_horizon());
           self.revoke(&handle).await?;
           return Ok(RefreshOutcome::Theft(Theft {
             handle,
@@ -368,7 +382,7 @@ impl Engine {
   pub async fn revoke(&self, handle: &Handle) -> Result<bool> {
     let until = self.access_horizon();
     // Remember it here first: even if the store call fails, this process refuses it.
-    self.revoked.add(handle.to_text(), until);
+    self.revoked.add(*handle, until);
     Ok(self.store.revoke(handle, until).await?.is_some())
   }
 
@@ -398,7 +412,7 @@ impl Engine {
       .await?
       .iter()
       .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at)
-      .filter(|r| !self.revoked.contains(&r.handle.to_text()))
+      .filter(|r| !self.revoked.contains(&r.handle))
       .map(SessionInfo::from)
       .collect();
     list.sort_by_key(|s| std::cmp::Reverse(s.last_refresh_at));
@@ -410,7 +424,7 @@ impl Engine {
   /// # Errors
   /// `STORE_UNAVAILABLE`, `STORE_CORRUPT`.
   pub async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
-    if self.revoked.contains(&handle.to_text()) {
+    if self.revoked.contains(handle) {
       return Ok(None);
     }
     let now = self.now();
@@ -432,7 +446,7 @@ impl Engine {
   /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
   pub fn decode_bridged(&self, handle: &Handle, value: &Value) -> Result<Option<SessionRecord>> {
     let r = crate::store::bridge::decode_session(handle, value)?;
-    if self.revoked.contains(&handle.to_text()) {
+    if self.revoked.contains(handle) {
       return Ok(None);
     }
     let now = self.now();
@@ -448,7 +462,7 @@ impl Engine {
   /// # Errors
   /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
   pub fn touch_bridged(&self, handle: &Handle, value: &Value) -> Result<Option<Value>> {
-    if self.revoked.contains(&handle.to_text()) {
+    if self.revoked.contains(handle) {
       return Ok(None);
     }
     let r = crate::store::bridge::decode_session(handle, value)?;
@@ -470,7 +484,7 @@ impl Engine {
     value: &Value,
     patch: &DataPatch,
   ) -> Result<Option<(Value, u64)>> {
-    if self.revoked.contains(&handle.to_text()) {
+    if self.revoked.contains(handle) {
       return Ok(None);
     }
     let mut r = crate::store::bridge::decode_session(handle, value)?;
@@ -488,7 +502,7 @@ impl Engine {
   /// # Errors
   /// `STORE_UNAVAILABLE`.
   pub async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
-    if self.revoked.contains(&handle.to_text()) {
+    if self.revoked.contains(handle) {
       return Ok(None);
     }
     self.store.patch_data(handle, patch).await
@@ -501,26 +515,38 @@ impl Engine {
   /// # Errors
   /// `STORE_UNAVAILABLE`.
   pub async fn keep_alive(&self, handle: &Handle, rewrite: bool) -> Result<bool> {
-    if self.revoked.contains(&handle.to_text()) {
+    if self.revoked.contains(handle) {
       return Ok(false);
     }
     self.store.keep_alive(handle, rewrite).await
   }
 
   /// `SESSION_REVOKED` when the session `sid` is revoked, as far as this process knows
-  /// (`TOKEN_THEFT_DETECTED` when this process revoked it for a theft): the check every
-  /// verified access token goes through.
+  /// (`TOKEN_THEFT_DETECTED` when this process revoked it for a theft), and
+  /// `TOKEN_EXPIRED` for a token expiring (`exp_secs`) no later than the revocation set's
+  /// floor (after it overflowed: see `revocations`): the check every verified access token
+  /// goes through.
   ///
   /// # Errors
-  /// `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`.
-  pub fn refuse_revoked(&self, sid: &str) -> Result<()> {
-    match self.revoked.reason(sid) {
-      None => Ok(()),
-      Some(ErrorKind::TokenTheftDetected) => Err(err(
-        ErrorKind::TokenTheftDetected,
-        "the session was revoked: its refresh token was reused",
+  /// `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`, `TOKEN_EXPIRED`.
+  pub fn refuse_revoked(&self, sid: &str, exp_secs: f64) -> Result<()> {
+    match self.revoked.reason_text(sid) {
+      None => {}
+      Some(ErrorKind::TokenTheftDetected) => {
+        return Err(err(
+          ErrorKind::TokenTheftDetected,
+          "the session was revoked: its refresh token was reused",
+        ))
+      }
+      Some(_) => return Err(err(ErrorKind::SessionRevoked, "the session was revoked")),
+    }
+    match self.revoked.expiry_floor() {
+      #[allow(clippy::cast_precision_loss)]
+      Some(floor) if exp_secs * 1000.0 <= floor.0 as f64 => Err(err(
+        ErrorKind::TokenExpired,
+        "the token is older than this process's memory of revocations: refresh it",
       )),
-      Some(_) => Err(err(ErrorKind::SessionRevoked, "the session was revoked")),
+      _ => Ok(()),
     }
   }
 
@@ -531,7 +557,8 @@ impl Engine {
   /// # Errors
   /// `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`, and as [`TokenService::sign_access`].
   pub fn reissue(&self, subject: &Subject<'_>, not_after_secs: i64) -> Result<Issued> {
-    self.refuse_revoked(subject.session)?;
+    #[allow(clippy::cast_precision_loss)]
+    self.refuse_revoked(subject.session, not_after_secs as f64)?;
     self.tokens.sign_access_until(subject, not_after_secs)
   }
 
@@ -548,7 +575,7 @@ impl Engine {
 
   /// Is the session `sid` revoked, as far as this process knows?
   pub fn is_revoked(&self, sid: &str) -> bool {
-    self.revoked.contains(sid)
+    self.revoked.reason_text(sid).is_some()
   }
 
   /// The periodic work: read new revocations, adopt a newer stored key ring, rotate the
@@ -557,13 +584,24 @@ impl Engine {
   /// # Errors
   /// `STORE_UNAVAILABLE` (the next sync tries again), `KEYRING_UNREADABLE`.
   pub async fn sync(&self) -> Result<()> {
+    for _ in 0..SYNC_PAGES {
+      if !self.read_feed_page().await? {
+        break;
+      }
+    }
+    self.revoked.prune(self.now());
+    self.sync_key_ring().await
+  }
+
+  /// Take in the next page of the store's revocation feed; true when it was full (there
+  /// may be more).
+  async fn read_feed_page(&self) -> Result<bool> {
     let feed = self
       .store
       .revocations_since(self.revoked.cursor(), FEED_BATCH)
       .await?;
     self.revoked.absorb(&feed);
-    self.revoked.prune(self.now());
-    self.sync_key_ring().await
+    Ok(feed.len() == FEED_BATCH)
   }
 
   async fn sync_key_ring(&self) -> Result<()> {
@@ -646,6 +684,6 @@ impl Verify for Engine {
   fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R> {
     self
       .tokens
-      .verify_access_with(token, |c| self.refuse_revoked(c.sid).map(|()| f(c)))?
+      .verify_access_with(token, |c| self.refuse_revoked(c.sid, c.exp).map(|()| f(c)))?
   }
 }
