@@ -56,6 +56,7 @@ class LegacySwitch {
    */
   async move (state, sid) {
     const now = Date.now()
+    this.forgetOldMoves(now)
     let entry = this.moving.get(sid)
     if (entry === undefined || now - entry.at > MOVED_KEPT_MS) {
       entry = { at: now, first: true, promise: this.load(sid) }
@@ -74,6 +75,17 @@ class LegacySwitch {
     const mw = state.middleware
     if (namesFor(mw.names, state.cookieSettings, state.secure).access !== this.options.name) {
       clearCookie(state.res, this.options.name, state.cookieSettings.path)
+    }
+  }
+
+  /**
+   * Drop the moves older than MOVED_KEPT_MS (with their data and tokens): the map is in the
+   * order of `at` (a renewed entry is re-inserted as the newest), so they are at its front.
+   */
+  forgetOldMoves (now) {
+    for (const [sid, entry] of this.moving) {
+      if (now - entry.at <= MOVED_KEPT_MS) break
+      this.moving.delete(sid)
     }
   }
 

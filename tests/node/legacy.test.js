@@ -145,3 +145,25 @@ describe('the legacy option at setup', function () {
     }
   })
 })
+
+describe('the moves kept for parallel requests', function () {
+  const { LegacySwitch } = require('../../js/middleware/legacy.js')
+  const unknown = { get: (sid, cb) => setImmediate(cb, null, null) } // a legacy store without them
+
+  it('should forget a move 30 s after it started, data and all', async (t) => {
+    let now = 1_000_000
+    t.mock.method(Date, 'now', () => now)
+    const sw = new LegacySwitch({ store: unknown, name: 'connect.sid', secrets: ['s'], keep: false, user: () => null })
+    for (const sid of ['a', 'b', 'c']) {
+      await sw.move({}, sid)
+      now += 10_000
+    }
+    assert.deepEqual([...sw.moving.keys()], ['a', 'b', 'c'], 'kept while their 30 s run')
+    now += 1 // 'a' started 30,001 ms ago
+    await sw.move({}, 'd')
+    assert.deepEqual([...sw.moving.keys()], ['b', 'c', 'd'])
+    now += 60_000
+    await sw.move({}, 'e')
+    assert.deepEqual([...sw.moving.keys()], ['e'], 'a quiet minute later only the newest is kept')
+  })
+})
