@@ -212,3 +212,31 @@ async fn a_session_read_on_nodes_side_is_checked_as_get_checks(
   assert!(e.decode_bridged(&a.handle, &va)?.is_none(), "expired");
   Ok(())
 }
+
+/// The sessions a process watches for expiry are capped: past the cap a new session is left
+/// to the store's own expiry, and a sweep removes exactly the watched ones that expired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_watched_for_expiry_are_capped() -> Result<()> {
+  use tandem_session::clock::{FixedClock, UnixMillis};
+  use tandem_session::engine::conformance::{engine, T0};
+  use tandem_session::engine::NewSession;
+  use tandem_session::store::Store;
+
+  let bridge = Arc::new(BridgeStore::new(MapKeyValue::default()).watching_at_most(5));
+  let e = engine(
+    Arc::clone(&bridge) as Arc<dyn Store>,
+    Arc::new(FixedClock::at(T0)),
+  )
+  .await?;
+  for _ in 0..8 {
+    e.create(NewSession::default()).await?;
+  }
+  assert_eq!(bridge.watched(), 5, "8 sessions made, 5 watched");
+  let removed = bridge.sweep(UnixMillis(T0.0 + 400 * 86_400_000)).await?;
+  assert_eq!(
+    (removed, bridge.watched()),
+    (5, 0),
+    "the watched ones swept when expired"
+  );
+  Ok(())
+}

@@ -82,6 +82,10 @@ const STRIPES: usize = 256;
 const RING_SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
 /// The feed keeps at most this many revocations (and none past its `until`).
 const MAX_FEED: usize = 10_000;
+/// Most sessions one process watches for expiry (`sweep`): past it, a new session is left
+/// to the store's own expiry by its cookie (every record carries one), so a flood of
+/// visitors cannot grow the set (16 bytes and a sweep read each) without bound.
+pub const MAX_KNOWN: usize = 100_000;
 /// The bridge's own records are kept this long past their last write (the key ring is
 /// written at every scheduled rotation, well inside it).
 const OWN_RECORD_MS: i64 = 400 * 24 * 60 * 60 * 1000;
@@ -104,8 +108,10 @@ pub struct BridgeStore<K: KeyValue> {
   stripes: Vec<Arc<AsyncMutex<()>>>,
   /// Stripe locks Node's side holds (node_side.rs).
   holds: node_side::Holds,
-  /// Handles this process inserted and has not seen go: what `sweep` checks.
+  /// Handles this process inserted and has not seen go (at most `max_known`): what
+  /// `sweep` checks.
   known: Mutex<HashSet<Handle>>,
+  max_known: usize,
   clock: SystemClock,
 }
 
@@ -119,8 +125,21 @@ impl<K: KeyValue> BridgeStore<K> {
         .collect(),
       holds: node_side::Holds::default(),
       known: Mutex::new(HashSet::new()),
+      max_known: MAX_KNOWN,
       clock: SystemClock,
     }
+  }
+
+  /// The same store, watching at most `n` sessions for expiry (default [`MAX_KNOWN`]).
+  #[must_use]
+  pub fn watching_at_most(mut self, n: usize) -> Self {
+    self.max_known = n;
+    self
+  }
+
+  /// How many sessions this process watches for expiry (`sweep`).
+  pub fn watched(&self) -> usize {
+    self.known().len()
   }
 
   fn stripe(key: &str) -> usize {
@@ -233,7 +252,10 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       handles.push(handle);
       self.set_user_handles(&ukey, &handles).await?;
     }
-    self.known().insert(record.handle);
+    let mut known = self.known();
+    if known.len() < self.max_known {
+      known.insert(record.handle);
+    }
     Ok(())
   }
 
