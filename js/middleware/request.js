@@ -11,7 +11,6 @@
 const { HEADER } = require('./transport.js')
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
-const MAX_USER_AGENT = 512
 
 function firstValue (header) {
   if (typeof header !== 'string') return undefined
@@ -94,12 +93,16 @@ function transferMode (req, option, h = req.headers) {
   return typeof auth === 'string' && /^bearer /i.test(auth) ? 'header' : 'cookie'
 }
 
-/** The device facts kept with a session (shown in "your devices"). */
+/**
+ * The device facts kept with a session (shown in "your devices"), as the client gives them:
+ * the engine keeps an IP only if it is one and cuts the User-Agent to 512 characters
+ * (`DeviceInfo::from_client`).
+ */
 function device (req) {
   const ua = req.headers['user-agent']
   return {
     ip: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
-    userAgent: typeof ua === 'string' ? ua.slice(0, MAX_USER_AGENT) : undefined
+    userAgent: typeof ua === 'string' ? ua : undefined
   }
 }
 

@@ -176,10 +176,7 @@ fn stored_value(json: &str) -> napi::Result<Value, Code> {
 
 fn device(d: Option<NapiDevice>) -> DeviceInfo {
   let d = d.unwrap_or_default();
-  DeviceInfo {
-    ip: d.ip,
-    user_agent: d.user_agent,
-  }
+  DeviceInfo::from_client(d.ip, d.user_agent)
 }
 
 fn napi_device(d: DeviceInfo) -> NapiDevice {

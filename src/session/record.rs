@@ -21,6 +21,25 @@ pub struct DeviceInfo {
   pub user_agent: Option<String>,
 }
 
+/// Most characters of a `User-Agent` kept with a session (the rest is cut).
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+
+impl DeviceInfo {
+  /// The device as a client described it, made safe to keep: an IP that is not an IPv4
+  /// or IPv6 address (an `X-Forwarded-For` of the client's making, say) is dropped, a
+  /// `User-Agent` is cut to [`MAX_USER_AGENT_CHARS`], so a session record's device is at
+  /// most some 2 KB whatever the client sends.
+  pub fn from_client(ip: Option<String>, user_agent: Option<String>) -> Self {
+    Self {
+      ip: ip.filter(|ip| ip.len() <= 45 && ip.parse::<std::net::IpAddr>().is_ok()),
+      user_agent: user_agent.map(|ua| match ua.char_indices().nth(MAX_USER_AGENT_CHARS) {
+        Some((cut, _)) => ua[..cut].to_owned(),
+        None => ua,
+      }),
+    }
+  }
+}
+
 /// The refresh-token part of a record: all that the rotation decision reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshState {
@@ -63,4 +82,35 @@ pub struct SessionRecord {
   pub data: Map<String, Value>,
   /// Version of `data`: +1 per change, carried in access tokens (`dv`).
   pub data_version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_clients_device_is_kept_within_bounds() {
+    let d = |ip: &str, ua: &str| DeviceInfo::from_client(Some(ip.into()), Some(ua.into()));
+    for ip in ["203.0.113.7", "2001:db8::1", "::ffff:192.0.2.1"] {
+      assert_eq!(d(ip, "x").ip.as_deref(), Some(ip));
+    }
+    for bad in [
+      "",
+      "evil",
+      "1.2.3.4, 5.6.7.8",
+      &"9".repeat(5000),
+      "fe80::1%eth0",
+      "[::1]",
+    ] {
+      assert_eq!(d(bad, "x").ip, None, "{bad:.40}");
+    }
+    let long = "é".repeat(2000);
+    let kept = d("192.0.2.1", &long).user_agent.unwrap_or_default();
+    assert_eq!(kept.chars().count(), MAX_USER_AGENT_CHARS);
+    assert_eq!(
+      d("192.0.2.1", "curl/8").user_agent.as_deref(),
+      Some("curl/8")
+    );
+    assert_eq!(DeviceInfo::from_client(None, None), DeviceInfo::default());
+  }
 }
