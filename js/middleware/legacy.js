@@ -56,9 +56,9 @@ class LegacySwitch {
    */
   async move (state, sid) {
     const now = Date.now()
-    this.forgetOldMoves(now)
+    this.forgetOldMoves(now) // so an entry still here is within its MOVED_KEPT_MS
     let entry = this.moving.get(sid)
-    if (entry === undefined || now - entry.at > MOVED_KEPT_MS) {
+    if (entry === undefined) {
       entry = { at: now, first: true, promise: this.load(sid) }
       setBounded(this.moving, sid, entry, MOVED_MAX)
     }

@@ -25,15 +25,19 @@ pub const T0: UnixMillis = UnixMillis(4_100_000_000_000);
 /// # Errors
 /// As [`Engine::start`].
 pub async fn engine(store: Arc<dyn Store>, clock: Arc<FixedClock>) -> Result<Arc<Engine>> {
-  let tokens = Arc::new(TokenService::new(
+  Ok(Arc::new(
+    Engine::start(token_service(clock)?, store, RefreshPolicy::default()).await?,
+  ))
+}
+
+/// The scenarios' token service: their secret, the default config, `clock`.
+fn token_service(clock: Arc<FixedClock>) -> Result<Arc<TokenService>> {
+  Ok(Arc::new(TokenService::new(
     Secrets::new(&[SECRET])?,
     Config::default(),
     None,
     clock,
-  )?);
-  Ok(Arc::new(
-    Engine::start(tokens, store, RefreshPolicy::default()).await?,
-  ))
+  )?))
 }
 
 fn device(name: &str) -> DeviceInfo {
@@ -93,12 +97,7 @@ pub async fn a_logout_flood_past_the_revocation_memory_keeps_every_logout(
   store: Arc<dyn Store>,
 ) -> Result<()> {
   let clock = Arc::new(FixedClock::at(T0));
-  let tokens = Arc::new(TokenService::new(
-    Secrets::new(&[SECRET])?,
-    Config::default(),
-    None,
-    Arc::clone(&clock) as Arc<dyn crate::clock::Clock>,
-  )?);
+  let tokens = token_service(Arc::clone(&clock))?;
   let e = Engine::start_remembering(tokens, store, RefreshPolicy::default(), 50).await?;
   let live = login(&e).await?;
   let mut gone = vec![];

@@ -530,23 +530,17 @@ impl Engine {
   /// # Errors
   /// `SESSION_REVOKED`, `TOKEN_THEFT_DETECTED`, `TOKEN_EXPIRED`.
   pub fn refuse_revoked(&self, sid: &str, exp_secs: f64) -> Result<()> {
-    match self.revoked.reason_text(sid) {
-      None => {}
-      Some(ErrorKind::TokenTheftDetected) => {
-        return Err(err(
-          ErrorKind::TokenTheftDetected,
-          "the session was revoked: its refresh token was reused",
-        ))
-      }
-      Some(_) => return Err(err(ErrorKind::SessionRevoked, "the session was revoked")),
-    }
-    match self.revoked.expiry_floor() {
-      #[allow(clippy::cast_precision_loss)]
-      Some(floor) if exp_secs * 1000.0 <= floor.0 as f64 => Err(err(
+    match self.revoked.refuses(sid, exp_secs) {
+      None => Ok(()),
+      Some(ErrorKind::TokenTheftDetected) => Err(err(
+        ErrorKind::TokenTheftDetected,
+        "the session was revoked: its refresh token was reused",
+      )),
+      Some(ErrorKind::TokenExpired) => Err(err(
         ErrorKind::TokenExpired,
         "the token is older than this process's memory of revocations: refresh it",
       )),
-      _ => Ok(()),
+      Some(_) => Err(err(ErrorKind::SessionRevoked, "the session was revoked")),
     }
   }
 

@@ -78,18 +78,32 @@ impl Revocations {
   }
 
   fn insert(&self, sid: Handle, until: UnixMillis, theft: bool) {
-    let mut g = self
+    let mut g = self.write();
+    self.insert_locked(&mut g, sid, until, theft);
+    self.len.store(g.len(), Ordering::Release);
+    self.generation.fetch_add(1, Ordering::AcqRel);
+  }
+
+  fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Handle, Entry>> {
+    self
       .set
       .write()
-      .unwrap_or_else(std::sync::PoisonError::into_inner);
+      .unwrap_or_else(std::sync::PoisonError::into_inner)
+  }
+
+  fn insert_locked(
+    &self,
+    g: &mut HashMap<Handle, Entry>,
+    sid: Handle,
+    until: UnixMillis,
+    theft: bool,
+  ) {
     if g.len() >= self.max && !g.contains_key(&sid) {
-      self.overflow(&mut g);
+      self.overflow(g);
     }
     let e = g.entry(sid).or_insert(Entry { until, theft });
     e.until = e.until.max(until);
     e.theft |= theft;
-    self.len.store(g.len(), Ordering::Release);
-    self.generation.fetch_add(1, Ordering::AcqRel);
   }
 
   /// Full: drop the tenth of the entries that expire soonest, and refuse by age every
@@ -139,6 +153,18 @@ impl Revocations {
       .and_then(|h| self.reason(&h))
   }
 
+  /// Why an access token of session `sid` expiring at `exp_secs` is refused: as
+  /// [`Revocations::reason_text`], or `TOKEN_EXPIRED` when it expires no later than the
+  /// [`Revocations::expiry_floor`]; `None`: accepted.
+  pub fn refuses(&self, sid: &str, exp_secs: f64) -> Option<ErrorKind> {
+    let f = self.floor.load(Ordering::Acquire);
+    #[allow(clippy::cast_precision_loss)]
+    let too_old = f != i64::MIN && exp_secs * 1000.0 <= f as f64;
+    self
+      .reason_text(sid)
+      .or(too_old.then_some(ErrorKind::TokenExpired))
+  }
+
   /// Is `sid` revoked (as far as this process knows)?
   pub fn contains(&self, sid: &Handle) -> bool {
     self.reason(sid).is_some()
@@ -153,10 +179,16 @@ impl Revocations {
 
   /// Take in entries of the store's feed; remembers the last position read.
   pub fn absorb(&self, feed: &[Revocation]) {
+    if feed.is_empty() {
+      return;
+    }
+    let mut g = self.write();
     for r in feed {
-      self.add(r.handle, r.until);
+      self.insert_locked(&mut g, r.handle, r.until, false);
       self.cursor.fetch_max(r.seq, Ordering::AcqRel);
     }
+    self.len.store(g.len(), Ordering::Release);
+    self.generation.fetch_add(1, Ordering::AcqRel);
   }
 
   /// The last feed position read.
@@ -166,10 +198,7 @@ impl Revocations {
 
   /// Forget entries whose `until` has passed.
   pub fn prune(&self, now: UnixMillis) {
-    let mut g = self
-      .set
-      .write()
-      .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut g = self.write();
     g.retain(|_, e| e.until > now);
     self.len.store(g.len(), Ordering::Release);
   }
@@ -249,6 +278,13 @@ mod tests {
     assert!(r.len() <= 100, "never more than its capacity: {}", r.len());
     let floor = r.expiry_floor().map(|f| f.0);
     assert_eq!(floor, Some(1010), "the 11 soonest (until <= 1010) dropped");
+    let stranger = h().to_text();
+    assert_eq!(
+      r.refuses(&stranger, 1.0),
+      Some(ErrorKind::TokenExpired),
+      "expires before the floor"
+    );
+    assert_eq!(r.refuses(&stranger, 2.0), None, "expires after it");
     for (i, x) in handles.iter().enumerate() {
       let kept = r.contains(x);
       assert_eq!(kept, 1000 + i as i64 > 1010, "entry {i}");

@@ -31,7 +31,7 @@ impl DeviceInfo {
   /// most some 2 KB whatever the client sends.
   pub fn from_client(ip: Option<String>, user_agent: Option<String>) -> Self {
     Self {
-      ip: ip.filter(|ip| ip.len() <= 45 && ip.parse::<std::net::IpAddr>().is_ok()),
+      ip: ip.filter(|ip| ip.parse::<std::net::IpAddr>().is_ok()),
       user_agent: user_agent.map(|ua| match ua.char_indices().nth(MAX_USER_AGENT_CHARS) {
         Some((cut, _)) => ua[..cut].to_owned(),
         None => ua,
