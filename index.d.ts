@@ -201,6 +201,13 @@ declare namespace session {
      */
     anonymousMaxAge?: number | undefined
     /**
+     * The largest one session's data may grow, bytes: its keys plus its values as JSON.
+     * A login or a save past it fails with 413 `DATA_TOO_LARGE` and writes nothing; a
+     * save that makes the data smaller always applies. From 256 to 16777216.
+     * @default 65536 // 64 KiB
+     */
+    maxDataBytes?: number | undefined
+    /**
      * How long a just-rotated refresh token is still accepted (concurrent refreshes), ms.
      * At most 60000.
      * @default 10000
@@ -573,6 +580,7 @@ declare namespace session {
     | 'CREDENTIALS_AMBIGUOUS' | 'CLAIM_RESERVED' | 'CONFIG_INVALID' | 'INVALID_ARGUMENT'
     | 'KEY_MATERIAL_INVALID' | 'KEYRING_UNREADABLE' | 'RANDOM_UNAVAILABLE' | 'INTERNAL'
     | 'SESSION_REVOKED' | 'TOKEN_THEFT_DETECTED' | 'STORE_UNAVAILABLE' | 'STORE_CORRUPT'
+    | 'DATA_TOO_LARGE'
 
   /** An error thrown by the core or the engine. */
   interface TokenError extends Error {
@@ -582,7 +590,8 @@ declare namespace session {
   /**
    * An error of the middleware (`next(err)`, a `Session` method's failure): `code` on
    * tandem-session's own errors; `status` for HTTP (503 with `STORE_UNAVAILABLE`, 401 with
-   * `SESSION_REVOKED`, 400 with `INVALID_ARGUMENT`, else 500). A bad argument is a plain
+   * `SESSION_REVOKED`, 400 with `INVALID_ARGUMENT`, 413 with `DATA_TOO_LARGE`, else 500).
+   * A bad argument is a plain
    * `TypeError`.
    */
   interface SessionError extends Error {

@@ -54,7 +54,8 @@ class Engine {
 
   /**
    * Start an engine over `options.store`, with the token options of TokenCore and the
-   * session options `refreshGrace`, `refreshTokenMaxAge`, `absoluteMaxAge`, `syncInterval`.
+   * session options `refreshGrace`, `refreshTokenMaxAge`, `absoluteMaxAge`, `anonymousMaxAge`,
+   * `syncInterval`, `maxDataBytes`.
    * @returns {Promise<Engine>}
    */
   static async start (options) {
@@ -73,7 +74,12 @@ class Engine {
    * @returns {string|null}
    */
   static optionsProblem (options) {
-    return native.engineOptionsProblem(pick(options, ENGINE_OPTIONS)) ?? null
+    const picked = pick(options, ENGINE_OPTIONS)
+    // JSON has no Infinity or NaN: the addon could not even read them to name them.
+    for (const [name, v] of Object.entries(picked)) {
+      if (typeof v === 'number' && !Number.isFinite(v)) return `${name} must be a finite number`
+    }
+    return native.engineOptionsProblem(picked) ?? null
   }
 
   /**

@@ -57,6 +57,9 @@ pub enum ErrorKind {
   StoreUnavailable,
   /// The store returned something that is not a valid record of ours.
   StoreCorrupt,
+  /// A write would make the session data larger than its limit (`maxDataBytes`); nothing
+  /// was written. A write that makes the data smaller is never refused.
+  DataTooLarge,
   /// A bug: an invariant of ours did not hold. Fails closed.
   Internal,
 }
@@ -84,6 +87,7 @@ impl ErrorKind {
       Self::TokenTheftDetected => "TOKEN_THEFT_DETECTED",
       Self::StoreUnavailable => "STORE_UNAVAILABLE",
       Self::StoreCorrupt => "STORE_CORRUPT",
+      Self::DataTooLarge => "DATA_TOO_LARGE",
       Self::Internal => "INTERNAL",
     }
   }

@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use tandem_session::clock::UnixMillis;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
-use tandem_session::store::conformance::{self, NOW};
+use tandem_session::store::conformance::{self, LIMIT, NOW};
 use tandem_session::store::postgres::PostgresOptions;
 use tandem_session::store::{PostgresStore, Store, StoredRing};
 use tandem_session::token::Handle;
@@ -200,12 +200,12 @@ async fn two_processes_on_one_database_see_each_others_writes_and_revocations() 
   );
 
   assert_eq!(
-    a.patch_data(&r.handle, &[("x".into(), Some(json!(1)))])
+    a.patch_data(&r.handle, &[("x".into(), Some(json!(1)))], LIMIT)
       .await?,
     Some(1)
   );
   assert_eq!(
-    b.patch_data(&r.handle, &[("y".into(), Some(json!(2)))])
+    b.patch_data(&r.handle, &[("y".into(), Some(json!(2)))], LIMIT)
       .await?,
     Some(2)
   );
@@ -368,7 +368,7 @@ async fn json_values_round_trip_and_what_postgres_cannot_hold_is_refused() -> Te
 
   let before = store.get(&r.handle).await?;
   let nul = store
-    .patch_data(&r.handle, &[("bad".into(), Some(json!("a\u{0}b")))])
+    .patch_data(&r.handle, &[("bad".into(), Some(json!("a\u{0}b")))], LIMIT)
     .await;
   assert_eq!(
     nul.err().map(|e| e.kind()),
@@ -387,7 +387,7 @@ async fn json_values_round_trip_and_what_postgres_cannot_hold_is_refused() -> Te
     Some(ErrorKind::InvalidArgument)
   );
   let removed = store
-    .patch_data(&r.handle, &[("half".into(), None)])
+    .patch_data(&r.handle, &[("half".into(), None)], LIMIT)
     .await?;
   assert_eq!(removed, Some(r.data_version + 1));
   let got = store.get(&r.handle).await?.ok_or("exists")?;
@@ -591,7 +591,7 @@ async fn a_call_stuck_on_a_lock_gives_up_in_time_and_changes_nothing() -> TestRe
   .await?;
   let t = Instant::now();
   let stuck = store
-    .patch_data(&r.handle, &[("k".into(), Some(json!(1)))])
+    .patch_data(&r.handle, &[("k".into(), Some(json!(1)))], LIMIT)
     .await;
   let took = t.elapsed();
   eprintln!("stuck_on_a_lock: gave up after {took:?}");
@@ -611,7 +611,7 @@ async fn a_call_stuck_on_a_lock_gives_up_in_time_and_changes_nothing() -> TestRe
   );
   assert_eq!(
     store
-      .patch_data(&r.handle, &[("k".into(), Some(json!(1)))])
+      .patch_data(&r.handle, &[("k".into(), Some(json!(1)))], LIMIT)
       .await?,
     Some(r.data_version + 1)
   );
@@ -784,7 +784,7 @@ async fn every_call_is_unavailable(s: &PostgresStore, within: Duration) -> TestR
   check!("list_user", s.list_user(&r.user_id));
   check!(
     "patch_data",
-    s.patch_data(&h, &[("k".into(), Some(Value::from(1)))])
+    s.patch_data(&h, &[("k".into(), Some(Value::from(1)))], LIMIT)
   );
   check!("revocations_since", s.revocations_since(0, 10));
   check!("sweep", s.sweep(UnixMillis(0)));

@@ -28,7 +28,7 @@ use common::{assert_nothing_usable, feed_end, real_work, TestResult};
 use serde_json::json;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
-use tandem_session::store::conformance::{self, NOW};
+use tandem_session::store::conformance::{self, LIMIT, NOW};
 use tandem_session::store::redis::session_key;
 use tandem_session::store::{RedisStore, Store, StoredRing};
 use tandem_session::token::Handle;
@@ -228,7 +228,9 @@ async fn the_cluster_spreads_sessions_over_its_nodes_and_user_wide_calls_span_th
   assert_eq!(listed, handles.iter().copied().collect());
   for h in &handles[..10] {
     assert_eq!(
-      store.patch_data(h, &[("k".into(), Some(json!(1)))]).await?,
+      store
+        .patch_data(h, &[("k".into(), Some(json!(1)))], LIMIT)
+        .await?,
       Some(1)
     );
   }
@@ -381,6 +383,45 @@ async fn values_that_do_not_decode_are_store_corrupt() -> TestResult {
   Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_stored_before_the_data_limit_is_counted_from_its_data() -> TestResult {
+  let Some(url) = server_env("data size", "TANDEM_REDIS_URL") else {
+    return Ok(());
+  };
+  let store = RedisStore::connect(&url).await?;
+  let mut raw = redis::Client::open(url.as_str())?
+    .get_multiplexed_async_connection()
+    .await?;
+  let r = conformance::record(&conformance::user()?)?;
+  store.insert(&r).await?;
+  let key = session_key(&r.handle);
+  let kept: Option<String> = redis::cmd("HGET")
+    .arg(&key)
+    .arg("db")
+    .query_async(&mut raw)
+    .await?;
+  let want = tandem_session::store::codec::data_size(&r.data);
+  assert_eq!(kept, Some(want.to_string()), "insert keeps the data's size");
+  // As a session written by the release before the limit: no size field.
+  let _: i64 = redis::cmd("HDEL")
+    .arg(&key)
+    .arg("db")
+    .query_async(&mut raw)
+    .await?;
+  let one = [("k".to_owned(), Some(json!(1)))];
+  let e = store.patch_data(&r.handle, &one, want + 1).await.err();
+  assert_eq!(e.map(|e| e.kind()), Some(ErrorKind::DataTooLarge));
+  assert_eq!(store.patch_data(&r.handle, &one, want + 2).await?, Some(1));
+  let counted: Option<String> = redis::cmd("HGET")
+    .arg(&key)
+    .arg("db")
+    .query_async(&mut raw)
+    .await?;
+  assert_eq!(counted, Some((want + 2).to_string()));
+  store.revoke(&r.handle, NOW).await?;
+  Ok(())
+}
+
 // ---- The outage: a server of our own, shut down and frozen under a live store. ----
 
 fn free_port() -> std::io::Result<u16> {
@@ -488,7 +529,10 @@ async fn every_call_is_unavailable(
     "rotate",
     store.rotate(known, &r.refresh, &r.refresh, NOW, &dev)
   );
-  check!("patch_data", store.patch_data(known, &[("a".into(), None)]));
+  check!(
+    "patch_data",
+    store.patch_data(known, &[("a".into(), None)], LIMIT)
+  );
   check!("revoke", store.revoke(known, NOW));
   check!("list_user", store.list_user(&r.user_id));
   check!("revocations_since", store.revocations_since(0, 10));
@@ -581,7 +625,7 @@ async fn with_the_server_down_or_frozen_calls_fail_fast_and_the_store_comes_back
   assert_eq!(store.get(&r.handle).await?.as_ref(), Some(&r));
   assert_eq!(
     store
-      .patch_data(&r.handle, &[("after".into(), Some(json!(true)))])
+      .patch_data(&r.handle, &[("after".into(), Some(json!(true)))], LIMIT)
       .await?,
     Some(1)
   );

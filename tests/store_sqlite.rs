@@ -16,8 +16,9 @@ use common::{assert_nothing_usable, engine_with, feed_end, real_work, TestResult
 use serde_json::json;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
+use tandem_session::store::conformance::{self, LIMIT};
 use tandem_session::store::sqlite::{APPLICATION_ID, BUSY_TIMEOUT};
-use tandem_session::store::{conformance, SqliteStore, Store, StoredRing};
+use tandem_session::store::{SqliteStore, Store, StoredRing};
 use tandem_session::token::Handle;
 use tandem_session::{encoding, random, ErrorKind};
 
@@ -83,7 +84,7 @@ async fn two_stores_on_one_file_see_each_others_writes_and_revocations() -> Test
   );
 
   assert_eq!(
-    b.patch_data(&r.handle, &[("cart".into(), Some(json!([1])))])
+    b.patch_data(&r.handle, &[("cart".into(), Some(json!([1])))], LIMIT)
       .await?,
     Some(1)
   );
@@ -105,7 +106,10 @@ async fn two_stores_on_one_file_see_each_others_writes_and_revocations() -> Test
     .map(|i| {
       let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
       let h = r.handle;
-      tokio::spawn(async move { s.patch_data(&h, &[(format!("k{i}"), Some(json!(i)))]).await })
+      tokio::spawn(async move {
+        s.patch_data(&h, &[(format!("k{i}"), Some(json!(i)))], LIMIT)
+          .await
+      })
     })
     .collect();
   for t in tasks {
@@ -125,7 +129,7 @@ async fn two_stores_on_one_file_see_each_others_writes_and_revocations() -> Test
     "b's feed has a's revocation"
   );
   assert_eq!(
-    b.patch_data(&r.handle, &[("late".into(), Some(json!(true)))])
+    b.patch_data(&r.handle, &[("late".into(), Some(json!(true)))], LIMIT)
       .await?,
     None
   );
@@ -177,7 +181,7 @@ async fn reopening_the_file_keeps_sessions_feed_and_ring() -> TestResult {
     let s = SqliteStore::open(dir.db())?;
     s.insert(&kept).await?;
     s.insert(&revoked).await?;
-    s.patch_data(&kept.handle, &[("views".into(), Some(json!(2)))])
+    s.patch_data(&kept.handle, &[("views".into(), Some(json!(2)))], LIMIT)
       .await?;
     s.revoke(&revoked.handle, NOW.plus_ms(1000)).await?;
     s.save_key_ring(None, &ring).await?;
@@ -255,7 +259,7 @@ fn writer(dir: &Path) -> TestResult {
             let r = conformance::record(&user)?;
             store.insert(&r).await?;
             store
-              .patch_data(&r.handle, &[(format!("k{i}"), Some(json!(i)))])
+              .patch_data(&r.handle, &[(format!("k{i}"), Some(json!(i)))], LIMIT)
               .await?;
             let tag = if i % 2 == 0 {
               store.revoke(&r.handle, NOW.plus_ms(60_000)).await?;

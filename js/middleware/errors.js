@@ -5,9 +5,8 @@
  * engine's stable code, or one of ours) and `status` (the HTTP answer it stands for).
  *
  * Guarantees: `httpError` never replaces a status already set, and maps only by `code`
- * (`STORE_UNAVAILABLE` and `KEYRING_UNREADABLE` 503, `INVALID_ARGUMENT` 400, any other
- * code 500); messages never
- * carry a token.
+ * (`STORE_UNAVAILABLE` and `KEYRING_UNREADABLE` 503, `INVALID_ARGUMENT` 400,
+ * `DATA_TOO_LARGE` 413, any other code 500); messages never carry a token.
  * @private
  */
 
@@ -17,10 +16,16 @@
  */
 const UNAVAILABLE = new Set(['STORE_UNAVAILABLE', 'KEYRING_UNREADABLE'])
 
+/**
+ * The status of the other codes that are the request's fault: a bad argument, and a
+ * write that would grow the session data past `maxDataBytes` (nothing was written).
+ */
+const STATUS = { __proto__: null, INVALID_ARGUMENT: 400, DATA_TOO_LARGE: 413 }
+
 /** Give an engine error (`err.code`) its HTTP `status`; returns `err`. */
 function httpError (err) {
   if (err && typeof err === 'object' && err.status === undefined && typeof err.code === 'string') {
-    err.status = UNAVAILABLE.has(err.code) ? 503 : err.code === 'INVALID_ARGUMENT' ? 400 : 500
+    err.status = UNAVAILABLE.has(err.code) ? 503 : STATUS[err.code] ?? 500
   }
   return err
 }

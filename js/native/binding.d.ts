@@ -354,6 +354,11 @@ export interface NapiSessionOptions {
    * values under 10 count as 10.
    */
   syncInterval?: number
+  /**
+   * The largest one session's data may grow, bytes (its keys and values as JSON).
+   * Defaults to 65536; from 256 to 16777216.
+   */
+  maxDataBytes?: number
 }
 
 /** Who a new access token is for. */

@@ -86,7 +86,70 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   anonymous_sessions_are_stored_under_ids_no_login_can_take(Arc::clone(&store)).await?;
   anonymous_sessions_get_their_own_short_idle_lifetime(Arc::clone(&store)).await?;
   a_logout_flood_past_the_revocation_memory_keeps_every_logout(Arc::clone(&store)).await?;
+  data_past_the_limit_is_refused_and_nothing_is_lost(Arc::clone(&store)).await?;
   Ok(())
+}
+
+/// Under `maxDataBytes` of 300: a login whose data is larger fails with `DATA_TOO_LARGE`
+/// before anything is stored (the session it replaces stays logged in); a write that
+/// would grow a session's data past it fails the same way and leaves data and version
+/// as they were; the session keeps working.
+pub async fn data_past_the_limit_is_refused_and_nothing_is_lost(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = Engine::start(token_service(clock)?, store, RefreshPolicy::default())
+    .await?
+    .with_max_data_bytes(300);
+  let before = login(&e).await?;
+  let user = crate::store::conformance::user()?;
+  let mut big = serde_json::Map::new();
+  big.insert("blob".into(), json!("x".repeat(300)));
+  let refused = e
+    .create(NewSession {
+      owner: Owner::User(user.clone()),
+      data: big,
+      replaces: Some(before.handle),
+      ..NewSession::default()
+    })
+    .await;
+  ensure(
+    matches!(&refused, Err(e) if e.kind() == ErrorKind::DataTooLarge),
+    "a login with data past the limit is DATA_TOO_LARGE",
+  )?;
+  ensure(
+    e.list_user(&user).await?.is_empty(),
+    "a refused login stores nothing",
+  )?;
+  ensure(
+    e.get(&before.handle).await?.is_some(),
+    "a refused login leaves the session it would replace logged in",
+  )?;
+  let h = before.handle;
+  let v = e
+    .patch_data(&h, &[("note".into(), Some(json!("x".repeat(100))))])
+    .await?;
+  ensure(v == Some(1), "a write within the limit applies")?;
+  let grow = e
+    .patch_data(&h, &[("more".into(), Some(json!("y".repeat(200))))])
+    .await;
+  ensure(
+    matches!(&grow, Err(e) if e.kind() == ErrorKind::DataTooLarge),
+    "a write past the limit is DATA_TOO_LARGE",
+  )?;
+  let r = e
+    .get(&h)
+    .await?
+    .ok_or_else(|| broken("the session is still there"))?;
+  ensure(
+    r.data_version == 1 && r.data.get("more").is_none() && r.data.contains_key("note"),
+    "a refused write leaves data and version as they were",
+  )?;
+  ensure(
+    e.verify_request(Some(cookie(&before).as_bytes()), None, "__Host-at")
+      .is_ok(),
+    "the session keeps working",
+  )
 }
 
 /// More logouts than the engine remembers (120 against a memory of 50, one a second):

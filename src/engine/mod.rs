@@ -38,10 +38,11 @@ use crate::service::{TokenService, Verify};
 use crate::session::{
   decide, Decision, DeviceInfo, Owner, RefreshPolicy, RefreshState, SessionRecord,
 };
-use crate::store::{DataPatch, Store, StoredRing};
+use crate::store::{codec, DataPatch, Store, StoredRing};
 use crate::token::{Handle, RefreshToken};
 
 pub use revocations::Revocations;
+pub use settings::DEFAULT_MAX_DATA_BYTES;
 
 /// How many times a refresh re-decides after losing a compare-and-swap race.
 const MAX_RACE_RETRIES: usize = 8;
@@ -147,6 +148,7 @@ pub struct Engine {
   store: Arc<dyn Store>,
   policy: RefreshPolicy,
   revoked: Revocations,
+  max_data_bytes: usize,
 }
 
 impl Engine {
@@ -181,6 +183,7 @@ impl Engine {
       store,
       policy,
       revoked: Revocations::with_capacity(max_revoked),
+      max_data_bytes: DEFAULT_MAX_DATA_BYTES,
     };
     engine.adopt_or_publish_ring().await?;
     while engine.read_feed_page().await? {}
@@ -204,6 +207,15 @@ impl Engine {
       }
       // Another process stored its ring first: adopt that one.
     }
+  }
+
+  /// This engine, with session data limited to `max_bytes` (`maxDataBytes`, by
+  /// `codec::data_size`): a login or a write past it fails with `DATA_TOO_LARGE` and
+  /// writes nothing. Defaults to [`DEFAULT_MAX_DATA_BYTES`].
+  #[must_use]
+  pub const fn with_max_data_bytes(mut self, max_bytes: usize) -> Self {
+    self.max_data_bytes = max_bytes;
+    self
   }
 
   /// The token service.
@@ -251,8 +263,11 @@ impl Engine {
   ///
   /// # Errors
   /// `INVALID_ARGUMENT` (a user id no login may use, see `session::owner`),
-  /// `CLAIM_RESERVED`, `STORE_UNAVAILABLE`, `RANDOM_UNAVAILABLE`.
+  /// `CLAIM_RESERVED`, `DATA_TOO_LARGE`, `STORE_UNAVAILABLE`, `RANDOM_UNAVAILABLE`.
   pub async fn create(&self, new: NewSession) -> Result<Tokens> {
+    if codec::data_size(&new.data) > self.max_data_bytes {
+      return Err(codec::too_large());
+    }
     let handle = match new.handle {
       Some(h) => h,
       None => Handle::generate()?,
@@ -477,7 +492,8 @@ impl Engine {
   /// the bridge, with the store calls left to the caller.
   ///
   /// # Errors
-  /// `STORE_CORRUPT`: no session record of ours, or the record of another handle.
+  /// `STORE_CORRUPT`: no session record of ours, or the record of another handle;
+  /// `DATA_TOO_LARGE`.
   pub fn patch_bridged(
     &self,
     handle: &Handle,
@@ -488,7 +504,7 @@ impl Engine {
       return Ok(None);
     }
     let mut r = crate::store::bridge::decode_session(handle, value)?;
-    crate::store::bridge::patch_record(&mut r, patch);
+    crate::store::bridge::patch_record(&mut r, patch, self.max_data_bytes)?;
     let now = crate::clock::Clock::now(&crate::clock::SystemClock);
     Ok(Some((
       crate::store::bridge::encode_record(&r, now),
@@ -500,12 +516,16 @@ impl Engine {
   /// new data version, or `None` when the session is gone (revoked: nothing is written).
   ///
   /// # Errors
+  /// `DATA_TOO_LARGE` (the data would grow past `maxDataBytes`: nothing is written),
   /// `STORE_UNAVAILABLE`.
   pub async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
     if self.revoked.contains(handle) {
       return Ok(None);
     }
-    self.store.patch_data(handle, patch).await
+    self
+      .store
+      .patch_data(handle, patch, self.max_data_bytes)
+      .await
   }
 
   /// The app used session `handle` and changed nothing: the store's end-of-request call

@@ -23,6 +23,11 @@ pub const DEFAULT_ACCESS_COOKIE: &str = "__Host-at";
 pub const DEFAULT_SYNC_INTERVAL_MS: i64 = 500;
 /// The shortest time between background syncs, ms; a shorter interval is raised to it.
 pub const MIN_SYNC_INTERVAL_MS: i64 = 10;
+/// The default limit of one session's data, bytes (`maxDataBytes`, by `codec::data_size`):
+/// 64 KiB, sixteen times a browser's whole cookie jar for one site.
+pub const DEFAULT_MAX_DATA_BYTES: usize = 64 * 1024;
+/// The range `maxDataBytes` may take.
+pub const MAX_DATA_BYTES_RANGE: std::ops::RangeInclusive<usize> = 256..=(16 << 20);
 
 /// Settings of a token core (`TokenCore`, and the token service under an engine).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +143,9 @@ pub struct EngineSettings {
   /// How often revocations and the key ring are read from the store, ms (`syncInterval`).
   /// Defaults to 500; values under 10 are raised to 10.
   pub sync_interval_ms: i64,
+  /// The largest a session's data may grow, bytes (`maxDataBytes`). Defaults to
+  /// [`DEFAULT_MAX_DATA_BYTES`]; from 256 to 16 MiB.
+  pub max_data_bytes: usize,
 }
 
 impl Default for EngineSettings {
@@ -145,6 +153,7 @@ impl Default for EngineSettings {
     Self {
       refresh: RefreshPolicy::default(),
       sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
+      max_data_bytes: DEFAULT_MAX_DATA_BYTES,
     }
   }
 }
@@ -156,6 +165,12 @@ impl EngineSettings {
   /// `CONFIG_INVALID` naming the option (see `RefreshPolicy::validate`).
   pub fn validate(self) -> Result<Self> {
     self.refresh.validate()?;
+    if !MAX_DATA_BYTES_RANGE.contains(&self.max_data_bytes) {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "maxDataBytes must be a whole number of bytes from 256 to 16777216",
+      ));
+    }
     Ok(Self {
       sync_interval_ms: self.sync_interval_ms.max(MIN_SYNC_INTERVAL_MS),
       ..self
@@ -217,6 +232,26 @@ mod tests {
       ..EngineSettings::default()
     };
     assert_eq!(fast.validate().map(|s| s.sync_interval_ms), Ok(10));
+  }
+
+  #[test]
+  fn the_data_limit_has_a_range_named_in_its_error() {
+    assert_eq!(EngineSettings::default().max_data_bytes, 65_536);
+    for bad in [0, 255, (16 << 20) + 1] {
+      let s = EngineSettings {
+        max_data_bytes: bad,
+        ..EngineSettings::default()
+      };
+      let detail = s.validate().err().map(|e| e.detail());
+      assert!(detail.is_some_and(|d| d.contains("maxDataBytes")), "{bad}");
+    }
+    for good in [256, 16 << 20] {
+      let s = EngineSettings {
+        max_data_bytes: good,
+        ..EngineSettings::default()
+      };
+      assert_eq!(s.validate().map(|s| s.max_data_bytes), Ok(good));
+    }
   }
 
   #[test]

@@ -278,7 +278,11 @@ pub async fn start(
     None,
     n.clock.clock(),
   )?);
-  let engine = Arc::new(Engine::start(tokens, store, settings.refresh).await?);
+  let engine = Arc::new(
+    Engine::start(tokens, store, settings.refresh)
+      .await?
+      .with_max_data_bytes(settings.max_data_bytes),
+  );
   let id = registry::register(registry::Registered {
     verifier: registry::Verifier::Engine(Arc::clone(&engine)),
     cookie_name: setup.cookie_name,

@@ -82,6 +82,9 @@ pub struct NapiSessionOptions {
   /// How often revocations and the key ring are read from the store. Defaults to 500;
   /// values under 10 count as 10.
   pub sync_interval: Option<f64>,
+  /// The largest one session's data may grow, bytes (its keys and values as JSON).
+  /// Defaults to 65536; from 256 to 16777216.
+  pub max_data_bytes: Option<f64>,
 }
 
 /// The names of the options, by the object they belong to.
@@ -223,6 +226,13 @@ pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings
           .unwrap_or(d.refresh.anonymous_idle_ms),
       },
       sync_interval_ms: ms(s.sync_interval, "syncInterval")?.unwrap_or(d.sync_interval_ms),
+      max_data_bytes: whole(
+        s.max_data_bytes,
+        "maxDataBytes must be a whole number of bytes from 256 to 16777216",
+      )?
+      .map_or(d.max_data_bytes, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+      }),
     },
   };
   settings.validate().map_err(invalid)

@@ -13,8 +13,12 @@ use crate::clock::UnixMillis;
 use crate::error::{err, ErrorKind, Result};
 use crate::random;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
+use crate::store::codec::data_size;
 use crate::store::{Store, StoredRing};
 use crate::token::Handle;
+
+/// The data limit the checks write under (the engine's default).
+pub const LIMIT: usize = crate::engine::DEFAULT_MAX_DATA_BYTES;
 
 /// A fixed "now" far in the future of any real clock skew, so records are live.
 pub const NOW: UnixMillis = UnixMillis(4_000_000_000_000);
@@ -93,6 +97,7 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   revoke_feeds_every_reader_in_order(&*store).await?;
   list_user_finds_all_and_only_that_users_sessions(&*store).await?;
   patch_data_changes_only_the_given_keys(&*store).await?;
+  patch_data_keeps_the_data_within_its_limit(&*store).await?;
   key_ring_is_saved_by_compare_and_swap(&*store).await?;
   sweep_removes_expired_sessions_only(&*store).await?;
   concurrent_patches_to_different_keys_all_land(Arc::clone(&store)).await?;
@@ -230,7 +235,7 @@ pub async fn writes_after_revoke_change_nothing(store: &dyn Store) -> Result<()>
   )?;
   ensure(
     store
-      .patch_data(&r.handle, &[("views".into(), Some(json!(2)))])
+      .patch_data(&r.handle, &[("views".into(), Some(json!(2)))], LIMIT)
       .await?
       .is_none(),
     "patch after revoke writes nothing",
@@ -331,6 +336,7 @@ pub async fn patch_data_changes_only_the_given_keys(store: &dyn Store) -> Result
         ("cart".into(), Some(json!(["a", {"b": 1}]))),
         ("nested".into(), None),
       ],
+      LIMIT,
     )
     .await?;
   ensure(
@@ -353,8 +359,80 @@ pub async fn patch_data_changes_only_the_given_keys(store: &dyn Store) -> Result
     "patch leaves the rest alone",
   )?;
   ensure(
-    store.patch_data(&r.handle, &[]).await? == Some(r.data_version + 2),
+    store.patch_data(&r.handle, &[], LIMIT).await? == Some(r.data_version + 2),
     "an empty patch still bumps the version",
+  )
+}
+
+/// A patch that would grow the data past the limit writes nothing (not even the version)
+/// and fails with `DATA_TOO_LARGE`; the size counts the patch as applied in order (a key
+/// set twice counts once, a deleted key no more); a patch that shrinks oversized data
+/// always applies; a patch of a missing session is `None`, whatever its size.
+pub async fn patch_data_keeps_the_data_within_its_limit(store: &dyn Store) -> Result<()> {
+  let too_large =
+    |r: Result<Option<u64>>| matches!(r, Err(e) if e.kind() == ErrorKind::DataTooLarge);
+  let r = record(&user()?)?;
+  store.insert(&r).await?;
+  // Flat values only from here, so that every store counts the same bytes.
+  let base = [
+    ("nested".into(), None),
+    ("note".into(), Some(json!("hello"))),
+  ];
+  let v1 = store.patch_data(&r.handle, &base, LIMIT).await?;
+  ensure(v1 == Some(1), "the flat base patch applies")?;
+  let mut now = Map::new();
+  now.insert("views".into(), json!(1));
+  now.insert("note".into(), json!("hello"));
+  // views 6 + blob 4 + 62 + more 4 + 42: the size after `fits` below.
+  let limit = 118;
+  let grow = [("blob".into(), Some(json!("x".repeat(200))))];
+  ensure(data_size(&now) < limit, "the base fits")?;
+  ensure(
+    too_large(store.patch_data(&r.handle, &grow, limit).await),
+    "a patch past the limit is DATA_TOO_LARGE",
+  )?;
+  let got = store.get(&r.handle).await?;
+  ensure(
+    got
+      .as_ref()
+      .is_some_and(|g| g.data == now && g.data_version == 1),
+    "a refused patch writes neither data nor version",
+  )?;
+  // Set twice: only the last value counts; a delete gives its bytes back in the same patch.
+  let fits = [
+    ("blob".into(), Some(json!("x".repeat(200)))),
+    ("blob".into(), Some(json!("x".repeat(60)))),
+    ("note".into(), None),
+    ("more".into(), Some(json!("y".repeat(40)))),
+  ];
+  ensure(
+    store.patch_data(&r.handle, &fits, limit).await? == Some(2),
+    "a patch that ends at the limit applies",
+  )?;
+  let one_more = [("z".into(), Some(json!(0)))];
+  ensure(
+    too_large(store.patch_data(&r.handle, &one_more, limit).await),
+    "one byte past the limit is refused",
+  )?;
+  let shrink = [("blob".into(), Some(json!("x")))];
+  ensure(
+    store.patch_data(&r.handle, &shrink, 10).await? == Some(3),
+    "a patch that shrinks data over the limit applies",
+  )?;
+  let got = store
+    .get(&r.handle)
+    .await?
+    .ok_or_else(|| broken("the session exists"))?;
+  ensure(
+    got.data.get("blob") == Some(&json!("x")) && got.data.get("note").is_none(),
+    "the applied patches are in the data",
+  )?;
+  ensure(
+    store
+      .patch_data(&Handle::generate()?, &grow, 10)
+      .await?
+      .is_none(),
+    "a patch of a missing session is None, not DATA_TOO_LARGE",
   )
 }
 
@@ -432,7 +510,7 @@ pub async fn concurrent_patches_to_different_keys_all_land(store: Arc<dyn Store>
       let s = Arc::clone(&store);
       let h = r.handle;
       tokio::spawn(async move {
-        s.patch_data(&h, &[(format!("k{i}"), Some(Value::from(i)))])
+        s.patch_data(&h, &[(format!("k{i}"), Some(Value::from(i)))], LIMIT)
           .await
       })
     })
@@ -506,7 +584,7 @@ pub async fn revoke_racing_patches_never_resurrects(store: Arc<dyn Store>) -> Re
   for h in &handles {
     let (s1, s2, h1, h2) = (Arc::clone(&store), Arc::clone(&store), *h, *h);
     tasks.push(tokio::spawn(async move {
-      s1.patch_data(&h1, &[("late".into(), Some(json!(true)))])
+      s1.patch_data(&h1, &[("late".into(), Some(json!(true)))], LIMIT)
         .await
         .map(|_| ())
     }));

@@ -19,7 +19,7 @@ use crate::clock::UnixMillis;
 use crate::error::{err, ErrorKind, Result};
 use crate::session::owner::{anonymous_handle, is_anonymous};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
-use crate::store::codec::apply_patch;
+use crate::store::codec::apply_patch_within;
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
@@ -241,12 +241,17 @@ impl Store for MemoryStore {
     )
   }
 
-  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+  async fn patch_data(
+    &self,
+    handle: &Handle,
+    patch: &DataPatch,
+    max_bytes: usize,
+  ) -> Result<Option<u64>> {
     let mut g = self.lock();
     let Some(r) = g.sessions.get_mut(handle) else {
       return Ok(None);
     };
-    apply_patch(&mut r.data, patch);
+    apply_patch_within(&mut r.data, patch, max_bytes)?;
     r.data_version += 1;
     Ok(Some(r.data_version))
   }

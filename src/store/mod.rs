@@ -8,7 +8,8 @@
 //! - **compare-and-swap rotation**: [`Store::rotate`] applies a rotation decision only if
 //!   the stored generation and digest are still the ones the decision was made on;
 //! - **patches, not overwrites**: [`Store::patch_data`] changes only the given keys of the
-//!   session data, atomically, and bumps the data version (DESIGN promise 9);
+//!   session data, atomically, and bumps the data version (DESIGN promise 9); in the same
+//!   step it refuses a write that would grow the data past its size limit;
 //! - **a revocation feed**: [`Store::revoke`] appends to a log that every process reads
 //!   with [`Store::revocations_since`], so revocation reaches them all;
 //! - **the key ring** is stored sealed, and saved by compare-and-swap on its version, so
@@ -99,8 +100,16 @@ pub trait Store: Send + Sync + 'static {
   async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>>;
 
   /// Apply `patch` to the session data and add 1 to its data version, only if the session
-  /// exists. Returns the new version, or `None` when the session does not exist.
-  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>>;
+  /// exists and the patched data is at most `max_bytes` by `codec::data_size` (or no
+  /// larger than before: a shrinking write always applies). Returns the new version, or
+  /// `None` when the session does not exist; `DATA_TOO_LARGE` when it writes nothing for
+  /// the size.
+  async fn patch_data(
+    &self,
+    handle: &Handle,
+    patch: &DataPatch,
+    max_bytes: usize,
+  ) -> Result<Option<u64>>;
 
   /// Revocations with `seq > after`, oldest first, at most `limit`.
   async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>>;

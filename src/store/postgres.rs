@@ -73,6 +73,7 @@ use crate::error::{err, Error, ErrorKind, Result};
 use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
+use crate::store::codec;
 use crate::store::row::{self, Column, Columns};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
@@ -214,9 +215,21 @@ const SQL_DELETE: &str = concat!(
 );
 const SQL_FEED_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
 const SQL_FEED_APPEND: &str = "INSERT INTO tandem_revocations (handle, until) VALUES ($1, $2)";
+/// The patch, applied only if the patched data is at most `$4` bytes or no larger than
+/// before (sizes as `codec::data_size` counts them, a value by its `jsonb` text). The
+/// row's `WHERE` is evaluated again on the newest row version after a concurrent write.
 const SQL_PATCH: &str = "UPDATE tandem_sessions \
   SET data = (data || $2::text::jsonb) - $3::text[], data_version = data_version + 1 \
-  WHERE handle = $1 RETURNING data_version";
+  WHERE handle = $1 AND (\
+    (SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) \
+      FROM jsonb_each((data || $2::text::jsonb) - $3::text[])) <= $4::bigint \
+    OR (SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) \
+      FROM jsonb_each((data || $2::text::jsonb) - $3::text[])) <= \
+      (SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) \
+      FROM jsonb_each(data))) \
+  RETURNING data_version";
+/// Whether a session exists (after a patch that wrote nothing: gone, or too large).
+const SQL_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tandem_sessions WHERE handle = $1)";
 const SQL_FEED_READ: &str = "SELECT seq, handle, until FROM tandem_revocations \
   WHERE seq > $1 ORDER BY seq LIMIT $2";
 const SQL_SWEEP_SESSIONS: &str = "DELETE FROM tandem_sessions WHERE handle IN (\
@@ -614,22 +627,33 @@ impl Store for PostgresStore {
     rows.iter().map(decode_row).collect()
   }
 
-  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+  async fn patch_data(
+    &self,
+    handle: &Handle,
+    patch: &DataPatch,
+    max_bytes: usize,
+  ) -> Result<Option<u64>> {
     let handle = handle.to_text();
     let (set, removed) = split_patch(patch);
     let set = row::json_text(&set)?;
-    let row = with_client!(self, CALL_TIMEOUT, |c| {
+    let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
+    let (row, exists) = with_client!(self, CALL_TIMEOUT, |c| {
       let st = c.prepare_cached(SQL_PATCH).await?;
-      c.query_opt(&st, &[&handle, &set, &removed])
-        .await
-        .map_err(Error::from)
+      let row = c.query_opt(&st, &[&handle, &set, &removed, &max]).await?;
+      if row.is_some() {
+        return Ok((row, true));
+      }
+      let st = c.prepare_cached(SQL_EXISTS).await?;
+      let exists: bool = c.query_one(&st, &[&handle]).await?.try_get(0)?;
+      Ok::<_, Error>((None, exists))
     })?;
-    match row {
-      None => Ok(None),
-      Some(row) => {
+    match (row, exists) {
+      (Some(row), _) => {
         let v: i64 = get(&row, 0)?;
         row::to_u64(v).map(Some)
       }
+      (None, true) => Err(codec::too_large()),
+      (None, false) => Ok(None),
     }
   }
 

@@ -4,7 +4,7 @@
 //! Key layout (`HH` is the first byte of the handle in hex, so sessions are spread over 256
 //! hash tags, and every key of one session is in the one hash slot of its tag):
 //! - `ts:{HH}:s:<handle>`: a hash with the session's fields (user id, refresh state, times,
-//!   devices, claims as JSON, data version);
+//!   devices, claims as JSON, data version, and the data's size for `maxDataBytes`);
 //! - `ts:{HH}:d:<handle>`: a hash with one field per data key, the value as JSON text, so a
 //!   patch touches only its keys;
 //! - `ts:{HH}:exp`: a sorted set of the tag's handles scored by their earliest expiry
@@ -84,7 +84,7 @@ use crate::error::{err, ErrorKind, Result};
 use crate::session::owner::{anonymous_handle, is_anonymous};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
-use crate::store::codec::{decode_device, encode_device};
+use crate::store::codec::{self, decode_device, encode_device};
 use crate::store::row::{self, Column, Columns, Device};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
@@ -224,22 +224,44 @@ return cur[3] or ''
   )
 });
 
-/// Patch if the session exists. KEYS: s, d. ARGV: triples of op ('s' set, 'd' delete),
-/// key, JSON. Returns the new data version, or nil.
+/// Patch if the session exists and its data stays within the limit. KEYS: s, d. ARGV: the
+/// limit in bytes, then triples of op ('s' set, 'd' delete), key, JSON. The session hash
+/// keeps the data's size (`codec::data_size`: key and value bytes) in 'db', counted here
+/// from the data hash when missing (a session written before the limit existed). Returns
+/// the new data version, nil when there is no session, -1 when the data would grow past
+/// the limit (then nothing is written).
 static PATCH: LazyLock<Script> = LazyLock::new(|| {
   Script::new(
     r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local v = redis.call('HINCRBY', KEYS[1], 'dv', 1)
-local i = 1
+local before = tonumber(redis.call('HGET', KEYS[1], 'db'))
+if not before then
+  before = 0
+  local all = redis.call('HGETALL', KEYS[2])
+  for j = 1, #all, 2 do before = before + #all[j] + #all[j + 1] end
+end
+local size = before
+local final = {}
+local i = 2
 while i <= #ARGV do
+  local k = ARGV[i + 1]
+  local old = final[k]
+  if old == nil then old = redis.call('HGET', KEYS[2], k) end
+  if old then size = size - #k - #old end
   if ARGV[i] == 's' then
-    redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])
+    size = size + #k + #ARGV[i + 2]
+    final[k] = ARGV[i + 2]
   else
-    redis.call('HDEL', KEYS[2], ARGV[i + 1])
+    final[k] = false
   end
   i = i + 3
 end
+if size > tonumber(ARGV[1]) and size > before then return -1 end
+for k, v in pairs(final) do
+  if v then redis.call('HSET', KEYS[2], k, v) else redis.call('HDEL', KEYS[2], k) end
+end
+redis.call('HSET', KEYS[1], 'db', size)
+local v = redis.call('HINCRBY', KEYS[1], 'dv', 1)
 local t = redis.call('PTTL', KEYS[1])
 if t > 0 then redis.call('PEXPIRE', KEYS[2], t) end
 return v
@@ -649,6 +671,7 @@ fn session_fields(r: &SessionRecord) -> Result<Vec<(&'static str, String)>> {
   f.push(("ldev", encode_device(&r.last_device)));
   f.push(("claims", row::json_text(&r.claims)?));
   f.push(("dv", r.data_version.to_string()));
+  f.push(("db", codec::data_size(&r.data).to_string()));
   Ok(f)
 }
 
@@ -965,18 +988,28 @@ impl Store for RedisStore {
     Ok(out)
   }
 
-  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+  async fn patch_data(
+    &self,
+    handle: &Handle,
+    patch: &DataPatch,
+    max_bytes: usize,
+  ) -> Result<Option<u64>> {
     let mut c = self.conn.clone();
     let mut inv = PATCH.prepare_invoke();
-    inv.key(session_key(handle)).key(data_key(handle));
+    inv
+      .key(session_key(handle))
+      .key(data_key(handle))
+      .arg(max_bytes);
     for (k, v) in patch {
       match v {
         Some(v) => inv.arg("s").arg(k).arg(row::json_text(v)?),
         None => inv.arg("d").arg(k).arg(""),
       };
     }
-    let v: Option<i64> = io(inv.invoke_async(&mut c)).await?;
-    v.map(row::to_u64).transpose()
+    match io(inv.invoke_async::<Option<i64>>(&mut c)).await? {
+      Some(-1) => Err(codec::too_large()),
+      v => v.map(row::to_u64).transpose(),
+    }
   }
 
   async fn revocations_since(&self, after: u64, limit: usize) -> Result<Vec<Revocation>> {

@@ -58,7 +58,7 @@ use crate::error::{err, Error, ErrorKind, Result};
 use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
-use crate::store::codec::apply_patch;
+use crate::store::codec::apply_patch_within;
 use crate::store::row::{self, Column, Columns, SQLITE_LOCKED};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
@@ -532,7 +532,12 @@ impl Store for SqliteStore {
       .await
   }
 
-  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+  async fn patch_data(
+    &self,
+    handle: &Handle,
+    patch: &DataPatch,
+    max_bytes: usize,
+  ) -> Result<Option<u64>> {
     let (h, patch) = (*handle, patch.to_vec());
     self
       .write(move |tx| {
@@ -549,7 +554,7 @@ impl Store for SqliteStore {
           return Ok(None);
         };
         let mut data: Map<String, Value> = row::from_json(&text)?;
-        apply_patch(&mut data, &patch);
+        apply_patch_within(&mut data, &patch, max_bytes)?;
         let next = row::to_u64(version)?
           .checked_add(1)
           .ok_or_else(row::corrupt)?;

@@ -24,13 +24,17 @@ const { REFRESH, assertOk, session, shouldSetCookie, startApp } = require('./sup
 const OLD_SECRET = 'keyboard cat'
 const DAY = 24 * 60 * 60 * 1000
 
-/** The express-session app the users were on: passport's login, a cart. Returns its cookie. */
-async function legacyLogin (t, store, user) {
+/**
+ * The express-session app the users were on: passport's login, a cart (and `more` keys).
+ * Returns its cookie.
+ */
+async function legacyLogin (t, store, user, more = {}) {
   const app = express()
   app.use(expressSession({ secret: OLD_SECRET, store, resave: false, saveUninitialized: false }))
   app.post('/login', (req, res) => {
     req.session.passport = { user }
     req.session.cart = ['tea']
+    Object.assign(req.session, more)
     req.session.cookie.maxAge = 14 * DAY // "remember me"
     res.end('ok')
   })
@@ -120,6 +124,19 @@ for (const [name, makeStore, skip] of [
         assert.equal(r.json.userId, null, bad)
       }
       assert.equal(app.events.created.length, 1, 'nothing was made of them')
+    })
+
+    it('should not move a session whose data is over maxDataBytes, and keep it in the legacy store', async function (t) {
+      const legacyStore = await makeStore(t)
+      const { cookie, sid } = await legacyLogin(t, legacyStore, 'dora', { notes: 'n'.repeat(2000) })
+      const app = await tandem(t, { store: legacyStore, secret: OLD_SECRET }, { maxDataBytes: 1024 })
+      const r = await app.client().get('/me', { headers: { Cookie: cookie } })
+      assertOk(r, 'the request goes on')
+      assert.equal(r.json.userId, null, 'without a session')
+      assert.equal((await get(legacyStore, sid)).notes.length, 2000, 'the legacy session is kept whole')
+      // With room for it, the same cookie moves.
+      const roomy = await tandem(t, { store: legacyStore, secret: OLD_SECRET }, { maxDataBytes: 4096 })
+      assert.equal((await roomy.client().get('/me', { headers: { Cookie: cookie } })).json.userId, 'dora')
     })
 
     it('should keep the legacy session with keep, and clear the legacy cookie when ours has another name', async function (t) {

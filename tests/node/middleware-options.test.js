@@ -40,6 +40,8 @@ eachExpress(function (express) {
         [{ store, secret: SECRET, leeway: 'x' }, 'leeway'],
         [{ store, secret: SECRET, leeway: 301000 }, 'leeway'],
         [{ store, secret: SECRET, refreshGrace: -1 }, 'refreshGrace'],
+        [{ store, secret: SECRET, refreshGrace: NaN }, 'refreshGrace'],
+        [{ store, secret: SECRET, syncInterval: Infinity }, 'syncInterval'],
         [{ store, secret: SECRET, retiredKeyTtl: 1000 }, 'retiredKeyTtl'],
         [{ store, secret: SECRET, algorithm: 'RS256' }, 'algorithm'],
         [{ store, secret: SECRET, issuer: 7 }, 'issuer'],

@@ -47,7 +47,7 @@ use crate::clock::{Clock, SystemClock, UnixMillis};
 use crate::digest::ct_eq;
 use crate::error::Result;
 use crate::session::{anonymous_handle, DeviceInfo, RefreshState, SessionRecord};
-use crate::store::codec::apply_patch;
+use crate::store::codec::apply_patch_within;
 use crate::store::row::{corrupt, handle_exists};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
@@ -210,9 +210,13 @@ impl<K: KeyValue> BridgeStore<K> {
 
 /// Apply `patch` to a session's data, one data version on: the bridge's write, whether it
 /// makes the store calls itself or Node's side makes them (`Engine::patch_bridged`).
-pub fn patch_record(r: &mut SessionRecord, patch: &DataPatch) {
-  apply_patch(&mut r.data, patch);
+///
+/// # Errors
+/// `DATA_TOO_LARGE` (see `codec::apply_patch_within`): `r` is left as it was.
+pub fn patch_record(r: &mut SessionRecord, patch: &DataPatch, max_bytes: usize) -> Result<()> {
+  apply_patch_within(&mut r.data, patch, max_bytes)?;
   r.data_version += 1;
+  Ok(())
 }
 
 fn user_key(user_id: &str) -> String {
@@ -357,13 +361,18 @@ impl<K: KeyValue> Store for BridgeStore<K> {
     Ok(out)
   }
 
-  async fn patch_data(&self, handle: &Handle, patch: &DataPatch) -> Result<Option<u64>> {
+  async fn patch_data(
+    &self,
+    handle: &Handle,
+    patch: &DataPatch,
+    max_bytes: usize,
+  ) -> Result<Option<u64>> {
     let key = handle.to_text();
     let _g = self.lock(&[&key]).await;
     let Some(mut r) = self.read(&key).await? else {
       return Ok(None);
     };
-    patch_record(&mut r, patch);
+    patch_record(&mut r, patch, max_bytes)?;
     self.write(&r).await?;
     Ok(Some(r.data_version))
   }
