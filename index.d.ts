@@ -208,6 +208,12 @@ declare namespace session {
      */
     maxDataBytes?: number | undefined
     /**
+     * The most live sessions one user may hold: a login past it succeeds and logs out the
+     * user's least recently refreshed session. From 1 to 1000000.
+     * @default 100
+     */
+    maxSessionsPerUser?: number | undefined
+    /**
      * How long a just-rotated refresh token is still accepted (concurrent refreshes), ms.
      * At most 60000.
      * @default 10000

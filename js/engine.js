@@ -55,7 +55,7 @@ class Engine {
   /**
    * Start an engine over `options.store`, with the token options of TokenCore and the
    * session options `refreshGrace`, `refreshTokenMaxAge`, `absoluteMaxAge`, `anonymousMaxAge`,
-   * `syncInterval`, `maxDataBytes`.
+   * `syncInterval`, `maxDataBytes`, `maxSessionsPerUser`.
    * @returns {Promise<Engine>}
    */
   static async start (options) {

@@ -359,6 +359,11 @@ export interface NapiSessionOptions {
    * Defaults to 65536; from 256 to 16777216.
    */
   maxDataBytes?: number
+  /**
+   * The most live sessions one user may hold: a login past it logs out the user's least
+   * recently refreshed session. Defaults to 100; from 1 to 1000000.
+   */
+  maxSessionsPerUser?: number
 }
 
 /** Who a new access token is for. */

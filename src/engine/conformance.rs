@@ -87,6 +87,94 @@ pub async fn run_all(store: Arc<dyn Store>) -> Result<()> {
   anonymous_sessions_get_their_own_short_idle_lifetime(Arc::clone(&store)).await?;
   a_logout_flood_past_the_revocation_memory_keeps_every_logout(Arc::clone(&store)).await?;
   data_past_the_limit_is_refused_and_nothing_is_lost(Arc::clone(&store)).await?;
+  a_login_past_the_session_cap_logs_out_the_least_recently_refreshed(Arc::clone(&store)).await?;
+  Ok(())
+}
+
+/// Under `maxSessionsPerUser` of 3: a fourth login succeeds and revokes the user's session
+/// refreshed least recently (its access token is refused, its refresh too); the others,
+/// the new one, another user's sessions and anonymous sessions are untouched; a login
+/// that replaces one of the user's sessions frees its place and revokes nothing else.
+pub async fn a_login_past_the_session_cap_logs_out_the_least_recently_refreshed(
+  store: Arc<dyn Store>,
+) -> Result<()> {
+  let clock = Arc::new(FixedClock::at(T0));
+  let e = Engine::start(
+    token_service(Arc::clone(&clock))?,
+    store,
+    RefreshPolicy::default(),
+  )
+  .await?
+  .with_max_sessions_per_user(3);
+  let user = crate::store::conformance::user()?;
+  let as_user = |replaces: Option<Handle>| NewSession {
+    owner: Owner::User(user.clone()),
+    device: device("browser"),
+    replaces,
+    ..NewSession::default()
+  };
+  let other = login(&e).await?;
+  let anon = e.create(NewSession::default()).await?;
+  let mut held = vec![];
+  for _ in 0..3 {
+    clock.advance_ms(1000);
+    held.push(e.create(as_user(None)).await?);
+  }
+  // The oldest login refreshes: now the second is the least recently refreshed.
+  clock.advance_ms(1000);
+  held[0] = refreshed(
+    e.refresh(held[0].refresh.as_bytes(), device("browser"))
+      .await?,
+  )?;
+  clock.advance_ms(1000);
+  let fourth = e.create(as_user(None)).await?;
+  let handles = |list: Vec<crate::engine::SessionInfo>| {
+    let mut h: Vec<Handle> = list.into_iter().map(|s| s.handle).collect();
+    h.sort_by_key(Handle::to_text);
+    h
+  };
+  let mut want = vec![held[0].handle, held[2].handle, fourth.handle];
+  want.sort_by_key(Handle::to_text);
+  ensure(
+    handles(e.list_user(&user).await?) == want,
+    "the fourth login keeps three sessions: the new one and the two most recently refreshed",
+  )?;
+  ensure(
+    matches!(
+      e.verify_request(Some(cookie(&held[1]).as_bytes()), None, "__Host-at")
+        .map_err(|e| e.kind()),
+      Err(ErrorKind::SessionRevoked)
+    ),
+    "the evicted session's access token is refused",
+  )?;
+  ensure(
+    matches!(
+      e.refresh(held[1].refresh.as_bytes(), device("browser"))
+        .await?,
+      RefreshOutcome::Refused(_)
+    ),
+    "the evicted session does not refresh",
+  )?;
+  for t in [&held[0], &held[2], &fourth, &other, &anon] {
+    ensure(
+      e.verify_request(Some(cookie(t).as_bytes()), None, "__Host-at")
+        .is_ok(),
+      "the kept sessions, another user's and a visitor's keep working",
+    )?;
+  }
+  clock.advance_ms(1000);
+  e.create(as_user(Some(held[2].handle))).await?;
+  ensure(
+    e.list_user(&user).await?.len() == 3
+      && e
+        .verify_request(Some(cookie(&held[0]).as_bytes()), None, "__Host-at")
+        .is_ok()
+      && e
+        .verify_request(Some(cookie(&fourth).as_bytes()), None, "__Host-at")
+        .is_ok(),
+    "a login that replaces one of the sessions revokes no other",
+  )?;
+  e.revoke_user(&user, None).await?;
   Ok(())
 }
 

@@ -35,6 +35,7 @@ use crate::jwt::{Issued, Subject};
 use crate::keys::sealed;
 use crate::random;
 use crate::service::{TokenService, Verify};
+use crate::session::owner::is_anonymous;
 use crate::session::{
   decide, Decision, DeviceInfo, Owner, RefreshPolicy, RefreshState, SessionRecord,
 };
@@ -42,7 +43,7 @@ use crate::store::{codec, DataPatch, Store, StoredRing};
 use crate::token::{Handle, RefreshToken};
 
 pub use revocations::Revocations;
-pub use settings::DEFAULT_MAX_DATA_BYTES;
+pub use settings::{DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_SESSIONS_PER_USER};
 
 /// How many times a refresh re-decides after losing a compare-and-swap race.
 const MAX_RACE_RETRIES: usize = 8;
@@ -149,6 +150,7 @@ pub struct Engine {
   policy: RefreshPolicy,
   revoked: Revocations,
   max_data_bytes: usize,
+  max_sessions_per_user: usize,
 }
 
 impl Engine {
@@ -184,6 +186,7 @@ impl Engine {
       policy,
       revoked: Revocations::with_capacity(max_revoked),
       max_data_bytes: DEFAULT_MAX_DATA_BYTES,
+      max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
     };
     engine.adopt_or_publish_ring().await?;
     while engine.read_feed_page().await? {}
@@ -215,6 +218,15 @@ impl Engine {
   #[must_use]
   pub const fn with_max_data_bytes(mut self, max_bytes: usize) -> Self {
     self.max_data_bytes = max_bytes;
+    self
+  }
+
+  /// This engine, keeping at most `max` sessions per user (`maxSessionsPerUser`): a login
+  /// past it logs out that user's least recently refreshed sessions (see
+  /// [`Engine::create`]). Defaults to [`DEFAULT_MAX_SESSIONS_PER_USER`].
+  #[must_use]
+  pub const fn with_max_sessions_per_user(mut self, max: usize) -> Self {
+    self.max_sessions_per_user = max;
     self
   }
 
@@ -259,7 +271,9 @@ impl Engine {
     )
   }
 
-  /// Log in: a new session with new tokens.
+  /// Log in: a new session with new tokens. When the user then holds more than
+  /// `maxSessionsPerUser` live sessions, the least recently refreshed of the others are
+  /// revoked (never the new one; no login is refused for it).
   ///
   /// # Errors
   /// `INVALID_ARGUMENT` (a user id no login may use, see `session::owner`),
@@ -302,6 +316,10 @@ impl Engine {
     // Sign first: a claim the token cannot carry fails before anything is stored.
     let access = self.sign(&record)?;
     self.store.insert(&record).await?;
+    if !is_anonymous(&record.user_id) {
+      // The login is stored: a failed trim leaves the user over the cap until the next login.
+      let _ = self.keep_sessions_per_user(&record.user_id, handle).await;
+    }
     Ok(Tokens {
       handle,
       user_id: record.user_id,
@@ -399,6 +417,35 @@ impl Engine {
     // Remember it here first: even if the store call fails, this process refuses it.
     self.revoked.add(*handle, until);
     Ok(self.store.revoke(handle, until).await?.is_some())
+  }
+
+  /// Revoke the least recently refreshed sessions of `user_id` beyond
+  /// `maxSessionsPerUser`, counting `kept` (just created, never revoked here). Logins that
+  /// race each trim after their own insert, so the user holds at most the cap plus the
+  /// logins still in flight. Returns the revoked handles.
+  async fn keep_sessions_per_user(&self, user_id: &str, kept: Handle) -> Result<Vec<Handle>> {
+    let now = self.now();
+    let mut others: Vec<SessionRecord> = self
+      .store
+      .list_user(user_id)
+      .await?
+      .into_iter()
+      .filter(|r| r.handle != kept && !self.revoked.contains(&r.handle))
+      .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at)
+      .collect();
+    let allowed = self.max_sessions_per_user.saturating_sub(1);
+    if others.len() <= allowed {
+      return Ok(vec![]);
+    }
+    others.sort_by_key(|r| (r.last_refresh_at, r.created_at));
+    let extra = others.len() - allowed;
+    let mut out = Vec::with_capacity(extra);
+    for r in &others[..extra] {
+      if self.revoke(&r.handle).await? {
+        out.push(r.handle);
+      }
+    }
+    Ok(out)
   }
 
   /// Revoke every session of `user_id`, except `except`. Returns the revoked handles.

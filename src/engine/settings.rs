@@ -26,6 +26,11 @@ pub const MIN_SYNC_INTERVAL_MS: i64 = 10;
 /// The default limit of one session's data, bytes (`maxDataBytes`, by `codec::data_size`):
 /// 64 KiB, sixteen times a browser's whole cookie jar for one site.
 pub const DEFAULT_MAX_DATA_BYTES: usize = 64 * 1024;
+/// The default number of live sessions one user may hold (`maxSessionsPerUser`): a
+/// login past it logs out the user's least recently refreshed session.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: usize = 100;
+/// The range `maxSessionsPerUser` may take.
+pub const MAX_SESSIONS_PER_USER_RANGE: std::ops::RangeInclusive<usize> = 1..=1_000_000;
 /// The range `maxDataBytes` may take.
 pub const MAX_DATA_BYTES_RANGE: std::ops::RangeInclusive<usize> = 256..=(16 << 20);
 
@@ -146,6 +151,9 @@ pub struct EngineSettings {
   /// The largest a session's data may grow, bytes (`maxDataBytes`). Defaults to
   /// [`DEFAULT_MAX_DATA_BYTES`]; from 256 to 16 MiB.
   pub max_data_bytes: usize,
+  /// The most live sessions one user may hold (`maxSessionsPerUser`). Defaults to
+  /// [`DEFAULT_MAX_SESSIONS_PER_USER`]; from 1 to 1 000 000.
+  pub max_sessions_per_user: usize,
 }
 
 impl Default for EngineSettings {
@@ -154,6 +162,7 @@ impl Default for EngineSettings {
       refresh: RefreshPolicy::default(),
       sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
       max_data_bytes: DEFAULT_MAX_DATA_BYTES,
+      max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
     }
   }
 }
@@ -169,6 +178,12 @@ impl EngineSettings {
       return Err(err(
         ErrorKind::ConfigInvalid,
         "maxDataBytes must be a whole number of bytes from 256 to 16777216",
+      ));
+    }
+    if !MAX_SESSIONS_PER_USER_RANGE.contains(&self.max_sessions_per_user) {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "maxSessionsPerUser must be a whole number from 1 to 1000000",
       ));
     }
     Ok(Self {
@@ -235,7 +250,7 @@ mod tests {
   }
 
   #[test]
-  fn the_data_limit_has_a_range_named_in_its_error() {
+  fn the_data_and_session_limits_have_ranges_named_in_their_errors() {
     assert_eq!(EngineSettings::default().max_data_bytes, 65_536);
     for bad in [0, 255, (16 << 20) + 1] {
       let s = EngineSettings {
@@ -244,6 +259,17 @@ mod tests {
       };
       let detail = s.validate().err().map(|e| e.detail());
       assert!(detail.is_some_and(|d| d.contains("maxDataBytes")), "{bad}");
+    }
+    for bad in [0, 1_000_001] {
+      let s = EngineSettings {
+        max_sessions_per_user: bad,
+        ..EngineSettings::default()
+      };
+      let detail = s.validate().err().map(|e| e.detail());
+      assert!(
+        detail.is_some_and(|d| d.contains("maxSessionsPerUser")),
+        "{bad}"
+      );
     }
     for good in [256, 16 << 20] {
       let s = EngineSettings {

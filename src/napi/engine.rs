@@ -281,7 +281,8 @@ pub async fn start(
   let engine = Arc::new(
     Engine::start(tokens, store, settings.refresh)
       .await?
-      .with_max_data_bytes(settings.max_data_bytes),
+      .with_max_data_bytes(settings.max_data_bytes)
+      .with_max_sessions_per_user(settings.max_sessions_per_user),
   );
   let id = registry::register(registry::Registered {
     verifier: registry::Verifier::Engine(Arc::clone(&engine)),

@@ -85,6 +85,9 @@ pub struct NapiSessionOptions {
   /// The largest one session's data may grow, bytes (its keys and values as JSON).
   /// Defaults to 65536; from 256 to 16777216.
   pub max_data_bytes: Option<f64>,
+  /// The most live sessions one user may hold: a login past it logs out the user's least
+  /// recently refreshed session. Defaults to 100; from 1 to 1000000.
+  pub max_sessions_per_user: Option<f64>,
 }
 
 /// The names of the options, by the object they belong to.
@@ -231,6 +234,13 @@ pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings
         "maxDataBytes must be a whole number of bytes from 256 to 16777216",
       )?
       .map_or(d.max_data_bytes, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+      }),
+      max_sessions_per_user: whole(
+        s.max_sessions_per_user,
+        "maxSessionsPerUser must be a whole number from 1 to 1000000",
+      )?
+      .map_or(d.max_sessions_per_user, |n| {
         usize::try_from(n).unwrap_or(usize::MAX)
       }),
     },
