@@ -36,6 +36,20 @@ eachExpress(function (express) {
       assert.deepEqual(await app.s.listSessions('nobody'), [])
     })
 
+    it('should keep a device\'s IP only when it parses as one, and 512 characters of its User-Agent', async function (t) {
+      // issue 18: a client-made X-Forwarded-For or User-Agent of any length was stored whole.
+      const app = await useApp(t, express, {}, { trustProxy: true })
+      const long = app.client({ userAgent: 'U'.repeat(3000) })
+      assertOk(await long.post('/login', { json: { user: 'alice' }, headers: { 'X-Forwarded-For': 'x'.repeat(5000) } }))
+      const plain = app.client({ userAgent: 'Phone/2.0' })
+      assertOk(await plain.post('/login', { json: { user: 'bob' }, headers: { 'X-Forwarded-For': '203.0.113.9' } }))
+      const [a] = await app.s.listSessions('alice')
+      assert.equal(a.createdDevice.userAgent, 'U'.repeat(512))
+      assert.equal(a.createdDevice.ip ?? null, null, 'not an IP: not kept')
+      const [b] = await app.s.listSessions('bob')
+      assert.deepEqual([b.createdDevice.ip, b.createdDevice.userAgent], ['203.0.113.9', 'Phone/2.0'])
+    })
+
     it('should record the device of the last refresh', async function (t) {
       const app = await useApp(t, express)
       const c = app.client({ userAgent: 'Old/1.0' })
