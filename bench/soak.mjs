@@ -60,7 +60,13 @@
 //   padded   one valid anonymous access token with 2-6 KB of random junk cookies beside it,
 //            new junk every time (each request a new header: the verdict cache's key);
 //   bearer   the same token as `Authorization: Bearer` with extra spaces (refused: 401);
-//   flood    random JWT-shaped access cookies and random refresh cookies at the refresh path.
+//   flood    random JWT-shaped access cookies and random refresh cookies at the refresh path;
+//   oversized a cookie-less POST /data of 70 kB, past maxDataBytes (64 KiB): must be 413,
+//            and stores nothing;
+//   churn    an account per loop (never the devices' users) that logs in from a new
+//            browser again and again, and one time in three logs the last one out: past
+//            maxSessionsPerUser (100) each login logs out its oldest session, and every
+//            logout is a revocation the processes remember; every such login must succeed.
 // They must get no 5xx; the devices' checks are as without them (no refused login, nobody
 // logged out). --max-rss MB adds a bound on the app's RSS after warm-up (its largest
 // sample); --max-rss-slope none then leaves the RSS slope reported but not judged (for a
@@ -794,7 +800,7 @@ async function drive () {
   }
 
   // ---- hostile clients (--hostile) ----
-  const hostile = { writer: 0, padded: 0, bearer: 0, flood: 0, anonymousTokens: 0 }
+  const hostile = { writer: 0, padded: 0, bearer: 0, flood: 0, oversized: 0, churn: 0, anonymousTokens: 0 }
   const junk = (n) => {
     let x = ''
     while (x.length < n) x += rand().toString(36).slice(2)
@@ -802,7 +808,8 @@ async function drive () {
   }
   const tokens = [] // a few anonymous access tokens, to pad
   async function hostileLoop (k) {
-    const kinds = ['writer', 'padded', 'bearer', 'flood']
+    const kinds = ['writer', 'padded', 'bearer', 'flood', 'oversized', 'churn']
+    let churner = null // the jar of this loop's last login, until it logs out
     for (let n = k; Date.now() < deadline && childExit === null; n++) {
       const kind = tokens.length === 0 ? 'writer' : kinds[n % kinds.length]
       hostile[kind]++
@@ -818,6 +825,18 @@ async function drive () {
       } else if (kind === 'padded') {
         const pads = Array.from({ length: 1 + (n % 3) }, (_, i) => `j${i}${junk(4)}=${junk(2000)}`)
         await request('GET', '/me', { cookie: [`connect.sid=${pick(tokens)}`, ...pads].join('; '), kind: 'hostile-padded' })
+      } else if (kind === 'oversized') {
+        const r = await request('POST', '/data', { jar: new CookieJar(), json: { pad: junk(70_000) }, kind: 'hostile-oversized' })
+        if (r.status !== 413) violation('oversizedNot413', `POST /data of 70 kB → ${r.status} ${r.text.slice(0, 80)}`)
+        else if (codeOf(r) !== 'DATA_TOO_LARGE') violation('oversizedNot413', `413 with code ${codeOf(r)}`)
+      } else if (kind === 'churn') {
+        // A new browser each login (so the account's sessions pile up to the cap); one
+        // turn in three, the last one logs out instead.
+        const out = churner !== null && n % 18 === 5
+        if (!out) churner = new CookieJar()
+        const r = await request('POST', out ? '/logout' : '/login', { jar: churner, json: out ? {} : { user: `spam-${k}` }, kind: 'hostile-churn' })
+        if (out) churner = null
+        if (!ok(r)) violation(out ? 'churnLogoutRefused' : 'refusedLogin', `hostile churn ${out ? 'logout' : 'login'} → ${r.status} ${r.text.slice(0, 80)}`)
       } else if (kind === 'bearer') {
         await request('GET', '/me', { extra: { Authorization: 'Bearer' + ' '.repeat(2 + (n % 200)) + pick(tokens) }, kind: 'hostile-bearer' })
       } else {
@@ -894,6 +913,13 @@ async function drive () {
       for (const h of got) if (!want.includes(h)) violation('resurrected', `final: listSessions(${u.id}) has ${h}, which no device holds`)
       for (const h of want) if (!got.includes(h)) violation('unexpectedLogout', `final: listSessions(${u.id}) lacks live ${h}`)
     }
+    // Each churning account holds at most maxSessionsPerUser sessions (its loop's logins
+    // come one at a time, so none is in flight by now).
+    for (let k = 0; k < hostileN && hostile.churn > 0; k++) {
+      const r = await request('GET', '/admin/sessions/spam-' + k, { kind: 'final' })
+      if (ok(r)) hostile.churnSessionsMax = Math.max(hostile.churnSessionsMax ?? 0, r.json.length)
+      if (ok(r) && r.json.length > 100) violation('sessionCapExceeded', `final: spam-${k} holds ${r.json.length} sessions`)
+    }
     for (const x of dead.slice(-100)) await probe(x)
     child.send({ cmd: 'stop' })
     for (let i = 0; i < 100 && final === null && childExit === null; i++) await sleep(50)
@@ -969,7 +995,7 @@ async function drive () {
     devices: devicesN,
     users: usersN,
     hostileClients: hostileN,
-    hostile: { ...hostile, requestsPerSecond: Math.round((hostile.writer + hostile.padded + hostile.bearer + hostile.flood) / loadSeconds) },
+    hostile: { ...hostile, requestsPerSecond: Math.round((hostile.writer + hostile.padded + hostile.bearer + hostile.flood + hostile.oversized + hostile.churn) / loadSeconds) },
     maxSessions,
     maxAnonymous,
     storeFileMB,
