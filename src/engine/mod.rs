@@ -315,8 +315,9 @@ impl Engine {
     };
     // Sign first: a claim the token cannot carry fails before anything is stored.
     let access = self.sign(&record)?;
-    self.store.insert(&record).await?;
-    if !is_anonymous(&record.user_id) {
+    let held = self.store.insert(&record).await?;
+    let cap = u64::try_from(self.max_sessions_per_user).unwrap_or(u64::MAX);
+    if held > cap && !is_anonymous(&record.user_id) {
       // The login is stored: a failed trim leaves the user over the cap until the next login.
       let _ = self.keep_sessions_per_user(&record.user_id, handle).await;
     }

@@ -298,13 +298,25 @@ pub async fn revoke_feeds_every_reader_in_order(store: &dyn Store) -> Result<()>
 pub async fn list_user_finds_all_and_only_that_users_sessions(store: &dyn Store) -> Result<()> {
   let (u, v) = (user()?, user()?);
   let mut mine = vec![];
-  for _ in 0..3 {
+  for n in 1..=3 {
     let r = record(&u)?;
-    store.insert(&r).await?;
+    ensure(
+      store.insert(&r).await? == n,
+      "insert counts the user's sessions, the new one included",
+    )?;
     mine.push(r.handle);
   }
-  store.insert(&record(&v)?).await?;
+  ensure(
+    store.insert(&record(&v)?).await? == 1,
+    "insert counts only that user's sessions",
+  )?;
   store.revoke(&mine[1], NOW).await?;
+  let again = record(&u)?;
+  ensure(
+    store.insert(&again).await? == 3,
+    "a revoked session is no longer counted",
+  )?;
+  store.revoke(&again.handle, NOW).await?;
   let mut got: Vec<_> = store
     .list_user(&u)
     .await?

@@ -137,7 +137,7 @@ impl Store for MemoryStore {
     "memory"
   }
 
-  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+  async fn insert(&self, record: &SessionRecord) -> Result<u64> {
     let mut g = self.lock();
     if g.sessions.contains_key(&record.handle) {
       return Err(err(
@@ -157,17 +157,17 @@ impl Store for MemoryStore {
       }
     }
     g.now_hint = g.now_hint.max(record.created_at);
-    if anonymous {
+    let held = if anonymous {
       // No per-user entry: the reserved id names its one session (`list_user`).
       g.anonymous.insert((record.created_at, record.handle));
+      0
     } else {
-      g.by_user
-        .entry(record.user_id.clone())
-        .or_default()
-        .insert(record.handle);
-    }
+      let set = g.by_user.entry(record.user_id.clone()).or_default();
+      set.insert(record.handle);
+      set.len()
+    };
     g.sessions.insert(record.handle, record.clone());
-    Ok(())
+    Ok(u64::try_from(held).unwrap_or(u64::MAX))
   }
 
   async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {

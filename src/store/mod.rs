@@ -73,8 +73,11 @@ pub trait Store: Send + Sync + 'static {
   fn kind(&self) -> &'static str;
 
   /// Insert a new session. The handle is new (random, 128 bits); if it exists anyway,
-  /// nothing is overwritten and the call fails with `STORE_CORRUPT`.
-  async fn insert(&self, record: &SessionRecord) -> Result<()>;
+  /// nothing is overwritten and the call fails with `STORE_CORRUPT`. Returns how many
+  /// sessions the user holds now, this one included, as the store's index counts them
+  /// (it may still count expired ones not yet swept): the engine's cue to enforce
+  /// `maxSessionsPerUser` without a read per login. 0 for an anonymous session.
+  async fn insert(&self, record: &SessionRecord) -> Result<u64>;
 
   /// The session, if it exists. An expired one may still be returned until swept: the
   /// engine checks the times.

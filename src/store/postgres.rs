@@ -182,11 +182,24 @@ macro_rules! session_columns {
   };
 }
 
-const SQL_INSERT: &str = "INSERT INTO tandem_sessions (handle, user_id, generation, \
+macro_rules! insert_sql {
+  () => {
+    "INSERT INTO tandem_sessions (handle, user_id, generation, \
   current_digest, previous_digest, rotated_at, salt, idle_expires_at, absolute_expires_at, \
   created_at, last_refresh_at, created_ip, created_user_agent, last_ip, last_user_agent, \
   claims, data, data_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-  $14, $15, $16::text::jsonb, $17::text::jsonb, $18)";
+  $14, $15, $16::text::jsonb, $17::text::jsonb, $18)"
+  };
+}
+const SQL_INSERT: &str = insert_sql!();
+/// A login's insert and the user's session count after it, in one statement (the count
+/// reads the snapshot from before the insert, so the new row is added to it).
+const SQL_INSERT_COUNTING: &str = concat!(
+  "WITH ins AS (",
+  insert_sql!(),
+  " RETURNING 1) SELECT (SELECT count(*) FROM tandem_sessions WHERE user_id = $2) \
+   + (SELECT count(*) FROM ins)"
+);
 /// Takes the anonymous count's row lock for the transaction (anonymous inserts are
 /// serialised, so the quota is exact) and reads it.
 const SQL_ANONYMOUS_COUNT: &str = "SELECT n FROM tandem_anonymous_count WHERE id = 1 FOR UPDATE";
@@ -502,7 +515,7 @@ impl Store for PostgresStore {
     "postgres"
   }
 
-  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+  async fn insert(&self, record: &SessionRecord) -> Result<u64> {
     let handle = record.handle.to_text();
     let r = &record.refresh;
     let generation = i64::from(r.generation);
@@ -540,10 +553,12 @@ impl Store for PostgresStore {
       }
     };
     if !is_anonymous(&record.user_id) {
-      return with_client!(self, CALL_TIMEOUT, |c| {
-        let st = c.prepare_cached(SQL_INSERT).await?;
-        c.execute(&st, &params).await.map(|_| ()).map_err(exists)
-      });
+      let held: i64 = with_client!(self, CALL_TIMEOUT, |c| {
+        let st = c.prepare_cached(SQL_INSERT_COUNTING).await?;
+        let row = c.query_one(&st, &params).await.map_err(exists)?;
+        get(&row, 0)
+      })?;
+      return row::to_u64(held);
     }
     // An anonymous session: room for it under the quota first, by evicting the oldest
     // (never this one), in the insert's transaction.
@@ -559,7 +574,8 @@ impl Store for PostgresStore {
       let st = tx.prepare_cached(SQL_INSERT).await?;
       tx.execute(&st, &params).await.map_err(exists)?;
       tx.commit().await.map_err(Error::from)
-    })
+    })?;
+    Ok(0)
   }
 
   async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {

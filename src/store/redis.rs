@@ -376,7 +376,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
 local t = redis.call('PTTL', KEYS[1])
 if t < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
-return 1
+return redis.call('ZCARD', KEYS[1])
 ",
   )
 });
@@ -543,7 +543,7 @@ impl RedisStore {
     handle: &Handle,
     now: UnixMillis,
     absolute: UnixMillis,
-  ) -> Result<()> {
+  ) -> Result<u64> {
     let ttl = ttl_ms(absolute, now);
     let mut c = self.conn.clone();
     let mut inv = USER_ADD.prepare_invoke();
@@ -553,7 +553,9 @@ impl RedisStore {
       .arg(absolute.0)
       .arg(handle.to_text())
       .arg(ttl);
-    io(inv.invoke_async::<i64>(&mut c)).await.map(|_| ())
+    io(inv.invoke_async::<i64>(&mut c))
+      .await
+      .and_then(row::to_u64)
   }
 
   async fn remove_from_user(&self, user_id: &str, handle: &Handle) -> Result<()> {
@@ -796,13 +798,14 @@ impl Store for RedisStore {
     "redis"
   }
 
-  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+  async fn insert(&self, record: &SessionRecord) -> Result<u64> {
     let h = &record.handle;
     let anonymous = is_anonymous(&record.user_id);
     // The user's index first: an entry whose session never came (a failed insert) is
     // skipped by `list_user`; a session missing from its index would escape "revoke all".
+    let mut held = 0;
     if !anonymous {
-      self
+      held = self
         .add_to_user(
           &record.user_id,
           h,
@@ -833,7 +836,7 @@ impl Store for RedisStore {
     }
     let inserted: i64 = io(inv.invoke_async(&mut c)).await?;
     if inserted == 1 {
-      Ok(())
+      Ok(held)
     } else {
       Err(err(
         ErrorKind::StoreCorrupt,

@@ -405,7 +405,7 @@ impl Store for SqliteStore {
     "sqlite"
   }
 
-  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+  async fn insert(&self, record: &SessionRecord) -> Result<u64> {
     let r = record.clone();
     let claims = row::json_text(&r.claims)?;
     let data = row::json_text(&r.data)?;
@@ -452,7 +452,13 @@ impl Store for SqliteStore {
               e.into()
             }
           })?;
-        Ok(())
+        if is_anonymous(&r.user_id) {
+          return Ok(0);
+        }
+        let held: i64 = tx
+          .prepare_cached("SELECT count(*) FROM sessions WHERE user_id = ?1")?
+          .query_row(params![r.user_id], |row| row.get(0))?;
+        row::to_u64(held)
       })
       .await
   }

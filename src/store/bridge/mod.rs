@@ -243,7 +243,7 @@ impl<K: KeyValue> Store for BridgeStore<K> {
     Some(self)
   }
 
-  async fn insert(&self, record: &SessionRecord) -> Result<()> {
+  async fn insert(&self, record: &SessionRecord) -> Result<u64> {
     let handle = record.handle.to_text();
     let ukey = user_key(&record.user_id);
     let _g = self.lock(&[&handle, &ukey]).await;
@@ -251,16 +251,18 @@ impl<K: KeyValue> Store for BridgeStore<K> {
       return Err(handle_exists());
     }
     self.write(record).await?;
+    let mut held = 0;
     if anonymous_handle(&record.user_id).is_none() {
       let mut handles = self.user_handles(&ukey).await?;
       handles.push(handle);
       self.set_user_handles(&ukey, &handles).await?;
+      held = handles.len();
     }
     let mut known = self.known();
     if known.len() < self.max_known {
       known.insert(record.handle);
     }
-    Ok(())
+    Ok(u64::try_from(held).unwrap_or(u64::MAX))
   }
 
   async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
