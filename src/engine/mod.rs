@@ -420,33 +420,18 @@ impl Engine {
     Ok(self.store.revoke(handle, until).await?.is_some())
   }
 
-  /// Revoke the least recently refreshed sessions of `user_id` beyond
-  /// `maxSessionsPerUser`, counting `kept` (just created, never revoked here). Logins that
-  /// race each trim after their own insert, so the user holds at most the cap plus the
-  /// logins still in flight. Returns the revoked handles.
-  async fn keep_sessions_per_user(&self, user_id: &str, kept: Handle) -> Result<Vec<Handle>> {
-    let now = self.now();
-    let mut others: Vec<SessionRecord> = self
-      .store
-      .list_user(user_id)
-      .await?
-      .into_iter()
-      .filter(|r| r.handle != kept && !self.revoked.contains(&r.handle))
-      .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at)
-      .collect();
-    let allowed = self.max_sessions_per_user.saturating_sub(1);
-    if others.len() <= allowed {
-      return Ok(vec![]);
+  /// Revoke the live sessions of `user_id` beyond `maxSessionsPerUser`, least recently
+  /// refreshed first, counting `kept` (just created, never revoked here). Logins that race
+  /// each trim after their own insert, so the user holds at most the cap plus the logins
+  /// still in flight.
+  async fn keep_sessions_per_user(&self, user_id: &str, kept: Handle) -> Result<()> {
+    // Most recently refreshed first: the others past the cap's remaining places go.
+    let others = self.list_user(user_id).await?;
+    let others = others.iter().filter(|s| s.handle != kept);
+    for s in others.skip(self.max_sessions_per_user.saturating_sub(1)) {
+      self.revoke(&s.handle).await?;
     }
-    others.sort_by_key(|r| (r.last_refresh_at, r.created_at));
-    let extra = others.len() - allowed;
-    let mut out = Vec::with_capacity(extra);
-    for r in &others[..extra] {
-      if self.revoke(&r.handle).await? {
-        out.push(r.handle);
-      }
-    }
-    Ok(out)
+    Ok(())
   }
 
   /// Revoke every session of `user_id`, except `except`. Returns the revoked handles.

@@ -160,6 +160,11 @@ fn whole(v: Option<f64>, message: &str) -> Result<Option<i64>> {
   }
 }
 
+/// A JS number as a count (bytes, sessions), `message` when it is not a whole number.
+fn count(v: Option<f64>, message: &str) -> Result<Option<usize>> {
+  Ok(whole(v, message)?.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
+}
+
 /// A JS number as whole milliseconds, naming the option when it is not.
 fn ms(v: Option<f64>, name: &str) -> Result<Option<i64>> {
   whole(v, &format!("{name} must be a whole number of milliseconds"))
@@ -183,11 +188,11 @@ pub fn normalize(o: &NapiTokenOptions) -> Result<Normalized> {
     key_rotation_interval_ms: ms(o.key_rotation_interval, "keyRotationInterval")?
       .unwrap_or(d.key_rotation_interval_ms),
     retired_key_ttl_ms: ms(o.retired_key_ttl, "retiredKeyTtl")?.or(d.retired_key_ttl_ms),
-    max_token_length: whole(
+    max_token_length: count(
       o.max_token_length,
       "maxTokenLength must be a whole number of bytes",
     )?
-    .map_or(d.max_token_length, |n| n as usize),
+    .unwrap_or(d.max_token_length),
     access_cookie_name: o.access_cookie_name.clone().unwrap_or(d.access_cookie_name),
     secure_access_cookie_name: o
       .secure_access_cookie_name
@@ -229,20 +234,16 @@ pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings
           .unwrap_or(d.refresh.anonymous_idle_ms),
       },
       sync_interval_ms: ms(s.sync_interval, "syncInterval")?.unwrap_or(d.sync_interval_ms),
-      max_data_bytes: whole(
+      max_data_bytes: count(
         s.max_data_bytes,
         "maxDataBytes must be a whole number of bytes from 256 to 16777216",
       )?
-      .map_or(d.max_data_bytes, |n| {
-        usize::try_from(n).unwrap_or(usize::MAX)
-      }),
-      max_sessions_per_user: whole(
+      .unwrap_or(d.max_data_bytes),
+      max_sessions_per_user: count(
         s.max_sessions_per_user,
         "maxSessionsPerUser must be a whole number from 1 to 1000000",
       )?
-      .map_or(d.max_sessions_per_user, |n| {
-        usize::try_from(n).unwrap_or(usize::MAX)
-      }),
+      .unwrap_or(d.max_sessions_per_user),
     },
   };
   settings.validate().map_err(invalid)

@@ -231,16 +231,34 @@ const SQL_FEED_APPEND: &str = "INSERT INTO tandem_revocations (handle, until) VA
 /// The patch, applied only if the patched data is at most `$4` bytes or no larger than
 /// before (sizes as `codec::data_size` counts them, a value by its `jsonb` text). The
 /// row's `WHERE` is evaluated again on the newest row version after a concurrent write.
-const SQL_PATCH: &str = "UPDATE tandem_sessions \
-  SET data = (data || $2::text::jsonb) - $3::text[], data_version = data_version + 1 \
-  WHERE handle = $1 AND (\
-    (SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) \
-      FROM jsonb_each((data || $2::text::jsonb) - $3::text[])) <= $4::bigint \
-    OR (SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) \
-      FROM jsonb_each((data || $2::text::jsonb) - $3::text[])) <= \
-      (SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) \
-      FROM jsonb_each(data))) \
-  RETURNING data_version";
+/// The data with the patch applied (kept inside the `UPDATE`, so that the merge reads the
+/// row version the update writes).
+macro_rules! patched_data {
+  () => {
+    "((data || $2::text::jsonb) - $3::text[])"
+  };
+}
+/// `codec::data_size` of a `jsonb` object in SQL.
+macro_rules! data_size {
+  ($data:expr) => {
+    concat!(
+      "(SELECT coalesce(sum(octet_length(key) + octet_length(value::text)), 0) FROM jsonb_each(",
+      $data,
+      "))"
+    )
+  };
+}
+const SQL_PATCH: &str = concat!(
+  "UPDATE tandem_sessions SET data = ",
+  patched_data!(),
+  ", data_version = data_version + 1 WHERE handle = $1 AND (",
+  data_size!(patched_data!()),
+  " <= $4::bigint OR ",
+  data_size!(patched_data!()),
+  " <= ",
+  data_size!("data"),
+  ") RETURNING data_version"
+);
 /// Whether a session exists (after a patch that wrote nothing: gone, or too large).
 const SQL_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM tandem_sessions WHERE handle = $1)";
 const SQL_FEED_READ: &str = "SELECT seq, handle, until FROM tandem_revocations \
