@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
-use common::{assert_nothing_usable, feed_end, real_work, TestResult};
+use common::{assert_nothing_usable, feed_end, real_work, two_apps_keep_apart, TestResult};
 use serde_json::json;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
@@ -81,6 +81,53 @@ async fn the_redis_cluster_store_keeps_the_store_contract() -> TestResult {
   };
   let store = RedisStore::connect_cluster(&urls).await?;
   conformance::run_all(Arc::new(store)).await?;
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_apps_with_their_own_prefixes_share_one_redis_database() -> TestResult {
+  let Some(url) = server_env("prefixes", "TANDEM_REDIS_URL") else {
+    return Ok(());
+  };
+  let url = empty_database(&url, 6).await?;
+  let a = RedisStore::connect(&url).await?.with_prefix("shop:")?;
+  let b = RedisStore::connect(&url)
+    .await?
+    .with_prefix("shop-staging:")?;
+  two_apps_keep_apart(Arc::new(a), Arc::new(b)).await?;
+  // Every key either app wrote is under its prefix.
+  let mut c = redis::Client::open(url.as_str())?
+    .get_multiplexed_async_connection()
+    .await?;
+  let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut c).await?;
+  assert!(!keys.is_empty());
+  let under = |k: &str, p: &str| k.starts_with(p) || k.starts_with(&format!("{{{p}"));
+  assert!(
+    keys
+      .iter()
+      .all(|k| under(k, "shop:") || under(k, "shop-staging:")),
+    "a key outside both prefixes: {keys:?}"
+  );
+  // A prefixed store keeps the whole contract too.
+  conformance::run_all(Arc::new(
+    RedisStore::connect(&url).await?.with_prefix("c:")?,
+  ))
+  .await?;
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_apps_with_their_own_prefixes_share_one_redis_cluster() -> TestResult {
+  let Some(urls) = cluster_urls("prefixes, cluster") else {
+    return Ok(());
+  };
+  let a = RedisStore::connect_cluster(&urls)
+    .await?
+    .with_prefix("cl-a:")?;
+  let b = RedisStore::connect_cluster(&urls)
+    .await?
+    .with_prefix("cl-b:")?;
+  two_apps_keep_apart(Arc::new(a), Arc::new(b)).await?;
   Ok(())
 }
 

@@ -1,25 +1,26 @@
 //! The Redis store: sessions shared by many machines, on one Redis server
 //! ([`RedisStore::connect`]) or on a Redis Cluster ([`RedisStore::connect_cluster`]).
 //!
-//! Key layout (`HH` is the first byte of the handle in hex, so sessions are spread over 256
+//! Key layout (every name starts with the store's prefix `P`, `ts:` by default, see `keys`;
+//! `HH` is the first byte of the handle in hex, so sessions are spread over 256
 //! hash tags, and every key of one session is in the one hash slot of its tag):
-//! - `ts:{HH}:s:<handle>`: a hash with the session's fields (user id, refresh state, times,
+//! - `P{HH}:s:<handle>`: a hash with the session's fields (user id, refresh state, times,
 //!   devices, claims as JSON, data version, and the data's size for `maxDataBytes`);
-//! - `ts:{HH}:d:<handle>`: a hash with one field per data key, the value as JSON text, so a
+//! - `P{HH}:d:<handle>`: a hash with one field per data key, the value as JSON text, so a
 //!   patch touches only its keys;
-//! - `ts:{HH}:exp`: a sorted set of the tag's handles scored by their earliest expiry
+//! - `P{HH}:exp`: a sorted set of the tag's handles scored by their earliest expiry
 //!   (idle or absolute), which [`Store::sweep`] reads;
-//! - `ts:{HH}:anon`: a sorted set of the tag's anonymous sessions scored by creation time,
+//! - `P{HH}:anon`: a sorted set of the tag's anonymous sessions scored by creation time,
 //!   for their quota (see `store::anonymous`): it is split evenly over the 256 tags, and a
 //!   new anonymous session beyond its tag's share evicts the tag's oldest in the insert's
 //!   script;
-//! - `ts:{HH}:out` (cluster only): revocations not yet copied to the feed (see below);
-//! - `ts:u:{<user id>}`: a sorted set of the user's handles scored by absolute expiry (its
+//! - `P{HH}:out` (cluster only): revocations not yet copied to the feed (see below);
+//! - `Pu:{<user id>}`: a sorted set of the user's handles scored by absolute expiry (its
 //!   own slot: user-wide calls read it, then go session by session); anonymous sessions
 //!   have none (their reserved id names their one session);
-//! - `{ts:feed}:seq`, `{ts:feed}:log`, `{ts:feed}:until`: the revocation feed (a counter, and
+//! - `{Pfeed}:seq`, `{Pfeed}:log`, `{Pfeed}:until`: the revocation feed (a counter, and
 //!   two sorted sets of its entries, by position and by `until`);
-//! - `{ts:ring}`: a hash with the sealed key ring and its version.
+//! - `{Pring}`: a hash with the sealed key ring and its version.
 //!
 //! Guarantees:
 //! - the full [`Store`] contract, also across processes and machines: every change of a
@@ -59,15 +60,15 @@
 //! - that `get` returns a session past its expiry until a sweep (Redis may have expired
 //!   it); the count a sweep returns includes expired sessions whose keys Redis had already
 //!   dropped;
-//! - sharing one database between apps: the key names are fixed (`ts:`…), so two apps on
-//!   one database share sessions and key ring; give each its own database
-//!   (`redis://host/2`) or server.
+//! - that two stores with the same prefix are two apps: they share sessions and key ring
+//!   (as intended for the processes of one app); give each app its own prefix
+//!   ([`RedisStore::with_prefix`]), database (`redis://host/2`) or server.
 //!
 //! Needs Redis 5 or later (scripts read `TIME` after writing); tested with Redis 7.0.
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -89,6 +90,15 @@ use crate::store::row::{self, Column, Columns, Device};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
+mod keys;
+use keys::tag;
+pub use keys::{Keys, DEFAULT_PREFIX, MAX_PREFIX_LEN};
+
+/// The key of a session's hash of fields under the default prefix: for operators and tests.
+pub fn session_key(h: &Handle) -> String {
+  Keys::default().session(h)
+}
+
 /// How long connecting to a server may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a server may take to answer one request.
@@ -107,11 +117,6 @@ const SWEEP_PAGE: usize = 1000;
 const LIST_CONCURRENCY: usize = 64;
 const LAYOUT: &str = "1";
 
-const FEED_SEQ: &str = "{ts:feed}:seq";
-const FEED_LOG: &str = "{ts:feed}:log";
-const FEED_UNTIL: &str = "{ts:feed}:until";
-const RING: &str = "{ts:ring}";
-
 /// One request (or a few, for scripts loading themselves), bounded in time.
 async fn io<T>(f: impl Future<Output = RedisResult<T>>) -> Result<T> {
   match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
@@ -119,38 +124,6 @@ async fn io<T>(f: impl Future<Output = RedisResult<T>>) -> Result<T> {
     Ok(Err(e)) => Err(e.into()),
     Err(_) => Err(row::unavailable("the Redis store did not answer in time")),
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Keys.
-
-fn tag(h: &Handle) -> String {
-  format!("{:02x}", h.0[0])
-}
-
-/// The key of a session's hash of fields (`ts:{HH}:s:<handle>`): for operators and tests.
-pub fn session_key(h: &Handle) -> String {
-  format!("ts:{{{}}}:s:{}", tag(h), h.to_text())
-}
-
-fn data_key(h: &Handle) -> String {
-  format!("ts:{{{}}}:d:{}", tag(h), h.to_text())
-}
-
-fn exp_key_of_tag(t: &str) -> String {
-  format!("ts:{{{t}}}:exp")
-}
-
-fn anon_key_of_tag(t: &str) -> String {
-  format!("ts:{{{t}}}:anon")
-}
-
-fn out_key_of_tag(t: &str) -> String {
-  format!("ts:{{{t}}}:out")
-}
-
-fn user_key(user_id: &str) -> String {
-  format!("ts:u:{{{user_id}}}")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -445,6 +418,8 @@ impl ConnectionLike for Conn {
 #[derive(Clone)]
 pub struct RedisStore {
   conn: Conn,
+  /// Every key and channel name, under the store's prefix.
+  keys: Arc<Keys>,
   /// Each tag's share of the anonymous sessions' quota.
   anonymous_per_tag: u64,
 }
@@ -488,6 +463,7 @@ impl RedisStore {
     }
     Ok(Self {
       conn,
+      keys: Arc::new(Keys::default()),
       anonymous_per_tag: per_tag(DEFAULT_MAX_ANONYMOUS),
     })
   }
@@ -516,6 +492,7 @@ impl RedisStore {
     let conn = io(client.get_async_connection()).await?;
     let store = Self {
       conn: Conn::Cluster(conn),
+      keys: Arc::new(Keys::default()),
       anonymous_per_tag: per_tag(DEFAULT_MAX_ANONYMOUS),
     };
     // Ask every primary once, so that a cluster with an unreachable node fails here.
@@ -533,6 +510,16 @@ impl RedisStore {
     self
   }
 
+  /// The same store with its keys under `prefix` instead of [`DEFAULT_PREFIX`], so that
+  /// apps sharing one Redis database keep apart (see `keys`).
+  ///
+  /// # Errors
+  /// `CONFIG_INVALID` for a prefix `Keys::new` refuses.
+  pub fn with_prefix(mut self, prefix: &str) -> Result<Self> {
+    self.keys = Arc::new(Keys::new(prefix)?);
+    Ok(self)
+  }
+
   fn is_cluster(&self) -> bool {
     matches!(self.conn, Conn::Cluster(_))
   }
@@ -548,7 +535,7 @@ impl RedisStore {
     let mut c = self.conn.clone();
     let mut inv = USER_ADD.prepare_invoke();
     inv
-      .key(user_key(user_id))
+      .key(self.keys.user(user_id))
       .arg(now.0)
       .arg(absolute.0)
       .arg(handle.to_text())
@@ -562,7 +549,7 @@ impl RedisStore {
     let mut c = self.conn.clone();
     io(
       ::redis::cmd("ZREM")
-        .arg(user_key(user_id))
+        .arg(self.keys.user(user_id))
         .arg(handle.to_text())
         .query_async::<i64>(&mut c),
     )
@@ -574,9 +561,9 @@ impl RedisStore {
     let mut c = self.conn.clone();
     let mut inv = FEED_APPEND.prepare_invoke();
     inv
-      .key(FEED_SEQ)
-      .key(FEED_LOG)
-      .key(FEED_UNTIL)
+      .key(&self.keys.feed_seq)
+      .key(&self.keys.feed_log)
+      .key(&self.keys.feed_until)
       .arg(handle_text)
       .arg(until)
       .arg(MAX_FEED);
@@ -591,8 +578,8 @@ impl RedisStore {
       let mut c = self.conn.clone();
       let mut inv = SWEEP_SCAN.prepare_invoke();
       inv
-        .key(exp_key_of_tag(t))
-        .key(out_key_of_tag(t))
+        .key(self.keys.expiry(t))
+        .key(self.keys.outbox(t))
         .arg(now.0)
         .arg(SWEEP_PAGE)
         .arg(OUTBOX_AGE_MS);
@@ -601,10 +588,10 @@ impl RedisStore {
         let handle = row::handle_text(text)?;
         let mut inv = SWEEP_ONE.prepare_invoke();
         inv
-          .key(session_key(&handle))
-          .key(data_key(&handle))
-          .key(exp_key_of_tag(t))
-          .key(anon_key_of_tag(t))
+          .key(self.keys.session(&handle))
+          .key(self.keys.data(&handle))
+          .key(self.keys.expiry(t))
+          .key(self.keys.anonymous(t))
           .arg(text)
           .arg(now.0);
         let user: Option<String> = io(inv.invoke_async(&mut c)).await?;
@@ -622,7 +609,7 @@ impl RedisStore {
         self.append_to_feed(h, until).await?;
         io(
           ::redis::cmd("ZREM")
-            .arg(out_key_of_tag(t))
+            .arg(self.keys.outbox(t))
             .arg(entry)
             .query_async::<i64>(&mut c),
         )
@@ -773,9 +760,9 @@ fn decode_record(
 
 type RawRecord = (HashMap<String, String>, HashMap<String, String>);
 
-async fn get_with(mut c: Conn, handle: Handle) -> Result<Option<SessionRecord>> {
+async fn get_with(mut c: Conn, keys: Arc<Keys>, handle: Handle) -> Result<Option<SessionRecord>> {
   let mut inv = GET.prepare_invoke();
-  inv.key(session_key(&handle)).key(data_key(&handle));
+  inv.key(keys.session(&handle)).key(keys.data(&handle));
   let raw: Option<RawRecord> = io(inv.invoke_async(&mut c)).await?;
   raw.map(|(s, d)| decode_record(handle, &s, &d)).transpose()
 }
@@ -818,10 +805,10 @@ impl Store for RedisStore {
     let mut c = self.conn.clone();
     let mut inv = INSERT.prepare_invoke();
     inv
-      .key(session_key(h))
-      .key(data_key(h))
-      .key(exp_key_of_tag(&tag(h)))
-      .key(anon_key_of_tag(&tag(h)))
+      .key(self.keys.session(h))
+      .key(self.keys.data(h))
+      .key(self.keys.expiry(&tag(h)))
+      .key(self.keys.anonymous(&tag(h)))
       .arg(h.to_text())
       .arg(ttl_ms(earliest_expiry(&record.refresh), record.created_at))
       .arg(earliest_expiry(&record.refresh).0)
@@ -846,7 +833,7 @@ impl Store for RedisStore {
   }
 
   async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
-    get_with(self.conn.clone(), *handle).await
+    get_with(self.conn.clone(), Arc::clone(&self.keys), *handle).await
   }
 
   async fn rotate(
@@ -864,9 +851,9 @@ impl Store for RedisStore {
     let mut c = self.conn.clone();
     let mut inv = ROTATE.prepare_invoke();
     inv
-      .key(session_key(handle))
-      .key(data_key(handle))
-      .key(exp_key_of_tag(&tag(handle)))
+      .key(self.keys.session(handle))
+      .key(self.keys.data(handle))
+      .key(self.keys.expiry(&tag(handle)))
       .arg(handle.to_text())
       .arg(from.generation.to_string())
       .arg(encoding::encode(&from.current_digest))
@@ -903,24 +890,24 @@ impl Store for RedisStore {
     let raw: Option<RawRecord> = if self.is_cluster() {
       let mut inv = REVOKE_TO_OUTBOX.prepare_invoke();
       inv
-        .key(session_key(handle))
-        .key(data_key(handle))
-        .key(exp_key_of_tag(&t))
-        .key(anon_key_of_tag(&t))
-        .key(out_key_of_tag(&t))
+        .key(self.keys.session(handle))
+        .key(self.keys.data(handle))
+        .key(self.keys.expiry(&t))
+        .key(self.keys.anonymous(&t))
+        .key(self.keys.outbox(&t))
         .arg(&text)
         .arg(until.0);
       io(inv.invoke_async(&mut c)).await?
     } else {
       let mut inv = REVOKE_ONE_SERVER.prepare_invoke();
       inv
-        .key(session_key(handle))
-        .key(data_key(handle))
-        .key(exp_key_of_tag(&t))
-        .key(anon_key_of_tag(&t))
-        .key(FEED_SEQ)
-        .key(FEED_LOG)
-        .key(FEED_UNTIL)
+        .key(self.keys.session(handle))
+        .key(self.keys.data(handle))
+        .key(self.keys.expiry(&t))
+        .key(self.keys.anonymous(&t))
+        .key(&self.keys.feed_seq)
+        .key(&self.keys.feed_log)
+        .key(&self.keys.feed_until)
         .arg(&text)
         .arg(until.0)
         .arg(MAX_FEED);
@@ -936,7 +923,7 @@ impl Store for RedisStore {
         let entry = format!("{text} {until_text}");
         let _ = io(
           ::redis::cmd("ZREM")
-            .arg(out_key_of_tag(&t))
+            .arg(self.keys.outbox(&t))
             .arg(entry)
             .query_async::<i64>(&mut c),
         )
@@ -957,13 +944,13 @@ impl Store for RedisStore {
       let Ok(handle) = row::handle_text(text) else {
         return Ok(vec![]);
       };
-      let r = get_with(self.conn.clone(), handle).await?;
+      let r = get_with(self.conn.clone(), Arc::clone(&self.keys), handle).await?;
       return Ok(r.into_iter().filter(|r| r.user_id == user_id).collect());
     }
     let mut c = self.conn.clone();
     let texts: Vec<String> = io(
       ::redis::cmd("ZRANGE")
-        .arg(user_key(user_id))
+        .arg(self.keys.user(user_id))
         .arg(0)
         .arg(-1)
         .query_async(&mut c),
@@ -977,7 +964,7 @@ impl Store for RedisStore {
     for chunk in handles.chunks(LIST_CONCURRENCY) {
       let mut set = JoinSet::new();
       for h in chunk {
-        set.spawn(get_with(self.conn.clone(), *h));
+        set.spawn(get_with(self.conn.clone(), Arc::clone(&self.keys), *h));
       }
       while let Some(r) = set.join_next().await {
         let r = r.map_err(|_| err(ErrorKind::Internal, "a Redis read task failed"))??;
@@ -1000,8 +987,8 @@ impl Store for RedisStore {
     let mut c = self.conn.clone();
     let mut inv = PATCH.prepare_invoke();
     inv
-      .key(session_key(handle))
-      .key(data_key(handle))
+      .key(self.keys.session(handle))
+      .key(self.keys.data(handle))
       .arg(max_bytes);
     for (k, v) in patch {
       match v {
@@ -1023,7 +1010,7 @@ impl Store for RedisStore {
     let mut c = self.conn.clone();
     let members: Vec<String> = io(
       ::redis::cmd("ZRANGEBYSCORE")
-        .arg(FEED_LOG)
+        .arg(&self.keys.feed_log)
         .arg(format!("({after}"))
         .arg("+inf")
         .arg("LIMIT")
@@ -1043,7 +1030,11 @@ impl Store for RedisStore {
     loop {
       let mut c = self.conn.clone();
       let mut inv = FEED_SWEEP.prepare_invoke();
-      inv.key(FEED_LOG).key(FEED_UNTIL).arg(now.0).arg(SWEEP_PAGE);
+      inv
+        .key(&self.keys.feed_log)
+        .key(&self.keys.feed_until)
+        .arg(now.0)
+        .arg(SWEEP_PAGE);
       let n: usize = io(inv.invoke_async(&mut c)).await?;
       if n < SWEEP_PAGE {
         break;
@@ -1056,7 +1047,7 @@ impl Store for RedisStore {
     let mut c = self.conn.clone();
     let (version, sealed): (Option<String>, Option<String>) = io(
       ::redis::cmd("HMGET")
-        .arg(RING)
+        .arg(&self.keys.ring)
         .arg("version")
         .arg("sealed")
         .query_async(&mut c),
@@ -1076,7 +1067,7 @@ impl Store for RedisStore {
     let mut c = self.conn.clone();
     let mut inv = RING_SAVE.prepare_invoke();
     inv
-      .key(RING)
+      .key(&self.keys.ring)
       .arg(expected.map(|v| v.to_string()).unwrap_or_default())
       .arg(ring.version)
       .arg(&ring.sealed);
@@ -1116,19 +1107,20 @@ mod tests {
   #[test]
   fn keys_of_one_session_share_a_hash_tag() -> Result<()> {
     let h = Handle::generate()?;
+    let keys = Keys::default();
     let t = format!("{{{}}}", tag(&h));
     for k in [
-      session_key(&h),
-      data_key(&h),
-      exp_key_of_tag(&tag(&h)),
-      anon_key_of_tag(&tag(&h)),
+      keys.session(&h),
+      keys.data(&h),
+      keys.expiry(&tag(&h)),
+      keys.anonymous(&tag(&h)),
     ] {
       assert!(k.contains(&t), "{k}");
     }
     // The insert's script names an evicted session's keys by replacing the handle at the
     // end of these two: that works only if each ends with it.
-    assert!(session_key(&h).ends_with(&h.to_text()) && data_key(&h).ends_with(&h.to_text()));
-    assert_eq!(user_key("a"), "ts:u:{a}");
+    assert!(keys.session(&h).ends_with(&h.to_text()) && keys.data(&h).ends_with(&h.to_text()));
+    assert_eq!(keys.user("a"), "ts:u:{a}");
     Ok(())
   }
 

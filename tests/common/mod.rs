@@ -598,3 +598,84 @@ pub mod outage {
     Ok(())
   }
 }
+
+// ---- Two apps on one server: stores under different namespaces (a Redis prefix, a
+// PostgreSQL schema or table prefix) keep apart. ----
+
+/// Two apps with different secrets over `a` and `b`, two namespaces of one database: both
+/// start (neither meets the other's key ring, which would be `KEYRING_UNREADABLE`), and
+/// neither sees, refreshes, lists or revokes the other's sessions, nor reads its feed.
+pub async fn two_apps_keep_apart(a: Arc<dyn Store>, b: Arc<dyn Store>) -> TestResult {
+  let clock = Arc::new(FixedClock::at(ENGINE_T0));
+  let ea = engine_with(
+    Arc::clone(&a),
+    Arc::clone(&clock),
+    Algorithm::Hs256,
+    ENGINE_SECRET,
+  )
+  .await?;
+  let eb = engine_with(
+    Arc::clone(&b),
+    Arc::clone(&clock),
+    Algorithm::Hs256,
+    STRANGER_SECRET,
+  )
+  .await?;
+  let user = conformance::user()?;
+  let (mut on_a, mut on_b) = (HandedOut::default(), HandedOut::default());
+  let ta = on_a.login(&ea, &user, "marker-app-a").await?;
+  let tb = on_b.login(&eb, &user, "marker-app-b").await?;
+  let handles = |l: Vec<tandem_session::engine::SessionInfo>| {
+    l.into_iter().map(|s| s.handle).collect::<Vec<_>>()
+  };
+  assert_eq!(
+    handles(ea.list_user(&user).await?),
+    vec![ta.handle],
+    "app A lists its own only"
+  );
+  assert_eq!(
+    handles(eb.list_user(&user).await?),
+    vec![tb.handle],
+    "app B lists its own only"
+  );
+  assert_eq!(
+    b.get(&ta.handle).await?,
+    None,
+    "B's store does not hold A's session"
+  );
+  assert!(
+    !matches!(
+      eb.refresh(ta.refresh.as_bytes(), device_named("b")).await?,
+      RefreshOutcome::Refreshed(_)
+    ),
+    "B does not refresh A's session"
+  );
+  assert!(
+    eb.verify_request(
+      Some(at_cookie(&ta.access.token).as_bytes()),
+      None,
+      AT_COOKIE
+    )
+    .is_err(),
+    "B does not accept A's access token"
+  );
+  // A's user-wide logout and its feed stay A's.
+  let b_feed = feed_end(&*b).await?;
+  assert_eq!(ea.revoke_user(&user, None).await?, vec![ta.handle]);
+  assert_eq!(
+    feed_end(&*b).await?,
+    b_feed,
+    "A's revocation is not in B's feed"
+  );
+  assert!(
+    b.get(&tb.handle).await?.is_some(),
+    "B's session outlives A's logout"
+  );
+  on_b.refresh(&eb, &tb.refresh).await?;
+  assert_ne!(
+    a.load_key_ring().await?.ok_or("A's ring")?.sealed,
+    b.load_key_ring().await?.ok_or("B's ring")?.sealed,
+    "each app keeps its own key ring"
+  );
+  Ok(())
+}
