@@ -163,8 +163,8 @@ mod tests {
   fn prefixes_that_could_move_a_key_or_confuse_an_operator_are_refused() {
     let long = "a".repeat(MAX_PREFIX_LEN + 1);
     for bad in ["", "a{b", "a}b", "a b", "a\nb", "é", long.as_str()] {
-      let e = Keys::new(bad).expect_err(bad);
-      assert_eq!(e.kind(), ErrorKind::ConfigInvalid);
+      let kind = Keys::new(bad).err().map(|e| e.kind());
+      assert_eq!(kind, Some(ErrorKind::ConfigInvalid), "{bad:?}");
     }
     assert!(Keys::new(&"a".repeat(MAX_PREFIX_LEN)).is_ok());
   }
