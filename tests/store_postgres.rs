@@ -20,13 +20,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
-use common::{assert_nothing_usable, feed_end, real_work, TestResult};
+use common::{assert_nothing_usable, feed_end, real_work, two_apps_keep_apart, TestResult};
 use serde_json::{json, Map, Value};
 use tandem_session::clock::UnixMillis;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
 use tandem_session::store::conformance::{self, LIMIT, NOW};
-use tandem_session::store::postgres::PostgresOptions;
+use tandem_session::store::postgres::{Namespace, PostgresOptions};
 use tandem_session::store::{PostgresStore, Store, StoredRing};
 use tandem_session::token::Handle;
 use tandem_session::ErrorKind;
@@ -150,6 +150,64 @@ async fn the_postgres_store_keeps_the_store_contract() -> TestResult {
   let store = PostgresStore::connect(&url).await?;
   assert_eq!(store.kind(), "postgres");
   conformance::run_all(Arc::new(store)).await?;
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_apps_with_their_own_schema_or_table_prefix_share_one_database() -> TestResult {
+  let Some(url) = pg_url("namespaces") else {
+    return Ok(());
+  };
+  let schema = Schema::new(&url).await?;
+  let own = format!("{}_own", schema.name);
+  let connect = |namespace| {
+    let url = schema.url.clone();
+    async move {
+      let options = PostgresOptions {
+        namespace,
+        ..PostgresOptions::default()
+      };
+      PostgresStore::connect_with(&url, &options).await
+    }
+  };
+  let a: Arc<dyn Store> = Arc::new(connect(Namespace::default()).await?);
+  let b: Arc<dyn Store> = Arc::new(connect(Namespace::new(None, Some("staging_"))?).await?);
+  let c: Arc<dyn Store> = Arc::new(connect(Namespace::new(Some(&own), None)?).await?);
+  two_apps_keep_apart(Arc::clone(&a), Arc::clone(&b)).await?;
+  two_apps_keep_apart(Arc::clone(&a), Arc::clone(&c)).await?;
+  // Each namespace's tables are where it says, under its names.
+  let tables = |s: String| {
+    let admin = &schema.admin;
+    async move {
+      let rows = admin
+        .query(
+          "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1",
+          &[&s],
+        )
+        .await?;
+      Ok::<Vec<String>, tokio_postgres::Error>(rows.iter().map(|r| r.get(0)).collect())
+    }
+  };
+  let names = [
+    "anonymous_count",
+    "key_ring",
+    "revocations",
+    "schema_version",
+    "sessions",
+  ];
+  let under = |p: &str| names.iter().map(|n| format!("{p}{n}")).collect::<Vec<_>>();
+  let mut both = under("staging_");
+  both.extend(under("tandem_"));
+  assert_eq!(tables(schema.name.clone()).await?, both);
+  assert_eq!(tables(own.clone()).await?, under("tandem_"));
+  // A namespaced store keeps the whole contract too.
+  conformance::run_all(b).await?;
+  drop((a, c));
+  schema
+    .admin
+    .batch_execute(&format!("DROP SCHEMA {own} CASCADE"))
+    .await?;
+  schema.drop_now().await?;
   Ok(())
 }
 

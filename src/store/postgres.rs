@@ -2,8 +2,9 @@
 //!
 //! [`PostgresStore::connect`] opens a connection pool (deadpool-postgres over
 //! tokio-postgres, no TLS) and creates or migrates the schema before it returns. Tables
-//! (in the first schema of the connection's `search_path`, prefixed so that they never
-//! meet an app's own `sessions` table):
+//! (in the first schema of the connection's `search_path`, or the schema the app names,
+//! prefixed so that they never meet an app's own `sessions` table; the prefix is
+//! `tandem_` unless the app names another: see `namespace`):
 //! - `tandem_schema_version`: one row per applied migration;
 //! - `tandem_sessions`: one row per session, keyed by its handle (base64url text), with
 //!   the refresh state in columns, the claims and data as `jsonb`, and `data_version`;
@@ -77,6 +78,9 @@ use crate::store::codec;
 use crate::store::row::{self, Column, Columns};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
+
+mod namespace;
+pub use namespace::{Namespace, DEFAULT_TABLE_PREFIX, MAX_SCHEMA_LEN, MAX_TABLE_PREFIX_LEN};
 
 /// Default number of pooled connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -282,6 +286,9 @@ pub struct PostgresOptions {
   /// Most anonymous sessions kept (at least 1): a new one beyond it evicts the oldest.
   /// Default [`DEFAULT_MAX_ANONYMOUS`].
   pub max_anonymous: u64,
+  /// The schema and name prefix of the store's tables (see `namespace`). Default: the
+  /// connection's first `search_path` schema and `tandem_`.
+  pub namespace: Namespace,
 }
 
 impl Default for PostgresOptions {
@@ -289,6 +296,7 @@ impl Default for PostgresOptions {
     Self {
       max_connections: DEFAULT_MAX_CONNECTIONS,
       max_anonymous: DEFAULT_MAX_ANONYMOUS,
+      namespace: Namespace::default(),
     }
   }
 }
@@ -298,6 +306,8 @@ impl Default for PostgresOptions {
 pub struct PostgresStore {
   pool: Pool,
   max_anonymous: i64,
+  /// Where the tables are, and their names.
+  ns: Namespace,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -418,6 +428,10 @@ impl PostgresStore {
       config.application_name("tandem-session");
     }
 
+    let settings: std::sync::Arc<str> = match options.namespace.connection_settings() {
+      Some(path) => format!("{SESSION_SETTINGS}; {path}").into(),
+      None => SESSION_SETTINGS.into(),
+    };
     let manager = Manager::from_config(
       config,
       NoTls,
@@ -431,9 +445,10 @@ impl PostgresStore {
       .wait_timeout(Some(WAIT_TIMEOUT))
       .create_timeout(Some(CREATE_TIMEOUT))
       .recycle_timeout(Some(RECYCLE_TIMEOUT))
-      .post_create(Hook::async_fn(|client: &mut ClientWrapper, _| {
+      .post_create(Hook::async_fn(move |client: &mut ClientWrapper, _| {
+        let settings = std::sync::Arc::clone(&settings);
         Box::pin(async move {
-          match tokio::time::timeout(CREATE_TIMEOUT, client.batch_execute(SESSION_SETTINGS)).await {
+          match tokio::time::timeout(CREATE_TIMEOUT, client.batch_execute(&settings)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(HookError::Backend(e)),
             Err(_) => Err(HookError::message("timed out")),
@@ -450,6 +465,7 @@ impl PostgresStore {
     let store = Self {
       pool,
       max_anonymous: row::to_i64(options.max_anonymous.max(1))?,
+      ns: options.namespace.clone(),
     };
     store.migrate().await?;
     Ok(store)
@@ -462,18 +478,26 @@ impl PostgresStore {
       let tx = c.transaction().await?;
       tx.batch_execute("SET LOCAL statement_timeout = '60s'")
         .await?;
-      tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
-      tx.batch_execute(
+      tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&self.ns.lock(MIGRATION_LOCK)],
+      )
+      .await?;
+      if let Some(create) = self.ns.create_schema() {
+        tx.batch_execute(&create).await?;
+      }
+      tx.batch_execute(&self.ns.sql(
         "CREATE TABLE IF NOT EXISTS tandem_schema_version (
            version integer PRIMARY KEY,
            applied_at timestamptz NOT NULL DEFAULT now()
          )",
-      )
+      ))
       .await?;
       let row = tx
         .query_one(
-          "SELECT COALESCE(MAX(version), 0) FROM tandem_schema_version",
+          &*self
+            .ns
+            .sql("SELECT COALESCE(MAX(version), 0) FROM tandem_schema_version"),
           &[],
         )
         .await?;
@@ -486,9 +510,11 @@ impl PostgresStore {
         ));
       }
       for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
-        tx.batch_execute(sql).await?;
+        tx.batch_execute(&self.ns.sql(sql)).await?;
         tx.execute(
-          "INSERT INTO tandem_schema_version (version) VALUES ($1)",
+          &*self
+            .ns
+            .sql("INSERT INTO tandem_schema_version (version) VALUES ($1)"),
           &[version],
         )
         .await?;
@@ -501,15 +527,15 @@ impl PostgresStore {
   async fn revoke_once(&self, handle: &str, until: i64) -> Result<Option<Row>> {
     with_client!(self, CALL_TIMEOUT, |c| {
       let tx = c.transaction().await?;
-      let delete = tx.prepare_cached(SQL_DELETE).await?;
+      let delete = tx.prepare_cached(&self.ns.sql(SQL_DELETE)).await?;
       let Some(row) = tx.query_opt(&delete, &[&handle]).await? else {
         // Nothing deleted: the transaction rolls back when dropped.
         return Ok(None);
       };
       // Held until COMMIT: no other append gets a later seq and commits before us.
-      let lock = tx.prepare_cached(SQL_FEED_LOCK).await?;
-      tx.execute(&lock, &[&FEED_LOCK]).await?;
-      let append = tx.prepare_cached(SQL_FEED_APPEND).await?;
+      let lock = tx.prepare_cached(&self.ns.sql(SQL_FEED_LOCK)).await?;
+      tx.execute(&lock, &[&self.ns.lock(FEED_LOCK)]).await?;
+      let append = tx.prepare_cached(&self.ns.sql(SQL_FEED_APPEND)).await?;
       tx.execute(&append, &[&handle, &until]).await?;
       tx.commit().await?;
       Ok(Some(row))
@@ -519,7 +545,7 @@ impl PostgresStore {
   /// One `DELETE … LIMIT` of a sweep; returns how many rows it removed.
   async fn sweep_batch(&self, sql: &'static str, now: i64) -> Result<u64> {
     with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(sql).await?;
+      let st = c.prepare_cached(&self.ns.sql(sql)).await?;
       c.execute(&st, &[&now, &SWEEP_BATCH])
         .await
         .map_err(Error::from)
@@ -572,7 +598,7 @@ impl Store for PostgresStore {
     };
     if !is_anonymous(&record.user_id) {
       let held: i64 = with_client!(self, CALL_TIMEOUT, |c| {
-        let st = c.prepare_cached(SQL_INSERT_COUNTING).await?;
+        let st = c.prepare_cached(&self.ns.sql(SQL_INSERT_COUNTING)).await?;
         let row = c.query_one(&st, &params).await.map_err(exists)?;
         get(&row, 0)
       })?;
@@ -582,14 +608,14 @@ impl Store for PostgresStore {
     // (never this one), in the insert's transaction.
     with_client!(self, CALL_TIMEOUT, |c| {
       let tx = c.transaction().await?;
-      let count = tx.prepare_cached(SQL_ANONYMOUS_COUNT).await?;
+      let count = tx.prepare_cached(&self.ns.sql(SQL_ANONYMOUS_COUNT)).await?;
       let n: i64 = get(&tx.query_one(&count, &[]).await?, 0)?;
       let extra = n + 1 - self.max_anonymous;
       if extra > 0 {
-        let evict = tx.prepare_cached(SQL_EVICT_ANONYMOUS).await?;
+        let evict = tx.prepare_cached(&self.ns.sql(SQL_EVICT_ANONYMOUS)).await?;
         tx.execute(&evict, &[&extra]).await?;
       }
-      let st = tx.prepare_cached(SQL_INSERT).await?;
+      let st = tx.prepare_cached(&self.ns.sql(SQL_INSERT)).await?;
       tx.execute(&st, &params).await.map_err(exists)?;
       tx.commit().await.map_err(Error::from)
     })?;
@@ -599,7 +625,7 @@ impl Store for PostgresStore {
   async fn get(&self, handle: &Handle) -> Result<Option<SessionRecord>> {
     let handle = handle.to_text();
     let row = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_GET).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_GET)).await?;
       c.query_opt(&st, &[&handle]).await.map_err(Error::from)
     })?;
     row.as_ref().map(decode_row).transpose()
@@ -621,7 +647,7 @@ impl Store for PostgresStore {
     let previous = to.previous_digest.as_ref().map(|d| &d[..]);
     let salt = &to.salt[..];
     let n = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_ROTATE).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_ROTATE)).await?;
       c.execute(
         &st,
         &[
@@ -655,7 +681,7 @@ impl Store for PostgresStore {
 
   async fn list_user(&self, user_id: &str) -> Result<Vec<SessionRecord>> {
     let rows = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_LIST_USER).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_LIST_USER)).await?;
       c.query(&st, &[&user_id]).await.map_err(Error::from)
     })?;
     rows.iter().map(decode_row).collect()
@@ -672,12 +698,12 @@ impl Store for PostgresStore {
     let set = row::json_text(&set)?;
     let max = i64::try_from(max_bytes).unwrap_or(i64::MAX);
     let (row, exists) = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_PATCH).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_PATCH)).await?;
       let row = c.query_opt(&st, &[&handle, &set, &removed, &max]).await?;
       if row.is_some() {
         return Ok((row, true));
       }
-      let st = c.prepare_cached(SQL_EXISTS).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_EXISTS)).await?;
       let exists: bool = c.query_one(&st, &[&handle]).await?.try_get(0)?;
       Ok::<_, Error>((None, exists))
     })?;
@@ -698,7 +724,7 @@ impl Store for PostgresStore {
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_FEED_READ).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_FEED_READ)).await?;
       c.query(&st, &[&after, &limit]).await.map_err(Error::from)
     })?;
     rows
@@ -731,7 +757,7 @@ impl Store for PostgresStore {
 
   async fn load_key_ring(&self) -> Result<Option<StoredRing>> {
     let row = with_client!(self, CALL_TIMEOUT, |c| {
-      let st = c.prepare_cached(SQL_RING_LOAD).await?;
+      let st = c.prepare_cached(&self.ns.sql(SQL_RING_LOAD)).await?;
       c.query_opt(&st, &[]).await.map_err(Error::from)
     })?;
     let Some(row) = row else {
@@ -757,13 +783,13 @@ impl Store for PostgresStore {
     let n = with_client!(self, CALL_TIMEOUT, |c| {
       match expected {
         None => {
-          let st = c.prepare_cached(SQL_RING_CREATE).await?;
+          let st = c.prepare_cached(&self.ns.sql(SQL_RING_CREATE)).await?;
           c.execute(&st, &[&version, &ring.sealed])
             .await
             .map_err(Error::from)
         }
         Some(expected) => {
-          let st = c.prepare_cached(SQL_RING_SWAP).await?;
+          let st = c.prepare_cached(&self.ns.sql(SQL_RING_SWAP)).await?;
           c.execute(&st, &[&version, &ring.sealed, &expected])
             .await
             .map_err(Error::from)

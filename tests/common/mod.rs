@@ -605,6 +605,7 @@ pub mod outage {
 /// Two apps with different secrets over `a` and `b`, two namespaces of one database: both
 /// start (neither meets the other's key ring, which would be `KEYRING_UNREADABLE`), and
 /// neither sees, refreshes, lists or revokes the other's sessions, nor reads its feed.
+#[allow(dead_code)] // used by the Redis and PostgreSQL tests; an SQLite app has its own file
 pub async fn two_apps_keep_apart(a: Arc<dyn Store>, b: Arc<dyn Store>) -> TestResult {
   let clock = Arc::new(FixedClock::at(ENGINE_T0));
   let ea = engine_with(
