@@ -765,18 +765,31 @@ declare namespace session {
 
   /** Sessions in PostgreSQL. */
   class PostgresStore implements TandemStore {
-    /** @param options.maxAnonymousSessions as SqliteStore's. Default 100000. */
-    constructor(options: { connectionString: string; maxAnonymousSessions?: number })
+    /**
+     * @param options.schema the schema of the tables, created if missing (a-z 0-9 _).
+     *   Default: the connection's first `search_path` schema.
+     * @param options.tablePrefix the start of every table name (a-z 0-9 _, at most 32):
+     *   apps sharing one database each take their own. Default `tandem_`.
+     * @param options.maxAnonymousSessions as SqliteStore's. Default 100000.
+     */
+    constructor(options: {
+      connectionString: string
+      schema?: string
+      tablePrefix?: string
+      maxAnonymousSessions?: number
+    })
     _open(): Promise<unknown>
   }
 
   /** Sessions in Redis: one server, or a Redis Cluster. */
   class RedisStore implements TandemStore {
     /**
+     * @param options.prefix the start of every key (A-Z a-z 0-9 : _ . -, at most 64), as
+     *   connect-redis's: apps sharing one database each take their own. Default `ts:`.
      * @param options.maxAnonymousSessions as SqliteStore's, split evenly over 256 hash tags
      *   (so rounded up to a multiple of 256). Default 100000.
      */
-    constructor(options: ({ url: string } | { cluster: string[] }) & { maxAnonymousSessions?: number })
+    constructor(options: ({ url: string } | { cluster: string[] }) & { prefix?: string; maxAnonymousSessions?: number })
     _open(): Promise<unknown>
   }
 

@@ -92,15 +92,31 @@ class SqliteStore {
   }
 }
 
+/**
+ * A name option of PostgresStore (`schema`, `tablePrefix`): a plain lower-case name that
+ * needs no quoting, checked again in Rust. `undefined` keeps the store's default.
+ */
+function postgresName (options, name, max) {
+  const v = options[name]
+  if (v !== undefined && (typeof v !== 'string' || v.length > max || !/^[a-z_][a-z0-9_]*$/.test(v))) {
+    throw new TypeError(`${name} option must be 1 to ${max} characters of a-z 0-9 _, not starting with a digit`)
+  }
+  return v
+}
+
 class PostgresStore {
   #connectionString
-  #anonymous
+  #options
   #opening
 
   /**
-   * @param {{connectionString: string, maxAnonymousSessions?: number}} options a
-   *   `postgres://user@host:port/db` URL. The store creates and migrates its tables
-   *   (`tandem_*`) and keeps a connection pool. maxAnonymousSessions: default 100000.
+   * @param {{connectionString: string, schema?: string, tablePrefix?: string,
+   *   maxAnonymousSessions?: number}} options a `postgres://user@host:port/db` URL. The
+   *   store creates and migrates its tables (`tandem_*`) and keeps a connection pool.
+   *   schema: where the tables are, created if missing (default: the connection's first
+   *   `search_path` schema); tablePrefix: the start of every table name (default
+   *   `tandem_`): apps sharing one database each take their own. maxAnonymousSessions:
+   *   default 100000.
    */
   constructor (options = {}) {
     const cs = options.connectionString
@@ -108,12 +124,16 @@ class PostgresStore {
       throw new TypeError('connectionString option must be a postgres:// URL')
     }
     this.#connectionString = cs
-    this.#anonymous = anonymousQuota(options)
+    this.#options = {
+      maxAnonymous: anonymousQuota(options),
+      schema: postgresName(options, 'schema', 63),
+      tablePrefix: postgresName(options, 'tablePrefix', 32)
+    }
   }
 
   /** @private */
   _open () {
-    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString, this.#anonymous)
+    if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString, this.#options)
     return this.#opening
   }
 }
@@ -121,15 +141,17 @@ class PostgresStore {
 class RedisStore {
   #url
   #cluster
-  #anonymous
+  #options
   #opening
 
   /**
-   * @param {{url?: string, cluster?: string[], maxAnonymousSessions?: number}} options
+   * @param {{url?: string, cluster?: string[], prefix?: string,
+   *   maxAnonymousSessions?: number}} options
    *   `url`: a `redis://host:port/db` server; or `cluster`: URLs of some nodes of a Redis
    *   Cluster (a session's keys share one hash slot; user-wide operations go key by key).
-   *   maxAnonymousSessions: default 100000, split evenly over 256 hash tags (so rounded up
-   *   to a multiple of 256).
+   *   prefix: the start of every key (default `ts:`), as connect-redis's: apps sharing one
+   *   database each take their own. maxAnonymousSessions: default 100000, split evenly
+   *   over 256 hash tags (so rounded up to a multiple of 256).
    */
   constructor (options = {}) {
     const { url, cluster } = options
@@ -143,17 +165,21 @@ class RedisStore {
         !cluster.every((u) => typeof u === 'string' && /^rediss?:\/\//.test(u)))) {
       throw new TypeError('cluster option must be a non-empty array of redis:// URLs')
     }
+    const prefix = options.prefix
+    if (prefix !== undefined && (typeof prefix !== 'string' || !/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix))) {
+      throw new TypeError('prefix option must be 1 to 64 characters of A-Z a-z 0-9 : _ . -')
+    }
     this.#url = url
     this.#cluster = cluster
-    this.#anonymous = anonymousQuota(options)
+    this.#options = { maxAnonymous: anonymousQuota(options), prefix }
   }
 
   /** @private */
   _open () {
     if (!this.#opening) {
       this.#opening = this.#url !== undefined
-        ? native.openRedisStore(this.#url, this.#anonymous)
-        : native.openRedisClusterStore(this.#cluster, this.#anonymous)
+        ? native.openRedisStore(this.#url, this.#options)
+        : native.openRedisClusterStore(this.#cluster, this.#options)
     }
     return this.#opening
   }

@@ -128,7 +128,8 @@ class SessionMiddleware {
       'every request answers 503 KEYRING_UNREADABLE. If you changed the secret, rotate instead: ' +
       'secret: [newSecret, oldSecret] opens the ring with the old one and seals it with the new one, and nobody is ' +
       'logged out. If the store belongs to another app (the default SQLite file is shared by every app started in ' +
-      'the same folder), give this app its own store. To start over, logging everyone out, empty this store.',
+      'the same folder), give this app its own: a SqliteStore path, a RedisStore prefix, a PostgresStore schema or ' +
+      'tablePrefix. To start over, logging everyone out, empty this store.',
     { code: 'TANDEM_KEYRING_UNREADABLE' })
   }
 

@@ -279,6 +279,27 @@ export interface NapiParsedRefresh {
   digest: string
 }
 
+/** Where and how big a PostgreSQL store is (`openPostgresStore`'s options). */
+export interface NapiPostgresOptions {
+  /** At most this many anonymous sessions (default 100000). */
+  maxAnonymous?: number
+  /**
+   * The schema of the tables, created if missing (default: the connection's first
+   * `search_path` schema).
+   */
+  schema?: string
+  /** The prefix of every table name (default `tandem_`). */
+  tablePrefix?: string
+}
+
+/** How a Redis store names its keys and how big it is (`openRedisStore`'s options). */
+export interface NapiRedisOptions {
+  /** At most this many anonymous sessions (default 100000, split over 256 hash tags). */
+  maxAnonymous?: number
+  /** The prefix of every key (default `ts:`). */
+  prefix?: string
+}
+
 /** What a refresh came to: `outcome` is `"refreshed"`, `"theft"` or `"refused"`. */
 export interface NapiRefreshOutcome {
   /** `"refreshed"`, `"theft"` or `"refused"`. */
@@ -460,23 +481,17 @@ export declare function openBridgeStore(call: (args: [op: 'get' | 'set' | 'destr
  */
 export declare function openMemoryStore(maxSessions?: number | undefined | null, maxAnonymous?: number | undefined | null): NativeStore
 
-/**
- * Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. At most
- * `maxAnonymous` anonymous sessions (default 100000).
- */
-export declare function openPostgresStore(connectionString: string, maxAnonymous?: number | undefined | null): Promise<NativeStore>
+/** Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. */
+export declare function openPostgresStore(connectionString: string, options?: NapiPostgresOptions | undefined | null): Promise<NativeStore>
 
 /**
- * Connect to a Redis Cluster, given some of its nodes' URLs. The anonymous quota as
- * `openRedisStore`'s.
+ * Connect to a Redis Cluster, given some of its nodes' URLs, with the options of
+ * `openRedisStore`.
  */
-export declare function openRedisClusterStore(urls: Array<string>, maxAnonymous?: number | undefined | null): Promise<NativeStore>
+export declare function openRedisClusterStore(urls: Array<string>, options?: NapiRedisOptions | undefined | null): Promise<NativeStore>
 
-/**
- * Connect to a Redis server (`redis://host:port/db`). At most `maxAnonymous` anonymous
- * sessions (default 100000, split over 256 hash tags).
- */
-export declare function openRedisStore(url: string, maxAnonymous?: number | undefined | null): Promise<NativeStore>
+/** Connect to a Redis server (`redis://host:port/db`). */
+export declare function openRedisStore(url: string, options?: NapiRedisOptions | undefined | null): Promise<NativeStore>
 
 /**
  * Open (creating it if needed) the SQLite store in the file `path`, with at most

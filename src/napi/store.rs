@@ -14,7 +14,7 @@ use crate::napi::engine::{self, NapiEngine};
 use crate::napi::error::promise;
 use crate::napi::options::{NapiSessionOptions, NapiTokenOptions};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
-use crate::store::postgres::PostgresOptions;
+use crate::store::postgres::{Namespace, PostgresOptions};
 use crate::store::{MemoryStore, PostgresStore, RedisStore, SqliteStore, Store};
 
 /// A session store (memory, SQLite, Redis, PostgreSQL).
@@ -104,56 +104,89 @@ pub fn open_sqlite_store(
   })
 }
 
-/// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables. At most
-/// `maxAnonymous` anonymous sessions (default 100000).
+/// Where and how big a PostgreSQL store is (`openPostgresStore`'s options).
+#[napi(object)]
+pub struct NapiPostgresOptions {
+  /// At most this many anonymous sessions (default 100000).
+  pub max_anonymous: Option<u32>,
+  /// The schema of the tables, created if missing (default: the connection's first
+  /// `search_path` schema).
+  pub schema: Option<String>,
+  /// The prefix of every table name (default `tandem_`).
+  pub table_prefix: Option<String>,
+}
+
+/// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables.
 #[napi]
 pub fn open_postgres_store(
   env: &Env,
   connection_string: String,
-  max_anonymous: Option<u32>,
+  options: Option<NapiPostgresOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  let options = PostgresOptions {
-    max_anonymous: anonymous_quota(max_anonymous),
-    ..PostgresOptions::default()
-  };
+  let o = options.unwrap_or(NapiPostgresOptions {
+    max_anonymous: None,
+    schema: None,
+    table_prefix: None,
+  });
+  let namespace = Namespace::new(o.schema.as_deref(), o.table_prefix.as_deref());
   promise(env, async move {
+    let options = PostgresOptions {
+      max_anonymous: anonymous_quota(o.max_anonymous),
+      namespace: namespace?,
+      ..PostgresOptions::default()
+    };
     Ok(opened(
       PostgresStore::connect_with(&connection_string, &options).await?,
     ))
   })
 }
 
-/// Connect to a Redis server (`redis://host:port/db`). At most `maxAnonymous` anonymous
-/// sessions (default 100000, split over 256 hash tags).
+/// How a Redis store names its keys and how big it is (`openRedisStore`'s options).
+#[napi(object)]
+pub struct NapiRedisOptions {
+  /// At most this many anonymous sessions (default 100000, split over 256 hash tags).
+  pub max_anonymous: Option<u32>,
+  /// The prefix of every key (default `ts:`).
+  pub prefix: Option<String>,
+}
+
+/// The store `connecting` gives, with the options applied.
+async fn redis_with(
+  connecting: impl std::future::Future<Output = crate::error::Result<RedisStore>>,
+  options: Option<NapiRedisOptions>,
+) -> crate::error::Result<NapiStore> {
+  let (max_anonymous, prefix) = options.map_or((None, None), |o| (o.max_anonymous, o.prefix));
+  let mut store = connecting
+    .await?
+    .with_max_anonymous(anonymous_quota(max_anonymous));
+  if let Some(p) = prefix {
+    store = store.with_prefix(&p)?;
+  }
+  Ok(opened(store))
+}
+
+/// Connect to a Redis server (`redis://host:port/db`).
 #[napi]
 pub fn open_redis_store(
   env: &Env,
   url: String,
-  max_anonymous: Option<u32>,
+  options: Option<NapiRedisOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  let quota = anonymous_quota(max_anonymous);
   promise(env, async move {
-    Ok(opened(
-      RedisStore::connect(&url).await?.with_max_anonymous(quota),
-    ))
+    Ok(redis_with(RedisStore::connect(&url), options).await?)
   })
 }
 
-/// Connect to a Redis Cluster, given some of its nodes' URLs. The anonymous quota as
-/// `openRedisStore`'s.
+/// Connect to a Redis Cluster, given some of its nodes' URLs, with the options of
+/// `openRedisStore`.
 #[napi]
 pub fn open_redis_cluster_store(
   env: &Env,
   urls: Vec<String>,
-  max_anonymous: Option<u32>,
+  options: Option<NapiRedisOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  let quota = anonymous_quota(max_anonymous);
   promise(env, async move {
-    Ok(opened(
-      RedisStore::connect_cluster(&urls)
-        .await?
-        .with_max_anonymous(quota),
-    ))
+    Ok(redis_with(RedisStore::connect_cluster(&urls), options).await?)
   })
 }
 
