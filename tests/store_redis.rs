@@ -24,7 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
-use common::{assert_nothing_usable, feed_end, real_work, two_apps_keep_apart, TestResult};
+use common::{
+  assert_nothing_usable, feed_end, pushed_revocations_reach_another_engine, real_work,
+  two_apps_keep_apart, TestResult,
+};
 use serde_json::json;
 use tandem_session::jwt::Algorithm;
 use tandem_session::session::DeviceInfo;
@@ -128,6 +131,71 @@ async fn two_apps_with_their_own_prefixes_share_one_redis_cluster() -> TestResul
     .await?
     .with_prefix("cl-b:")?;
   two_apps_keep_apart(Arc::new(a), Arc::new(b)).await?;
+  Ok(())
+}
+
+/// How many connections are subscribed to `channel` on the server at `url`, after
+/// killing every pub/sub connection when `kill`.
+async fn subscribers(url: &str, channel: &str, kill: bool) -> TestResult<u64> {
+  let mut c = redis::Client::open(url)?
+    .get_multiplexed_async_connection()
+    .await?;
+  if kill {
+    let _: i64 = redis::cmd("CLIENT")
+      .arg("KILL")
+      .arg("TYPE")
+      .arg("pubsub")
+      .query_async(&mut c)
+      .await?;
+  }
+  let counts: (String, u64) = redis::cmd("PUBSUB")
+    .arg("NUMSUB")
+    .arg(channel)
+    .query_async(&mut c)
+    .await?;
+  Ok(counts.1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revocations_are_pushed_to_other_engines_and_a_lost_subscription_catches_up() -> TestResult
+{
+  let Some(url) = server_env("pushed revocation", "TANDEM_REDIS_URL") else {
+    return Ok(());
+  };
+  let url = empty_database(&url, 8).await?;
+  let connect = || async { RedisStore::connect(&url).await?.with_prefix("push:") };
+  let (a, b) = (connect().await?, connect().await?);
+  let seen = pushed_revocations_reach_another_engine(Arc::new(a), Arc::new(b), 20, || {
+    subscribers(&url, "push:events", true)
+  })
+  .await?;
+  eprintln!("pushed revocation, Redis: {seen:?}");
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revocations_are_pushed_to_other_engines_on_a_cluster() -> TestResult {
+  let Some(urls) = cluster_urls("pushed revocation, cluster") else {
+    return Ok(());
+  };
+  let prefix = format!("push-{}:", std::process::id());
+  let connect = || async {
+    RedisStore::connect_cluster(&urls)
+      .await?
+      .with_prefix(&prefix)
+  };
+  let (a, b) = (connect().await?, connect().await?);
+  let channel = format!("{prefix}events");
+  let seen = pushed_revocations_reach_another_engine(Arc::new(a), Arc::new(b), 20, || async {
+    // The listener is on one node; kill every node's pub/sub connections.
+    let mut left = 0;
+    for u in &urls {
+      left += subscribers(u, &channel, true).await?;
+    }
+    Ok(left)
+  })
+  .await?;
+  eprintln!("pushed revocation, Redis Cluster: {seen:?}");
   Ok(())
 }
 

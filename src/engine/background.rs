@@ -1,39 +1,81 @@
-//! An engine's periodic work: every interval a [`Engine::sync`] (revocations, the key
-//! ring, key rotation), and every [`SYNCS_PER_SWEEP`] syncs a [`Engine::sweep`] of expired
-//! sessions from the store.
+//! An engine's periodic work: a [`Engine::sync`] (revocations, the key ring, key
+//! rotation) every interval and whenever the store pushes a notice of a change, and a
+//! [`Engine::sweep`] of expired sessions from the store every [`SWEEP_EVERY`] syncs'
+//! worth of base intervals.
 //!
-//! Guarantees: a failed sync or sweep (the store is down) is tried again at the next tick
+//! Guarantees: with a store that pushes notices (`store::changes`) a change made by any
+//! process is read here as soon as its notice arrives; while the subscription is up the
+//! poll is only the safety net, every [`PUSHED_POLL_FACTOR`] intervals; while it is down
+//! (and with stores that push nothing) the poll is every interval, so a lost notice costs
+//! at most that. A (re)subscription is itself a notice: what was sent while it was down is
+//! read at once. A failed sync or sweep (the store is down) is tried again at the next tick
 //! and clears nothing (DESIGN promise 10); the loop holds the engine only weakly, so it
-//! ends by itself once the engine is dropped. Not here: which runtime runs it (the caller
-//! spawns the future: the binding on its tokio runtime) and how it is stopped sooner (the
-//! caller aborts the task).
+//! ends by itself once the engine is dropped.
+//! Not here: which runtime runs it (the caller spawns the future: the binding on its
+//! tokio runtime) and how it is stopped sooner (the caller aborts the task).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Engine;
+use tokio::sync::watch;
+use tokio::time::Instant;
 
-/// Syncs between two sweeps: with the default 500 ms interval, one sweep a minute.
-pub const SYNCS_PER_SWEEP: u64 = 120;
+use super::Engine;
+use crate::store::changes::Change;
+
+/// Base intervals between two sweeps: with the default 500 ms interval, one a minute.
+pub const SWEEP_EVERY: u32 = 120;
+/// With a live subscription, the safety-net poll comes every this many intervals.
+pub const PUSHED_POLL_FACTOR: u32 = 10;
+/// The least time between the starts of two syncs: a flood of notices (a mass logout)
+/// makes each process read the feed at most this often, each read taking in every entry
+/// since the last.
+pub const MIN_SYNC_GAP: Duration = Duration::from_millis(5);
+
+/// The next notice, or never when there is no subscription (or it ended for good).
+async fn next_notice(rx: &mut Option<watch::Receiver<Change>>) {
+  let Some(r) = rx.as_mut() else {
+    return std::future::pending().await;
+  };
+  if r.changed().await.is_err() {
+    *rx = None;
+  }
+}
 
 impl Engine {
-  /// The background loop, to spawn on a tokio runtime: a sync every `interval` (the
-  /// first at once), a sweep every [`SYNCS_PER_SWEEP`] syncs, until the engine is dropped.
+  /// The background loop, to spawn on a tokio runtime: a sync at once, then at every
+  /// notice and every poll (see the module), a sweep every [`SWEEP_EVERY`] intervals,
+  /// until the engine is dropped.
   pub fn background(self: &Arc<Self>, interval: Duration) -> impl Future<Output = ()> + Send {
     let engine = Arc::downgrade(self);
+    let mut notices = self.store.changes();
     async move {
-      let mut tick = tokio::time::interval(interval);
-      let mut syncs: u64 = 0;
+      let sweep_every = interval.saturating_mul(SWEEP_EVERY);
+      let mut next_sweep = Instant::now() + sweep_every;
+      let mut next_poll = Instant::now();
       loop {
-        tick.tick().await;
+        tokio::select! {
+          () = tokio::time::sleep_until(next_poll) => {}
+          () = next_notice(&mut notices) => {}
+        }
         let Some(e) = engine.upgrade() else { break };
+        let started = Instant::now();
         // A failure is retried at the next tick; nothing is cleared because of it.
         let _ = e.sync().await;
-        syncs += 1;
-        if syncs % SYNCS_PER_SWEEP == 0 {
+        let live = notices.as_ref().is_some_and(|r| r.borrow().live);
+        let poll = if live {
+          interval.saturating_mul(PUSHED_POLL_FACTOR)
+        } else {
+          interval
+        };
+        next_poll = Instant::now() + poll;
+        if Instant::now() >= next_sweep {
           let _ = e.sweep().await;
+          next_sweep = Instant::now() + sweep_every;
         }
+        drop(e);
+        tokio::time::sleep_until(started + MIN_SYNC_GAP).await;
       }
     }
   }

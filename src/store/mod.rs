@@ -11,7 +11,8 @@
 //!   session data, atomically, and bumps the data version (DESIGN promise 9); in the same
 //!   step it refuses a write that would grow the data past its size limit;
 //! - **a revocation feed**: [`Store::revoke`] appends to a log that every process reads
-//!   with [`Store::revocations_since`], so revocation reaches them all;
+//!   with [`Store::revocations_since`], so revocation reaches them all; a server store
+//!   also pushes a notice of each change ([`Store::changes`]) so they read it at once;
 //! - **the key ring** is stored sealed, and saved by compare-and-swap on its version, so
 //!   exactly one process performs each scheduled rotation;
 //! - failures are `STORE_UNAVAILABLE` (the store could not be reached: nothing changed) or
@@ -20,6 +21,7 @@
 
 pub mod anonymous;
 pub mod bridge;
+pub mod changes;
 pub mod codec;
 pub mod conformance;
 pub mod memory;
@@ -127,6 +129,13 @@ pub trait Store: Send + Sync + 'static {
   /// Store `ring` only if the stored ring's version is `expected` (`None`: no ring stored
   /// yet). Returns whether it was stored.
   async fn save_key_ring(&self, expected: Option<u64>, ring: &StoredRing) -> Result<bool>;
+
+  /// Pushed notices that the feed or the key ring changed (see `changes`), for the
+  /// engine to read them at once; `None` (the default): the engine polls. The first call
+  /// starts the store's listener.
+  fn changes(&self) -> Option<tokio::sync::watch::Receiver<changes::Change>> {
+    None
+  }
 
   /// The bridge's hooks for Node's side (`bridge::NodeSide`): `None` for the native
   /// stores, which Node's side never calls.

@@ -76,6 +76,7 @@ use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Script, Value};
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use serde_json::{Map, Value as Json};
 use tokio::task::JoinSet;
 
@@ -85,6 +86,7 @@ use crate::error::{err, ErrorKind, Result};
 use crate::session::owner::{anonymous_handle, is_anonymous};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
+use crate::store::changes::{self, Change, Changes, Notices};
 use crate::store::codec::{self, decode_device, encode_device};
 use crate::store::row::{self, Column, Columns, Device};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -242,10 +244,12 @@ return v
   )
 });
 
-/// Appends one entry to the feed: KEYS[a..a+2] are seq, log, until; handle, until, max
-/// are the Lua values `h`, `u`, `max`.
+/// Appends one entry to the feed and publishes its position on the store's channel (a
+/// notice for the listeners, see `store::changes`): KEYS[a..a+2] are seq, log, until;
+/// handle, until, max, channel are the Lua values `h`, `u`, `max`, `ch`.
 const FEED_APPEND_LUA: &str = r"
 local n = redis.call('INCR', KEYS[fa])
+redis.call('PUBLISH', ch, n)
 local m = string.format('%d', n) .. ':' .. h .. ':' .. u
 redis.call('ZADD', KEYS[fa + 1], n, m)
 redis.call('ZADD', KEYS[fa + 2], u, m)
@@ -268,10 +272,10 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 ";
 
 /// One server: delete and append to the feed in one step. KEYS: s, d, exp, anon, seq,
-/// log, until. ARGV: handle, until, max feed.
+/// log, until. ARGV: handle, until, max feed, channel.
 static REVOKE_ONE_SERVER: LazyLock<Script> = LazyLock::new(|| {
   Script::new(&format!(
-    "{REVOKE_HEAD_LUA}local fa, h, u, max = 5, ARGV[1], ARGV[2], ARGV[3]\n{FEED_APPEND_LUA}return rec\n"
+    "{REVOKE_HEAD_LUA}local fa, h, u, max, ch = 5, ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n{FEED_APPEND_LUA}return rec\n"
   ))
 });
 
@@ -289,10 +293,10 @@ local tt = redis.call('TIME')
 local now_ms = tonumber(tt[1]) * 1000 + math.floor(tonumber(tt[2]) / 1000)
 ";
 
-/// Append to the feed. KEYS: seq, log, until. ARGV: handle, until, max feed.
+/// Append to the feed. KEYS: seq, log, until. ARGV: handle, until, max feed, channel.
 static FEED_APPEND: LazyLock<Script> = LazyLock::new(|| {
   Script::new(&format!(
-    "local fa, h, u, max = 1, ARGV[1], ARGV[2], ARGV[3]\n{FEED_APPEND_LUA}return n\n"
+    "local fa, h, u, max, ch = 1, ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n{FEED_APPEND_LUA}return n\n"
   ))
 });
 
@@ -354,8 +358,8 @@ return redis.call('ZCARD', KEYS[1])
   )
 });
 
-/// Key ring compare-and-swap. KEYS: ring. ARGV: expected version ('' for none), version,
-/// sealed.
+/// Key ring compare-and-swap, published on the channel when it saves. KEYS: ring. ARGV:
+/// expected version ('' for none), version, sealed, channel.
 static RING_SAVE: LazyLock<Script> = LazyLock::new(|| {
   Script::new(
     r"
@@ -366,6 +370,7 @@ elseif v ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'sealed', ARGV[3])
+redis.call('PUBLISH', ARGV[4], 'ring')
 return 1
 ",
   )
@@ -418,6 +423,10 @@ impl ConnectionLike for Conn {
 #[derive(Clone)]
 pub struct RedisStore {
   conn: Conn,
+  /// The servers a listener may subscribe on (one; or every cluster node given).
+  listen_on: Arc<[Client]>,
+  /// Pushed notices of changes (see `store::changes`).
+  changes: Arc<Changes>,
   /// Every key and channel name, under the store's prefix.
   keys: Arc<Keys>,
   /// Each tag's share of the anonymous sessions' quota.
@@ -446,6 +455,7 @@ impl RedisStore {
   pub async fn connect(url: &str) -> Result<Self> {
     let client =
       Client::open(url).map_err(|_| err(ErrorKind::ConfigInvalid, "the Redis URL is not valid"))?;
+    let listen_on: Arc<[Client]> = Arc::new([client.clone()]);
     let config = ConnectionManagerConfig::new()
       .set_connection_timeout(Some(CONNECT_TIMEOUT))
       .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -463,6 +473,8 @@ impl RedisStore {
     }
     Ok(Self {
       conn,
+      listen_on,
+      changes: Arc::default(),
       keys: Arc::new(Keys::default()),
       anonymous_per_tag: per_tag(DEFAULT_MAX_ANONYMOUS),
     })
@@ -489,9 +501,16 @@ impl RedisStore {
       .max_retry_wait(500)
       .build()
       .map_err(|_| err(ErrorKind::ConfigInvalid, "a Redis Cluster URL is not valid"))?;
+    let listen_on = urls
+      .iter()
+      .map(|u| Client::open(u.as_str()))
+      .collect::<RedisResult<Arc<[Client]>>>()
+      .map_err(|_| err(ErrorKind::ConfigInvalid, "a Redis Cluster URL is not valid"))?;
     let conn = io(client.get_async_connection()).await?;
     let store = Self {
       conn: Conn::Cluster(conn),
+      listen_on,
+      changes: Arc::default(),
       keys: Arc::new(Keys::default()),
       anonymous_per_tag: per_tag(DEFAULT_MAX_ANONYMOUS),
     };
@@ -566,7 +585,8 @@ impl RedisStore {
       .key(&self.keys.feed_until)
       .arg(handle_text)
       .arg(until)
-      .arg(MAX_FEED);
+      .arg(MAX_FEED)
+      .arg(&self.keys.channel);
     io(inv.invoke_async::<u64>(&mut c)).await
   }
 
@@ -779,10 +799,62 @@ fn parse_feed_entry(m: &str) -> Result<Revocation> {
   })
 }
 
+/// A listener pings its subscription this often, so a dead connection is noticed.
+pub const LISTEN_PING: Duration = Duration::from_secs(5);
+
+/// The listener behind [`Store::changes`]: subscribed to the store's channel on one of
+/// `servers` (on a cluster any node hears every publish: the cluster bus broadcasts it),
+/// pinging every [`LISTEN_PING`], and subscribing again (on the next server, after
+/// `changes::retry_delay`) whenever that fails, for as long as the store lives.
+async fn listen(servers: Arc<[Client]>, channel: String, n: Notices) {
+  let mut failures: u32 = 0;
+  let mut next = 0;
+  loop {
+    let server = &servers[next % servers.len()];
+    let subscribing = async {
+      let mut p = server.get_async_pubsub().await?;
+      p.subscribe(&channel).await?;
+      Ok::<_, ::redis::RedisError>(p.split())
+    };
+    if let Ok(Ok((mut sink, mut stream))) = tokio::time::timeout(REQUEST_TIMEOUT, subscribing).await
+    {
+      failures = 0;
+      n.subscribed();
+      let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + LISTEN_PING, LISTEN_PING);
+      loop {
+        tokio::select! {
+          m = stream.next() => match m {
+            Some(_) => n.notice(),
+            None => break,
+          },
+          _ = ping.tick() => {
+            let pong = tokio::time::timeout(RESPONSE_TIMEOUT, sink.ping::<Value>()).await;
+            if !matches!(pong, Ok(Ok(_))) {
+              break;
+            }
+          }
+        }
+      }
+      n.lost();
+    } else {
+      failures = failures.saturating_add(1);
+      next += 1;
+    }
+    tokio::time::sleep(changes::retry_delay(failures)).await;
+  }
+}
+
 #[async_trait]
 impl Store for RedisStore {
   fn kind(&self) -> &'static str {
     "redis"
+  }
+
+  fn changes(&self) -> Option<tokio::sync::watch::Receiver<Change>> {
+    let servers = Arc::clone(&self.listen_on);
+    let channel = self.keys.channel.clone();
+    self.changes.subscribe(move |n| listen(servers, channel, n))
   }
 
   async fn insert(&self, record: &SessionRecord) -> Result<u64> {
@@ -910,7 +982,8 @@ impl Store for RedisStore {
         .key(&self.keys.feed_until)
         .arg(&text)
         .arg(until.0)
-        .arg(MAX_FEED);
+        .arg(MAX_FEED)
+        .arg(&self.keys.channel);
       io(inv.invoke_async(&mut c)).await?
     };
     let Some((s, d)) = raw else {
@@ -1070,7 +1143,8 @@ impl Store for RedisStore {
       .key(&self.keys.ring)
       .arg(expected.map(|v| v.to_string()).unwrap_or_default())
       .arg(ring.version)
-      .arg(&ring.sealed);
+      .arg(&ring.sealed)
+      .arg(&self.keys.channel);
     let saved: i64 = io(inv.invoke_async(&mut c)).await?;
     Ok(saved == 1)
   }

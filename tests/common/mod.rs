@@ -680,3 +680,83 @@ pub async fn two_apps_keep_apart(a: Arc<dyn Store>, b: Arc<dyn Store>) -> TestRe
   );
   Ok(())
 }
+
+// ---- Pushed revocation: an engine whose poll is a minute away still hears at once. ----
+
+/// How long a pushed revocation may take to reach the other engine in these tests: far
+/// below the poll (a minute, and ten of them while the subscription is live), far above
+/// a loopback round trip.
+pub const PUSH_BOUND: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Wait until `e` refuses session `h`, at most `within`; how long it took.
+pub async fn until_revoked(
+  e: &Engine,
+  h: &Handle,
+  within: std::time::Duration,
+) -> TestResult<std::time::Duration> {
+  let start = std::time::Instant::now();
+  while !e.is_revoked(&h.to_text()) {
+    if start.elapsed() > within {
+      return Err(format!("not refused after {within:?}").into());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+  }
+  Ok(start.elapsed())
+}
+
+/// Engines over `a` and `b` (two connections to one server); `b`'s polls a minute apart.
+/// `rounds` logouts, a user-wide logout and a theft on `a` are refused by `b` within
+/// [`PUSH_BOUND`] each, and so is one made right after `drop_subscriptions` (which must
+/// end `b`'s subscription and return how many subscribers are left: 0, so the revocation
+/// is made while nobody listens, and `b` must catch up when it subscribes again). Returns
+/// the latencies seen.
+#[allow(dead_code)] // used by the Redis and PostgreSQL tests
+pub async fn pushed_revocations_reach_another_engine<F, Fut>(
+  a: Arc<dyn Store>,
+  b: Arc<dyn Store>,
+  rounds: usize,
+  drop_subscriptions: F,
+) -> TestResult<Vec<std::time::Duration>>
+where
+  F: Fn() -> Fut,
+  Fut: std::future::Future<Output = TestResult<u64>>,
+{
+  let clock = Arc::new(FixedClock::at(ENGINE_T0));
+  let ea = engine_with(a, Arc::clone(&clock), Algorithm::Hs256, ENGINE_SECRET).await?;
+  let eb = engine_with(b, Arc::clone(&clock), Algorithm::Hs256, ENGINE_SECRET).await?;
+  let task = tokio::spawn(eb.background(std::time::Duration::from_secs(60)));
+  let mut out = HandedOut::default();
+  let user = conformance::user()?;
+  // The first session waits for the subscription to come up (its resync reads it too).
+  let mut seen = Vec::with_capacity(rounds + 3);
+  for i in 0..rounds {
+    let t = out.login(&ea, &user, "marker-push").await?;
+    assert!(ea.revoke(&t.handle).await?);
+    let within = if i == 0 { PUSH_BOUND * 5 } else { PUSH_BOUND };
+    seen.push(until_revoked(&eb, &t.handle, within).await?);
+  }
+  let t = out.login(&ea, &user, "marker-push-all").await?;
+  assert_eq!(ea.revoke_user(&user, None).await?, vec![t.handle]);
+  seen.push(until_revoked(&eb, &t.handle, PUSH_BOUND).await?);
+  // A theft on A: the replayed first token after two rotations.
+  let t0 = out.login(&ea, &user, "marker-push-theft").await?;
+  let t1 = out.refresh(&ea, &t0.refresh).await?;
+  clock.advance_ms(30_000);
+  out.refresh(&ea, &t1.refresh).await?;
+  match ea
+    .refresh(t0.refresh.as_bytes(), device_named("thief"))
+    .await?
+  {
+    RefreshOutcome::Theft(_) => {}
+    other => return Err(format!("expected a theft, got {other:?}").into()),
+  }
+  seen.push(until_revoked(&eb, &t0.handle, PUSH_BOUND).await?);
+  // Nobody listening when it is made: B reads it when it subscribes again.
+  let t = out.login(&ea, &user, "marker-push-gap").await?;
+  let left = drop_subscriptions().await?;
+  assert_eq!(left, 0, "no subscriber is left when the revocation is made");
+  assert!(ea.revoke(&t.handle).await?);
+  seen.push(until_revoked(&eb, &t.handle, PUSH_BOUND * 5).await?);
+  task.abort();
+  Ok(seen)
+}

@@ -1,0 +1,168 @@
+//! Pushed change notices: how a store tells the engines over it, in this process and in
+//! others, that its revocation feed or key ring changed, so they read them at once rather
+//! than at their next poll (Redis pub/sub, PostgreSQL `LISTEN/NOTIFY`). The stores of one
+//! process (memory) or one file (SQLite) have none: their engines poll.
+//!
+//! A notice carries nothing but "look now": the feed and the ring stay the only source of
+//! truth, read from the engine's own cursor, so a notice lost, late, doubled or coalesced
+//! with others costs at most a poll interval and never an event.
+//!
+//! Guarantees:
+//! - [`Changes`] is a counter with a flag: [`Change::seen`] grows at every notice and at
+//!   every (re)subscription, since notices sent while a subscription was down are lost and
+//!   the engine must read anything it may have missed; [`Change::live`] says whether a
+//!   subscription is up now (when it is not, engines poll at their base interval);
+//! - the listener task, when a store has one, is started at most once, by the first
+//!   [`Changes::subscribe`] inside a tokio runtime, and runs until the last clone of the
+//!   store is dropped (then it is aborted): a store used without an engine opens no extra
+//!   connection;
+//! - the listener reconnects by itself after any failure, waiting [`RETRY_MIN`] doubling to
+//!   [`RETRY_MAX`] between attempts.
+//!
+//! Not guaranteed: that a notice arrives at all (pub/sub and NOTIFY are at most once); the
+//! engines' polling is the safety net.
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+
+/// The first wait before a listener tries to subscribe again.
+pub const RETRY_MIN: Duration = Duration::from_millis(50);
+/// The longest wait between two attempts.
+pub const RETRY_MAX: Duration = Duration::from_secs(2);
+
+/// What the engines watch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Change {
+  /// Grows at every notice and every (re)subscription: read the feed and ring again.
+  pub seen: u64,
+  /// A subscription is up: notices arrive as they are sent.
+  pub live: bool,
+}
+
+/// Aborts the listener task when dropped.
+struct Listener(AbortHandle);
+
+impl Drop for Listener {
+  fn drop(&mut self) {
+    self.0.abort();
+  }
+}
+
+/// A store's change notices: shared by its clones, one listener at most.
+pub struct Changes {
+  tx: watch::Sender<Change>,
+  listener: OnceLock<Option<Listener>>,
+}
+
+impl Default for Changes {
+  fn default() -> Self {
+    Self {
+      tx: watch::Sender::new(Change::default()),
+      listener: OnceLock::new(),
+    }
+  }
+}
+
+impl std::fmt::Debug for Changes {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    f.debug_struct("Changes")
+      .field("now", &*self.tx.borrow())
+      .finish_non_exhaustive()
+  }
+}
+
+impl Changes {
+  /// A receiver of the notices; the first call inside a tokio runtime starts `listen`
+  /// (given what it reports with), later calls share it. `None` outside a runtime.
+  pub fn subscribe<F, Fut>(&self, listen: F) -> Option<watch::Receiver<Change>>
+  where
+    F: FnOnce(Notices) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+  {
+    if self.listener.get().is_none() {
+      let rt = tokio::runtime::Handle::try_current().ok()?;
+      self.listener.get_or_init(|| {
+        let task = rt.spawn(listen(Notices(self.tx.clone())));
+        Some(Listener(task.abort_handle()))
+      });
+    }
+    Some(self.tx.subscribe())
+  }
+}
+
+/// What a listener reports with.
+#[derive(Clone)]
+pub struct Notices(watch::Sender<Change>);
+
+impl Notices {
+  /// A notice arrived.
+  pub fn notice(&self) {
+    self.0.send_modify(|c| c.seen = c.seen.wrapping_add(1));
+  }
+
+  /// The subscription is up (again): anything sent while it was down is read now.
+  pub fn subscribed(&self) {
+    self.0.send_modify(|c| {
+      c.seen = c.seen.wrapping_add(1);
+      c.live = true;
+    });
+  }
+
+  /// The subscription is down: engines poll at their base interval until it is back.
+  pub fn lost(&self) {
+    self.0.send_modify(|c| c.live = false);
+  }
+}
+
+/// The wait before attempt `n` (0-based) to subscribe again.
+pub fn retry_delay(n: u32) -> Duration {
+  RETRY_MIN
+    .saturating_mul(1u32.checked_shl(n.min(16)).unwrap_or(u32::MAX))
+    .min(RETRY_MAX)
+}
+
+#[cfg(test)]
+mod tests {
+  use std::sync::atomic::{AtomicU32, Ordering};
+  use std::sync::Arc;
+
+  use super::*;
+
+  type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+  #[tokio::test]
+  async fn the_listener_starts_once_and_reports_to_every_receiver() -> TestResult {
+    let changes = Changes::default();
+    let starts = Arc::new(AtomicU32::new(0));
+    let listen = |n: Notices| {
+      starts.fetch_add(1, Ordering::SeqCst);
+      async move {
+        n.subscribed();
+        n.notice();
+      }
+    };
+    let mut a = changes.subscribe(listen).ok_or("inside a runtime")?;
+    let mut b = changes.subscribe(|_n: Notices| async {}).ok_or("shared")?;
+    assert_eq!(starts.load(Ordering::SeqCst), 1);
+    a.wait_for(|c| c.seen == 2).await?;
+    b.wait_for(|c| c.seen == 2 && c.live).await?;
+    Ok(())
+  }
+
+  #[test]
+  fn outside_a_runtime_there_is_no_listener_and_no_receiver() {
+    let changes = Changes::default();
+    assert!(changes.subscribe(|_n: Notices| async {}).is_none());
+  }
+
+  #[test]
+  fn retries_back_off_from_the_minimum_to_the_maximum() {
+    assert_eq!(retry_delay(0), RETRY_MIN);
+    assert_eq!(retry_delay(1), RETRY_MIN * 2);
+    assert_eq!(retry_delay(40), RETRY_MAX);
+  }
+}
