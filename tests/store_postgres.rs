@@ -20,7 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
-use common::{assert_nothing_usable, feed_end, real_work, two_apps_keep_apart, TestResult};
+use common::{
+  assert_nothing_usable, feed_end, pushed_revocations_reach_another_engine, real_work,
+  two_apps_keep_apart, TestResult,
+};
 use serde_json::{json, Map, Value};
 use tandem_session::clock::UnixMillis;
 use tandem_session::jwt::Algorithm;
@@ -207,6 +210,48 @@ async fn two_apps_with_their_own_schema_or_table_prefix_share_one_database() -> 
     .admin
     .batch_execute(&format!("DROP SCHEMA {own} CASCADE"))
     .await?;
+  schema.drop_now().await?;
+  Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revocations_are_notified_to_other_engines_and_a_lost_listener_catches_up() -> TestResult {
+  let Some(url) = pg_url("pushed revocation") else {
+    return Ok(());
+  };
+  let schema = Schema::new(&url).await?;
+  // A name of its own, so that only this test's listeners are ended below.
+  let name = format!("push{}", std::process::id());
+  let url = format!("{}&application_name={name}", schema.url);
+  let a = Arc::new(PostgresStore::connect(&url).await?);
+  let b = Arc::new(PostgresStore::connect(&url).await?);
+  let admin = &schema.admin;
+  let listener = format!("{name} listener");
+  let seen = pushed_revocations_reach_another_engine(a, b, 20, || async {
+    admin
+      .execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        &[&listener],
+      )
+      .await?;
+    // Until the ended backends are gone (the listener waits 50 ms before it reconnects).
+    for _ in 0..200 {
+      let n: i64 = admin
+        .query_one(
+          "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+          &[&listener],
+        )
+        .await?
+        .get(0);
+      if n == 0 {
+        return Ok(0);
+      }
+      tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Ok(1)
+  })
+  .await?;
+  eprintln!("pushed revocation, PostgreSQL: {seen:?}");
   schema.drop_now().await?;
   Ok(())
 }

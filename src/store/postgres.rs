@@ -22,6 +22,11 @@
 //!   are never lost), `revoke` deletes and appends to the feed in one transaction, the
 //!   key ring is saved by compare-and-swap on its version; nothing is ever upserted, and
 //!   inserting an existing handle fails with `STORE_CORRUPT` without overwriting;
+//! - change notices (`store::changes`): each revocation's transaction and each key-ring
+//!   save notifies the namespace's channel (`pg_notify`, delivered exactly when it
+//!   commits); [`Store::changes`] starts a listener on a connection of its own (named
+//!   `<application_name> listener`), which reconnects by itself, and whose every
+//!   (re)connection is a notice, so nothing sent while it was down is missed;
 //! - the feed never skips an entry: appends are serialised by a transaction-scoped
 //!   advisory lock held until commit, so `seq` order is commit order and a reader that has
 //!   seen `seq = n` will never later see a new entry with a smaller `seq`;
@@ -63,17 +68,19 @@ use async_trait::async_trait;
 use deadpool_postgres::{
   ClientWrapper, Hook, HookError, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime,
 };
+use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{AsyncMessage, NoTls, Row};
 
 use crate::clock::UnixMillis;
 use crate::error::{err, Error, ErrorKind, Result};
 use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
+use crate::store::changes::{self, Change, Changes, Notices};
 use crate::store::codec;
 use crate::store::row::{self, Column, Columns};
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
@@ -273,10 +280,14 @@ const SQL_SWEEP_SESSIONS: &str = "DELETE FROM tandem_sessions WHERE handle IN (\
 const SQL_SWEEP_FEED: &str = "DELETE FROM tandem_revocations WHERE seq IN (\
   SELECT seq FROM tandem_revocations WHERE until <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
 const SQL_RING_LOAD: &str = "SELECT version, sealed FROM tandem_key_ring WHERE id = 1";
-const SQL_RING_CREATE: &str = "INSERT INTO tandem_key_ring (id, version, sealed) \
-  VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING";
-const SQL_RING_SWAP: &str =
-  "UPDATE tandem_key_ring SET version = $1, sealed = $2 WHERE id = 1 AND version = $3";
+/// Ring saves and revocations notify the namespace's channel (`$3`; `$1` for the feed) in
+/// their own statement or transaction: a notice is sent exactly when the change commits.
+const SQL_RING_CREATE: &str = "WITH saved AS (INSERT INTO tandem_key_ring (id, version, sealed) \
+  VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING RETURNING 1) \
+  SELECT pg_notify($3, 'ring') FROM saved";
+const SQL_RING_SWAP: &str = "WITH saved AS (UPDATE tandem_key_ring SET version = $1, sealed = $2 \
+  WHERE id = 1 AND version = $4 RETURNING 1) SELECT pg_notify($3, 'ring') FROM saved";
+const SQL_FEED_NOTIFY: &str = "SELECT pg_notify($1, 'feed')";
 
 /// Options of [`PostgresStore::connect_with`].
 #[derive(Debug, Clone)]
@@ -308,6 +319,12 @@ pub struct PostgresStore {
   max_anonymous: i64,
   /// Where the tables are, and their names.
   ns: Namespace,
+  /// The channel changes are notified on (`Namespace::channel`).
+  channel: String,
+  /// How the listener connects (the pool's configuration, with its own name).
+  listener_config: tokio_postgres::Config,
+  /// Pushed notices of changes (see `store::changes`).
+  changes: Changes,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -432,6 +449,9 @@ impl PostgresStore {
       Some(path) => format!("{SESSION_SETTINGS}; {path}").into(),
       None => SESSION_SETTINGS.into(),
     };
+    let mut listener_config = config.clone();
+    let name = config.get_application_name().unwrap_or("tandem-session");
+    listener_config.application_name(format!("{name} listener"));
     let manager = Manager::from_config(
       config,
       NoTls,
@@ -466,6 +486,9 @@ impl PostgresStore {
       pool,
       max_anonymous: row::to_i64(options.max_anonymous.max(1))?,
       ns: options.namespace.clone(),
+      channel: options.namespace.channel(),
+      listener_config,
+      changes: Changes::default(),
     };
     store.migrate().await?;
     Ok(store)
@@ -537,6 +560,8 @@ impl PostgresStore {
       tx.execute(&lock, &[&self.ns.lock(FEED_LOCK)]).await?;
       let append = tx.prepare_cached(&self.ns.sql(SQL_FEED_APPEND)).await?;
       tx.execute(&append, &[&handle, &until]).await?;
+      let notify = tx.prepare_cached(SQL_FEED_NOTIFY).await?;
+      tx.query(&notify, &[&self.channel]).await?;
       tx.commit().await?;
       Ok(Some(row))
     })
@@ -553,10 +578,74 @@ impl PostgresStore {
   }
 }
 
+/// A listener checks its connection this often, so a dead one is noticed.
+pub const LISTEN_PING: Duration = Duration::from_secs(5);
+
+/// The listener behind [`Store::changes`]: one connection of its own (not pooled, named
+/// `<application_name> listener`) that runs `LISTEN` on the namespace's channel, checks
+/// the connection every [`LISTEN_PING`], and connects again (after
+/// `changes::retry_delay`) whenever that fails, for as long as the store lives.
+async fn listen(config: tokio_postgres::Config, channel: String, n: Notices) {
+  let mut failures: u32 = 0;
+  loop {
+    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let connecting = async {
+      let (client, mut connection) = config.connect(NoTls).await?;
+      // The connection delivers the notifications; it ends when the connection does.
+      let driver = tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+          if matches!(m, AsyncMessage::Notification(_)) && tx.send(()).is_err() {
+            break;
+          }
+        }
+      });
+      let listening = client.batch_execute(&format!("LISTEN \"{channel}\"")).await;
+      if let Err(e) = listening {
+        driver.abort();
+        return Err(e);
+      }
+      Ok::<_, tokio_postgres::Error>((client, driver))
+    };
+    match tokio::time::timeout(CREATE_TIMEOUT, connecting).await {
+      Ok(Ok((client, driver))) => {
+        failures = 0;
+        n.subscribed();
+        let mut ping =
+          tokio::time::interval_at(tokio::time::Instant::now() + LISTEN_PING, LISTEN_PING);
+        loop {
+          tokio::select! {
+            m = heard.recv() => match m {
+              Some(()) => n.notice(),
+              None => break,
+            },
+            _ = ping.tick() => {
+              let alive = tokio::time::timeout(CALL_TIMEOUT, client.simple_query("")).await;
+              if !matches!(alive, Ok(Ok(_))) {
+                break;
+              }
+            }
+          }
+        }
+        driver.abort();
+        n.lost();
+      }
+      _ => failures = failures.saturating_add(1),
+    }
+    tokio::time::sleep(changes::retry_delay(failures)).await;
+  }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
   fn kind(&self) -> &'static str {
     "postgres"
+  }
+
+  fn changes(&self) -> Option<tokio::sync::watch::Receiver<Change>> {
+    let config = self.listener_config.clone();
+    let channel = self.channel.clone();
+    self.changes.subscribe(move |n| listen(config, channel, n))
   }
 
   async fn insert(&self, record: &SessionRecord) -> Result<u64> {
@@ -784,19 +873,19 @@ impl Store for PostgresStore {
       match expected {
         None => {
           let st = c.prepare_cached(&self.ns.sql(SQL_RING_CREATE)).await?;
-          c.execute(&st, &[&version, &ring.sealed])
+          c.query(&st, &[&version, &ring.sealed, &self.channel])
             .await
             .map_err(Error::from)
         }
         Some(expected) => {
           let st = c.prepare_cached(&self.ns.sql(SQL_RING_SWAP)).await?;
-          c.execute(&st, &[&version, &ring.sealed, &expected])
+          c.query(&st, &[&version, &ring.sealed, &self.channel, &expected])
             .await
             .map_err(Error::from)
         }
       }
     })?;
-    Ok(n == 1)
+    Ok(n.len() == 1)
   }
 }
 

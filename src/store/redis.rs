@@ -35,6 +35,12 @@
 //!   note is dropped. If the second step fails, the call still returns the deleted record
 //!   (the revocation happened) and the next [`Store::sweep`] copies notes older than
 //!   [`OUTBOX_AGE_MS`] to the feed: every revocation reaches the feed at least once;
+//! - change notices (`store::changes`): the scripts that append to the feed or save the
+//!   key ring also `PUBLISH` on the prefix's channel (`Pevents`) in the same atomic step;
+//!   [`Store::changes`] starts a listener subscribed on one server (on a cluster, any node
+//!   hears every publish: classic pub/sub is broadcast over the cluster bus), which pings,
+//!   resubscribes by itself (the next node, with backoff), and whose every
+//!   (re)subscription is a notice, so nothing sent while it was down is missed;
 //! - feed positions come from `INCR` in the same script that writes the entry, so a
 //!   position is visible only together with every smaller one: a reader that remembers the
 //!   last position it saw misses nothing; the feed keeps at most [`MAX_FEED`] entries;

@@ -9,8 +9,9 @@
 //!   two stores with different schemas or prefixes on one database never share a row;
 //! - the default namespace rewrites nothing: the names (and advisory locks) of earlier
 //!   releases, so existing sessions stay;
-//! - the advisory locks that serialise migrations and feed appends are the namespace's
-//!   own, so one app's revocations never wait for another's;
+//! - the advisory locks that serialise migrations and feed appends, and the channel that
+//!   change notices go on, are the namespace's own, so one app's revocations never wait
+//!   for another's nor wake its engines;
 //! - names are validated (and a schema quoted): a schema is 1 to 63 and a prefix 1 to 32 bytes of
 //!   `a-z 0-9 _` starting with a letter or `_` (so every name stays within PostgreSQL's
 //!   63 bytes, and means the same quoted or not).
@@ -108,6 +109,17 @@ impl Namespace {
       .map(|s| format!("CREATE SCHEMA IF NOT EXISTS \"{s}\""))
   }
 
+  /// The channel the store notifies its changes on: `tandem_events` by default, else
+  /// followed by the namespace's hash (channels are database-wide, not per schema, and
+  /// a name of schema and prefix could pass PostgreSQL's 63 bytes).
+  pub fn channel(&self) -> String {
+    if *self == Self::default() {
+      "tandem_events".to_owned()
+    } else {
+      format!("tandem_events_{:016x}", self.lock(0))
+    }
+  }
+
   /// The namespace's own advisory-lock key for `base` (`base` itself by default).
   pub fn lock(&self, base: i64) -> i64 {
     if *self == Self::default() {
@@ -155,6 +167,9 @@ mod tests {
     );
     assert_ne!(n.lock(42), 42);
     assert_ne!(n.lock(42), Namespace::new(Some("shop"), None)?.lock(42));
+    assert_eq!(Namespace::default().channel(), "tandem_events");
+    assert_ne!(n.channel(), Namespace::new(Some("shop"), None)?.channel());
+    assert!(n.channel().len() < 64);
     Ok(())
   }
 
