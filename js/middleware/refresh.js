@@ -36,8 +36,9 @@ function backTo (url) {
 
 /**
  * The presented refresh token, or `{code}` when the request is unusable: two refresh
- * cookies, or (with `transfer: 'auto'`) a refresh cookie and an `X-Refresh-Token` header
- * that differ (CREDENTIALS_AMBIGUOUS, as a cookie and a different Bearer token are).
+ * cookies, or (with `transfer: 'auto'`) a refresh cookie and an `X-Refresh-Token` header,
+ * even holding the same token (CREDENTIALS_AMBIGUOUS: a client speaks one transfer mode,
+ * and one credential that arrives twice is not taken, whatever the copies say).
  */
 function presented (middleware, state) {
   const req = state.req
@@ -47,7 +48,7 @@ function presented (middleware, state) {
   if (state.mode === 'header' && transfer !== 'auto') return { token: fromHeader }
   const c = refreshCookie(middleware, state)
   if (state.mode !== 'header') return c
-  if (c.code === 'CREDENTIALS_AMBIGUOUS' || (typeof c.token === 'string' && c.token !== fromHeader)) return { code: 'CREDENTIALS_AMBIGUOUS' }
+  if (c.code === 'CREDENTIALS_AMBIGUOUS' || (typeof c.token === 'string' && t !== undefined)) return { code: 'CREDENTIALS_AMBIGUOUS' }
   return { token: fromHeader }
 }
 
@@ -115,8 +116,8 @@ async function refresh (middleware, state, next) {
     // Two refresh cookies: one may have been planted by a sibling subdomain (Domain=),
     // which our host-only clearing could not remove. Clearing would delete only the real
     // one and leave the planted one to log this browser into the planter's session, so
-    // nothing is cleared: the refresh fails until the planted cookie goes. A cookie and a
-    // different X-Refresh-Token: which one is the client's cannot be told either.
+    // nothing is cleared: the refresh fails until the planted cookie goes. A cookie and an
+    // X-Refresh-Token: which one is the client's cannot be told either.
     return sendJson(res, 400, { code: p.code })
   }
   if (!p.token) {

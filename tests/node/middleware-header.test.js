@@ -160,14 +160,21 @@ eachExpress(function (express) {
       assertOk(await browser.post(REFRESH_PATH), "and mallory's cookie")
     })
 
-    it('should take them when they are the same token', async function (t) {
+    it('should refuse them with 400 CREDENTIALS_AMBIGUOUS even when they are the same token, rotating nothing', async function (t) {
       const app = await useApp(t, express)
       const browser = app.client()
       await browser.post('/login', { json: { user: 'bo' } })
       const rt = browser.jar.get(REFRESH).value
-      const r = await browser.post(REFRESH_PATH, { headers: { 'X-Refresh-Token': rt } })
-      assertOk(r)
-      assert.equal(r.json.userId, 'bo')
+      for (const value of [rt, '']) {
+        const r = await browser.post(REFRESH_PATH, { headers: { 'X-Refresh-Token': value } })
+        assertCode(r, 400, 'CREDENTIALS_AMBIGUOUS', value === '' ? 'an empty header' : 'the same token')
+        shouldNotSetCookie(r)
+      }
+      assert.equal(app.events.refreshed.length, 0, 'nothing rotated')
+      assert.equal(browser.jar.get(REFRESH).value, rt, 'nothing cleared')
+      const ok = await browser.post(REFRESH_PATH)
+      assertOk(ok, 'the cookie alone still refreshes')
+      assert.equal(ok.json.userId, 'bo')
     })
   })
 
