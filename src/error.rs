@@ -18,9 +18,11 @@ pub enum ErrorKind {
   /// base64url, bad JSON, duplicate member, over a size limit, a missing or mistyped claim.
   TokenMalformed,
   /// The token is well formed but not acceptable: bad signature, algorithm not allowed or
-  /// not the key's, wrong `typ`, `iss` or `aud`, unsupported `crit`, a key-carrying header.
+  /// not the key's, wrong `typ`, `iss` or `aud`, unsupported `crit`, a key-carrying header,
+  /// an `iat` or `nbf` after `exp`.
   TokenInvalid,
-  /// `exp` (plus leeway) has passed. The holder should use its refresh token.
+  /// `exp` (plus leeway) has passed, or the token lives longer than the policy's lifetime
+  /// plus leeway. The holder should use its refresh token.
   TokenExpired,
   /// `nbf` (minus leeway) or `iat` (minus leeway) is in the future.
   TokenNotYetValid,

@@ -963,8 +963,11 @@ fn exp_is_required_numeric_and_enforced_with_the_leeway() -> Result<()> {
     leeway_secs: 0,
     ..Policy::default()
   };
+  // Issued 300 s before now, so that an exp a little in the past is not also before iat.
+  let issued = (T - 300).to_string();
   let check = |exp: Option<&str>, policy: &Policy, now: UnixMillis| -> Result<Option<ErrorKind>> {
-    let t = sign_hs(&h, payload(&[("exp", exp)]))?;
+    let at = Some(issued.as_str());
+    let t = sign_hs(&h, payload(&[("exp", exp), ("iat", at), ("nbf", at)]))?;
     Ok(kind(verify_at(&hs_ring()?, policy, now, &t)))
   };
   let d = Policy::default();
@@ -1075,6 +1078,30 @@ fn a_token_living_longer_than_the_policy_allows_is_refused_as_expired() -> Resul
       ("exp", Some(exp.to_string().as_str())),
     ]);
     assert_eq!(hs(&h, &p)?, want, "iat {iat} exp {exp}");
+  }
+  Ok(())
+}
+
+#[test]
+fn a_token_issued_or_valid_only_after_its_exp_is_refused_as_invalid() -> Result<()> {
+  // Issue 17, point 7: an absurd iat. `iat` or `nbf` after `exp` (here with `exp` still
+  // inside the leeway, so nothing else refuses it) is no token of any policy: TOKEN_INVALID,
+  // not a reason to refresh. Leeway 5 s, now = T.
+  let h = header(&[]);
+  for (iat, nbf, exp, want) in [
+    (T, T, T + 2, None),
+    (T + 2, T + 2, T + 2, None),
+    (T + 3, T, T + 2, Some(ErrorKind::TokenInvalid)),
+    (T + 4, T + 4, T - 4, Some(ErrorKind::TokenInvalid)),
+    (T, T + 3, T + 2, Some(ErrorKind::TokenInvalid)),
+    (T + 4_000_000_000, T, T + 600, Some(ErrorKind::TokenInvalid)),
+  ] {
+    let p = payload(&[
+      ("iat", Some(iat.to_string().as_str())),
+      ("nbf", Some(nbf.to_string().as_str())),
+      ("exp", Some(exp.to_string().as_str())),
+    ]);
+    assert_eq!(hs(&h, &p)?, want, "iat {iat} nbf {nbf} exp {exp}");
   }
   Ok(())
 }
@@ -1722,7 +1749,11 @@ fn the_signature_is_verified_before_the_claims_are_read() -> Result<()> {
       ErrorKind::TokenExpired,
     ),
     (
-      b64(payload(&[("nbf", Some(&(T + 3600).to_string()))])),
+      b64(payload(&[
+        ("nbf", Some(&(T + 3600).to_string())),
+        ("iat", Some(&(T + 3600).to_string())),
+        ("exp", Some(&(T + 4200).to_string())),
+      ])),
       ErrorKind::TokenNotYetValid,
     ),
   ] {

@@ -20,7 +20,7 @@
 //! - an accepted token's header parses strictly with our `alg`, `kid` and `typ`, and its
 //!   claims are exactly what the strict parser reads, and satisfy the policy (issuer,
 //!   audience, lifetime with leeway, `exp - iat` at most the policy's lifetime plus the
-//!   leeway, non-empty `sub`, opaque `sid` and `jti`);
+//!   leeway, `iat` and `nbf` not after `exp`, non-empty `sub`, opaque `sid` and `jti`);
 //! - a token accepted under one algorithm's ring is refused by the other's (no confusion);
 //! - `TokenService::verify_access` agrees with `access::verify` on the same ring;
 //! - the canonical fast claims parser and the strict parser agree on every payload;
@@ -203,6 +203,7 @@ fn check_accepted(alg: Algorithm, token: &[u8], c: &AccessClaims) {
   let leeway = p.leeway_secs as f64;
   assert!(now < c.exp + leeway, "expired token accepted, {}", ctx());
   assert!(c.iat - leeway <= now, "future iat accepted, {}", ctx());
+  assert!(c.iat <= c.exp, "a token issued after its exp accepted, {}", ctx());
   assert!(
     c.exp - c.iat <= p.ttl_secs as f64 + leeway,
     "a token living longer than the policy accepted, {}",
@@ -210,6 +211,7 @@ fn check_accepted(alg: Algorithm, token: &[u8], c: &AccessClaims) {
   );
   if let Some(nbf) = s.nbf {
     assert!(nbf - leeway <= now, "future nbf accepted, {}", ctx());
+    assert!(nbf <= c.exp, "a token valid only after its exp accepted, {}", ctx());
   }
   assert!(!c.sub.is_empty(), "empty sub accepted, {}", ctx());
   for id in [&c.sid, &c.jti] {

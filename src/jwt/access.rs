@@ -8,7 +8,9 @@
 //! `kid` names a key of the ring that verifies now (else `KEY_UNKNOWN`; nothing else is
 //! consulted: no file, URL or store); the header's `alg` is that key's; the signature;
 //! strict claims; `iss` exact; `aud` contains ours; `exp`, `nbf`, `iat` against the clock
-//! with the leeway. Valid iff `now < exp + leeway`, `nbf - leeway <= now`, `iat - leeway <= now`.
+//! with the leeway. Valid iff `now < exp + leeway`, `nbf - leeway <= now`, `iat - leeway <= now`,
+//! `iat <= exp`, `nbf <= exp` and `exp - iat <= ttl + leeway` (no token of ours lives longer
+//! than the policy says, nor is issued after it expires).
 //!
 //! Not checked here: whether the session was revoked. That is the engine's in-memory
 //! revocation set, consulted by the caller.
@@ -250,13 +252,15 @@ fn signing_key<'r>(ring: &'r KeyRing, header: &[u8], now: UnixMillis) -> Result<
 /// `policy` at `now`; what it says, borrowed from `c`. Like `jsonwebtoken`'s `validate`.
 ///
 /// Checks, in order: `iss` is the policy's; `aud` contains the policy's; `now < exp +
-/// leeway`; `exp - iat <= ttl + leeway` (no token of ours lives longer); `nbf - leeway <=
-/// now` (when present) and `iat - leeway <= now`; `sub` is not empty; `sid` and `jti` are
-/// opaque ids of ours; `dv` is present.
+/// leeway`; `iat <= exp` and `nbf <= exp` (when present); `exp - iat <= ttl + leeway` (no
+/// token of ours lives longer); `nbf - leeway <= now` (when present) and `iat - leeway <=
+/// now`; `sub` is not empty; `sid` and `jti` are opaque ids of ours; `dv` is present.
 ///
 /// # Errors
 /// `TOKEN_MALFORMED` when a required claim is missing; `TOKEN_INVALID` (issuer, audience,
-/// `sub`, `sid`, `jti`); `TOKEN_EXPIRED`; `TOKEN_NOT_YET_VALID`.
+/// `iat` or `nbf` after `exp`, `sub`, `sid`, `jti`); `TOKEN_EXPIRED` (also for a lifetime
+/// over `ttl + leeway`: a token from before the policy was shortened refreshes);
+/// `TOKEN_NOT_YET_VALID` (`nbf` or `iat` beyond the leeway in the future).
 pub(crate) fn validate_claims<'c>(
   c: &'c Claims<'_>,
   kid: &'c str,
@@ -280,6 +284,11 @@ pub(crate) fn validate_claims<'c>(
   let leeway = policy.leeway_secs as f64;
   if now_s >= exp + leeway {
     return Err(err(ErrorKind::TokenExpired, "exp has passed"));
+  }
+  // A token issued after it expires, or valid only from after it expires, is no token of
+  // any policy: refused as not ours (a refresh would not explain it away).
+  if iat > exp || c.nbf.is_some_and(|nbf| nbf > exp) {
+    return Err(invalid("iat or nbf is after exp"));
   }
   // We never issue a token that lives longer than the policy's lifetime: a longer `exp`
   // (a token from before `accessTokenMaxAge` was lowered, one signed with a leaked key, an
@@ -317,4 +326,68 @@ pub(crate) fn validate_claims<'c>(
     kid,
     claims: &c.extra,
   })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  const NOW: i64 = 1_750_000_000;
+
+  /// The claims of a token of ours issued at `iat`, expiring at `exp`, valid from `nbf`.
+  fn claims(iat: i64, nbf: i64, exp: i64) -> Claims<'static> {
+    #[allow(clippy::cast_precision_loss)]
+    let secs = |s: i64| Some(s as f64);
+    Claims {
+      iss: Some("tandem-session".into()),
+      sub: Some("alice".into()),
+      aud: Some(vec!["tandem-session".into()]),
+      exp: secs(exp),
+      nbf: secs(nbf),
+      iat: secs(iat),
+      jti: Some("jti".into()),
+      sid: Some("sid".into()),
+      dv: Some(0),
+      extra: Map::new(),
+    }
+  }
+
+  fn refusal(iat: i64, nbf: i64, exp: i64) -> Option<ErrorKind> {
+    let c = claims(iat, nbf, exp);
+    validate_claims(&c, "k", &Policy::default(), UnixMillis(NOW * 1000))
+      .err()
+      .map(|e| e.kind())
+  }
+
+  #[test]
+  fn a_lifetime_or_an_iat_that_no_token_of_ours_has_is_refused() {
+    // Policy::default(): lifetime 900 s, leeway 5 s.
+    let n = NOW;
+    for (iat, nbf, exp, want) in [
+      (n, n, n + 900, None),
+      (n, n, n + 905, None),
+      (n + 5, n + 5, n + 6, None),
+      (n, n, n + 906, Some(ErrorKind::TokenExpired)),
+      (n, n, n + 100 * 365 * 86_400, Some(ErrorKind::TokenExpired)),
+      (
+        n - 86_400,
+        n - 86_400,
+        n + 60,
+        Some(ErrorKind::TokenExpired),
+      ),
+      (i64::MIN / 2, n, n + 60, Some(ErrorKind::TokenExpired)),
+      (n + 6, n, n + 600, Some(ErrorKind::TokenNotYetValid)),
+      (n + 4_000_000_000, n, n + 600, Some(ErrorKind::TokenInvalid)),
+      (n + 3, n, n + 2, Some(ErrorKind::TokenInvalid)),
+      (n, n + 3, n + 2, Some(ErrorKind::TokenInvalid)),
+      (n + 2, n + 2, n - 4, Some(ErrorKind::TokenInvalid)),
+      (n, n, n - 5, Some(ErrorKind::TokenExpired)),
+    ] {
+      assert_eq!(
+        refusal(iat, nbf, exp),
+        want,
+        "iat {iat} nbf {nbf} exp {exp}"
+      );
+    }
+  }
 }

@@ -458,8 +458,10 @@ describe('TokenCore', function () {
 
     it('should apply the leeway to exp: exp + leeway - 1 passes, exp + leeway fails', function () {
       const core = newCore({ leeway: 5_000 })
-      assertAccepted(core, signRaw(core, headerJson(core), claimsJson(core, { exp: now - 4 })))
-      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { exp: now - 5 })), 'TOKEN_EXPIRED')
+      // Issued 10 minutes ago: a token issued after its exp is refused for that (below).
+      const issued = { iat: now - 600, nbf: now - 600 }
+      assertAccepted(core, signRaw(core, headerJson(core), claimsJson(core, { ...issued, exp: now - 4 })))
+      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { ...issued, exp: now - 5 })), 'TOKEN_EXPIRED')
     })
 
     it('should return TOKEN_NOT_YET_VALID for nbf beyond the leeway, and accept it at the edge', function () {
@@ -468,7 +470,16 @@ describe('TokenCore', function () {
       assertAccepted(core, signRaw(core, headerJson(core), claimsJson(core, { nbf: now - 5 })), 'nbf = now - leeway')
       assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { nbf: now + 6 })), 'TOKEN_NOT_YET_VALID')
       assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { nbf: now + 5.001 })), 'TOKEN_NOT_YET_VALID')
-      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { nbf: 9e15 })), 'TOKEN_NOT_YET_VALID')
+      // Valid only after it expires: no token of ours (issue 17, point 7).
+      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { nbf: 9e15 })), 'TOKEN_INVALID')
+    })
+
+    it('should return TOKEN_INVALID for an iat or nbf after exp, even with exp inside the leeway', function () {
+      const core = newCore({ leeway: 5_000 })
+      assertAccepted(core, signRaw(core, headerJson(core), claimsJson(core, { iat: now + 2, nbf: now + 2, exp: now + 2 })), 'iat = nbf = exp')
+      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { iat: now + 3, nbf: now, exp: now + 2 })), 'TOKEN_INVALID')
+      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { nbf: now + 3, exp: now + 2 })), 'TOKEN_INVALID')
+      assertRejected(core, signRaw(core, headerJson(core), claimsJson(core, { iat: now + 1, nbf: now + 1, exp: now - 4 })), 'TOKEN_INVALID')
     })
 
     it('should return TOKEN_NOT_YET_VALID for nbf in the future with leeway 0', function () {
