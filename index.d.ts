@@ -339,6 +339,17 @@ declare namespace session {
      */
     trustedOrigins?: readonly string[] | undefined
     /**
+     * The app's own origins, e.g. `['https://app.example.com']`, pinned instead of derived
+     * from each request's scheme and `Host` (`X-Forwarded-Host` with `proxy: true`): for a
+     * proxy that passes any `Host` through. When set, the Origin check of unsafe requests
+     * compares with this list only. Each
+     * entry is exactly `scheme://host[:port]` (http or https, no path, not even `/`),
+     * compared as browsers write `Origin` (lower case, punycode, no default port); anything
+     * else throws a TypeError naming `csrf.origins` at setup.
+     * @default undefined // derived from Host
+     */
+    origins?: readonly string[] | undefined
+    /**
      * Require a valid CSRF token (`X-CSRF-Token` header or `_csrf` body field) on every
      * unsafe request of a stored session, even a same-origin one.
      * @default false

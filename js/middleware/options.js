@@ -18,6 +18,7 @@ const { isExpressSessionStore, openable } = require('../compat/bridge.js')
 const { passportUser } = require('./legacy.js')
 const { Engine, ENGINE_OPTIONS, MIN_SECRET_LENGTH } = require('../engine.js')
 const { MAX_COOKIE_MS, NAME_PREFIX } = require('./transport.js')
+const { normalizeOrigin } = require('./origin.js')
 
 const TRANSFERS = ['cookie', 'header', 'auto']
 const UNSETS = ['keep', 'destroy']
@@ -227,12 +228,18 @@ function csrfOptions (value) {
   return { trustedOrigins: trusted, origins: own, requireToken: bool(value.requireToken, 'csrf.requireToken', false) }
 }
 
-/** A list of origins (`https://host[:port]`), lowercased; a TypeError naming `name` otherwise. */
+/**
+ * A list of origins (`scheme://host[:port]`), each normalised as browsers send `Origin`
+ * (origin.js: lower case, punycode, no default port); a TypeError naming `name` otherwise.
+ */
 function origins (list, name) {
-  if (!Array.isArray(list) || !list.every((o) => typeof o === 'string' && /^https?:\/\/[^/\s]+$/.test(o))) {
-    throw fail(name, 'must be an array of origins like "https://app.example.com"')
-  }
-  return list.map((o) => o.toLowerCase())
+  const must = 'must be an array of origins like "https://app.example.com" (scheme://host[:port]: no path, not even "/")'
+  if (!Array.isArray(list)) throw fail(name, must)
+  return list.map((o, i) => {
+    const origin = normalizeOrigin(o)
+    if (origin === null) throw fail(name, must + `; entry ${i} is not one`)
+    return origin
+  })
 }
 
 /**

@@ -171,6 +171,18 @@ eachExpress(function (express) {
       assertOk(await c.post('/data', { json: { a: 4 }, headers: { Origin: false, 'Sec-Fetch-Site': 'same-origin' } }), 'the browser\'s word still counts')
     })
 
+    it('should compare Origin with csrf.origins as browsers write origins (case, default port, punycode)', async function (t) {
+      const app = await useApp(t, express, { csrf: { origins: ['HTTPS://App.Example.com:443', 'https://bücher.example'] } })
+      const c = app.client()
+      await login(c, 'alice', {}, { headers: { Origin: 'https://app.example.com' } })
+      for (const origin of ['https://app.example.com', 'https://xn--bcher-kva.example']) {
+        assertOk(await c.post('/data', { json: { a: 1 }, headers: { Origin: origin } }), origin)
+      }
+      for (const origin of ['https://app.example.com:8443', 'http://app.example.com', 'https://app.example.com.evil.example', 'null']) {
+        assertCode(await c.post('/data', { json: { a: 2 }, headers: { Origin: origin } }), 403, 'CSRF_INVALID', origin)
+      }
+    })
+
     it('should check nothing with csrf: false', async function (t) {
       const app = await useApp(t, express, { csrf: false })
       const c = app.client()

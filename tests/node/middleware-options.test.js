@@ -62,6 +62,11 @@ eachExpress(function (express) {
         [{ store, secret: SECRET, csrf: 'yes' }, 'csrf'],
         [{ store, secret: SECRET, csrf: { origins: [] } }, 'csrf.origins'],
         [{ store, secret: SECRET, csrf: { origins: ['app.example.com'] } }, 'csrf.origins'],
+        ...['https://app.example.com/', 'https://app.example.com/app', 'https://u:p@app.example.com',
+          'https://app.example.com?x=1', 'https://app.example.com#x', 'https://app.example.com:99999',
+          'ftp://app.example.com', 'null', 'https://', 42, null].map((o) => [{ store, secret: SECRET, csrf: { origins: [o] } }, 'csrf.origins']),
+        [{ store, secret: SECRET, csrf: { origins: 'https://app.example.com' } }, 'csrf.origins'],
+        [{ store, secret: SECRET, csrf: { trustedOrigins: ['https://admin.example.com/'] } }, 'csrf.trustedOrigins'],
         [{ store, secret: SECRET, rolling: 'yes' }, 'rolling'],
         [{ store, secret: SECRET, saveUninitialized: 1 }, 'saveUninitialized'],
         [{ secret: SECRET, store: {} }, 'store']

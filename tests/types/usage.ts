@@ -61,7 +61,7 @@ const every: session.SessionOptions = {
   absoluteMaxAge: 7 * 86_400_000,
   refreshGrace: 10_000,
   refreshPath: '/auth/refresh',
-  csrf: { trustedOrigins: ['https://admin.example.com'], requireToken: true },
+  csrf: { trustedOrigins: ['https://admin.example.com'], origins: ['https://app.example.com'], requireToken: true },
   transfer: 'header',
   algorithm: 'EdDSA',
   jwksPath: '/.well-known/jwks.json',
@@ -107,6 +107,8 @@ session({ secret, cookie: { sameSite: 'sometimes' } })
 session({ secret, cookie: { expires: new Date() } })
 // @ts-expect-error trustedOrigins is an array
 session({ secret, csrf: { trustedOrigins: 'https://admin.example.com' } })
+// @ts-expect-error origins is an array
+session({ secret, csrf: { origins: 'https://app.example.com' } })
 // @ts-expect-error genid returns a string
 session({ secret, genid: () => 42 })
 session({ secret, genid: (req) => req.ip + 'x'.repeat(10) })
