@@ -342,7 +342,7 @@ declare namespace session {
      * The app's own origins, e.g. `['https://app.example.com']`, pinned instead of derived
      * from each request's scheme and `Host` (`X-Forwarded-Host` with `proxy: true`): for a
      * proxy that passes any `Host` through. When set, the Origin check of unsafe requests
-     * compares with this list only. Each
+     * and of page navigations to the refresh endpoint compares with this list only. Each
      * entry is exactly `scheme://host[:port]` (http or https, no path, not even `/`),
      * compared as browsers write `Origin` (lower case, punycode, no default port); anything
      * else throws a TypeError naming `csrf.origins` at setup.

@@ -23,6 +23,12 @@
  * `Sec-Fetch-Site: same-origin` beats `Origin: null`, which browsers send on same-origin
  * form posts under `Referrer-Policy: no-referrer`.)
  *
+ * A page navigation to the refresh endpoint (its `GET`, a state change: it rotates the
+ * refresh token) is judged by the same table, the origin of `Referer` standing in for the
+ * `Origin` a GET does not carry (`navigationRefusedByOrigin`); refresh.js sends a refused
+ * one back to its page unrefreshed, and the page's own navigation bounces it through a
+ * same-origin page first (middleware.js).
+ *
  * Then the token. Ours is 43 base64url characters (`ourTokenShape`) in the `X-CSRF-Token`
  * header or the `_csrf` field of a body a parser already read. Anything else there (csurf's
  * `_csrf` has 36 characters, lusca's 38 with `=`) is another library's and is ignored: the
@@ -47,6 +53,7 @@
  */
 
 const { ownOrigin } = require('./request.js')
+const { refererOrigin } = require('./origin.js')
 
 /**
  * The app's own origins for this request: `csrf.origins` when the app pinned them, else
@@ -72,8 +79,12 @@ function ourTokenShape (value) {
  */
 function originVerdict (req, own, trusted) { // own: the app's origins (ownOrigins)
   const h = req.headers
-  const site = h['sec-fetch-site']
-  const origin = h.origin === undefined ? undefined : String(h.origin).toLowerCase()
+  return verdict(h['sec-fetch-site'], h.origin, own, trusted)
+}
+
+/** The table of the module comment, for a `Sec-Fetch-Site` value and an origin (each may be absent). */
+function verdict (site, origin, own, trusted) {
+  if (origin !== undefined) origin = String(origin).toLowerCase()
   if (site !== undefined) {
     if (site === 'same-origin' || site === 'none') return 'same'
     return origin !== undefined && trusted.includes(origin) ? 'same' : 'cross'
@@ -93,6 +104,23 @@ function originVerdict (req, own, trusted) { // own: the app's origins (ownOrigi
 function refusedByOrigin (req, settings, secure) {
   return settings.csrf !== null &&
     originVerdict(req, ownOrigins(req, settings, secure), settings.csrf.trustedOrigins) === 'cross'
+}
+
+/**
+ * The origin gate for a page navigation to the refresh endpoint (a `GET`, which carries no
+ * `Origin`): true when CSRF is on and the browser says the navigation comes from another
+ * site. The same table, with the origin of `Referer` standing in for an absent `Origin`, so
+ * a browser without Fetch Metadata is judged by the page that linked here: another site's
+ * is refused, ours or none passes.
+ * @param {object} req
+ * @param {{csrf: object|null, proxy: boolean|undefined}} settings the middleware's settings
+ * @param {boolean} secure whether the request counts as secure
+ */
+function navigationRefusedByOrigin (req, settings, secure) {
+  if (settings.csrf === null) return false
+  const h = req.headers
+  const origin = h.origin !== undefined ? h.origin : refererOrigin(h.referer)
+  return verdict(h['sec-fetch-site'], origin, ownOrigins(req, settings, secure), settings.csrf.trustedOrigins) === 'cross'
 }
 
 /** The tokens of our shape in the request (header first, then the parsed body's `_csrf`). */
@@ -121,4 +149,4 @@ function allowed (req, o) {
   return o.handle === null || !o.settings.requireToken
 }
 
-module.exports = { allowed, ownOrigins, refusedByOrigin }
+module.exports = { allowed, ownOrigins, refusedByOrigin, navigationRefusedByOrigin }

@@ -33,7 +33,7 @@ const debug = require('debug')('tandem-session')
 
 const { Engine } = require('../engine.js')
 const { normalize, secretOptions, requestCookie } = require('./options.js')
-const { cookieNames, isSecureCookie, sendJson, redirectNavigation } = require('./transport.js')
+const { BOUNCED, cookieNames, isSecureCookie, sendJson, redirectNavigation, bounceNavigation } = require('./transport.js')
 const { isSecure, credentialHeaders, isNavigation, transferMode, pathname, isSafeMethod } = require('./request.js')
 const csrf = require('./csrf.js')
 const { DataCache, NO_DATA_CACHE } = require('./data-cache.js')
@@ -288,15 +288,20 @@ class SessionMiddleware {
   /**
    * A page navigation with an expired token goes through the refresh endpoint and back. A
    * form submission goes with a 307, so the browser posts the form again, to the page,
-   * once refreshed; a cross-site one stops here.
+   * once refreshed; a cross-site one stops here. A cross-site page load (a link on another
+   * site) would be sent back unrefreshed by the endpoint (refresh.js), and again, so it
+   * goes through a page of ours first: the navigation that page starts is our own.
    */
   refreshThenReturn (state, method) {
     const { req, res } = state
     const resendForm = !isSafeMethod(req, method)
-    if (resendForm && csrf.refusedByOrigin(req, this.settings, state.secure)) {
-      return sendJson(res, 403, { code: 'CSRF_INVALID' })
+    const to = this.settings.refreshPath + '?to=' + encodeURIComponent(req.originalUrl || req.url)
+    if (resendForm) {
+      if (csrf.refusedByOrigin(req, this.settings, state.secure)) return sendJson(res, 403, { code: 'CSRF_INVALID' })
+    } else if (csrf.navigationRefusedByOrigin(req, this.settings, state.secure)) {
+      return bounceNavigation(res, to + '&' + BOUNCED + '=1')
     }
-    redirectNavigation(res, resendForm, this.settings.refreshPath + '?to=' + encodeURIComponent(req.originalUrl || req.url))
+    redirectNavigation(res, resendForm, to)
   }
 
   /** Step 3: false (answered 403) when an unsafe cookie-mode request fails the CSRF check. */

@@ -11,7 +11,10 @@
  * refresh token: tokens cleared); 401 `TOKEN_THEFT_DETECTED` (reuse: the session is
  * revoked, tokens cleared, `theft` fires once); 400 `CREDENTIALS_AMBIGUOUS`; 403
  * `CSRF_INVALID` (a cross-site POST); 503 `STORE_UNAVAILABLE` (tokens left alone, so the
- * client retries later and nobody is logged out, DESIGN promise 10).
+ * client retries later and nobody is logged out, DESIGN promise 10). A page navigation is
+ * answered with a redirect back to its page (`?to=`) instead; a cross-site one (csrf.js,
+ * `navigationRefusedByOrigin`) is sent back before anything is read or rotated: a GET
+ * that another site starts changes nothing.
  *
  * Guarantees: tokens are written (or cleared) only through the request's state
  * (`RequestState#flush`), the same exit as every other response; a request that
@@ -21,15 +24,19 @@
 
 const debug = require('debug')('tandem-session')
 
-const { HEADER, namesFor, sendJson, redirectNavigation } = require('./transport.js')
-const { refusedByOrigin } = require('./csrf.js')
+const { BOUNCED, HEADER, namesFor, sendJson, redirectNavigation } = require('./transport.js')
+const { refusedByOrigin, navigationRefusedByOrigin } = require('./csrf.js')
 const { isNavigation, device } = require('./request.js')
+
+/** The query of a request URL. */
+function query (url) {
+  const q = url.indexOf('?')
+  return new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
+}
 
 /** A same-origin path to go back to after a navigation refresh; '/' for anything else. */
 function backTo (url) {
-  const q = url.indexOf('?')
-  if (q === -1) return '/'
-  const to = new URLSearchParams(url.slice(q + 1)).get('to')
+  const to = query(url).get('to')
   if (typeof to !== 'string' || !/^\/(?![/\\])[\x21-\x7e]*$/.test(to)) return '/'
   return to
 }
@@ -64,7 +71,13 @@ function refreshCookie (middleware, state) {
   }
 }
 
-/** The request may not refresh: 405 for a method other than POST (or a navigation's GET), 403 for a cross-site POST. */
+/**
+ * The request may not refresh: 405 for a method other than POST (or a navigation's GET),
+ * 403 for a cross-site POST; a cross-site page navigation goes back to its page (303)
+ * with nothing rotated, read or cleared, or, when it already bounced through our own page
+ * (`bounced`, middleware.js) and is still called cross-site, stops with 403 rather than
+ * loop.
+ */
 function refusedRequest (middleware, state, navigation) {
   const { req, res } = state
   if (req.method !== 'POST' && !(navigation && req.method === 'GET')) {
@@ -72,11 +85,18 @@ function refusedRequest (middleware, state, navigation) {
     sendJson(res, 405, { code: 'METHOD_NOT_ALLOWED' })
     return true
   }
-  if (req.method === 'POST' && state.mode === 'cookie' && refusedByOrigin(req, middleware.settings, state.secure)) {
+  if (state.mode !== 'cookie') return false
+  if (req.method === 'POST') {
+    if (!refusedByOrigin(req, middleware.settings, state.secure)) return false
     sendJson(res, 403, { code: 'CSRF_INVALID' })
     return true
   }
-  return false
+  if (!navigationRefusedByOrigin(req, middleware.settings, state.secure)) return false
+  const url = req.originalUrl || req.url
+  debug('cross-site navigation to the refresh endpoint: not refreshed')
+  if (query(url).has(BOUNCED)) sendJson(res, 403, { code: 'CSRF_INVALID' })
+  else redirectNavigation(res, false, backTo(url))
+  return true
 }
 
 /**

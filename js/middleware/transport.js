@@ -12,6 +12,8 @@
  * `Cache-Control: no-store`. Our `Set-Cookie` lines replace earlier lines of ours and keep
  * the app's own. Token and info headers are the session's own writes (`asOwner`): they
  * still reach a response that is held after the app's `end()` (response-hold.js).
+ * Also the middleware's own answers: JSON errors, and the redirects and bounce page that
+ * send a page navigation on (never with a token in them).
  * @private
  */
 
@@ -195,4 +197,37 @@ function redirectNavigation (res, resendForm, location) {
   res.end()
 }
 
-module.exports = { MAX_COOKIE_MS, NAME_PREFIX: { HOST, SECURE }, HEADER, cookieNames, namesFor, isSecureCookie, writeTokens, writeInfo, clearCookie, sendJson, redirectNavigation }
+/** The query parameter of a refresh navigation that comes from our bounce page. */
+const BOUNCED = 'bounced'
+
+const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/**
+ * Send a page navigation on to `location` (a same-origin path) through a page of ours: a
+ * `200` HTML page whose `<meta http-equiv="refresh">` starts a new navigation, which the
+ * browser says our own page started (`Sec-Fetch-Site: same-origin`, our `Referer`),
+ * whatever site started the one that got here. No script. Never cached.
+ */
+function bounceNavigation (res, location) {
+  const href = location.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c])
+  res.statusCode = 200
+  res.setHeader('Content-Type', 'text/html; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(`<!doctype html><meta http-equiv="refresh" content="0; url=${href}"><title>Signing in</title><a href="${href}">Continue</a>`)
+}
+
+module.exports = {
+  MAX_COOKIE_MS,
+  NAME_PREFIX: { HOST, SECURE },
+  HEADER,
+  BOUNCED,
+  cookieNames,
+  namesFor,
+  isSecureCookie,
+  writeTokens,
+  writeInfo,
+  clearCookie,
+  sendJson,
+  redirectNavigation,
+  bounceNavigation
+}

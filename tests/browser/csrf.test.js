@@ -2,7 +2,9 @@
 
 // Real Chromium, scenario 5: a page on another loopback port (same site, other origin: the
 // SameSite=Lax cookies ARE sent) auto-submits a form to the demo. The server refuses it (403)
-// and nothing changes.
+// and nothing changes. And links from that page: one to the refresh endpoint rotates
+// nothing; one to a page while the access token has expired lands signed in, through the
+// bounce page (issue 17, point 7 c), whose meta refresh the browser calls same-origin.
 
 const assert = require('node:assert/strict')
 const { test } = require('node:test')
@@ -85,4 +87,56 @@ test('a cross-origin form post to "sign out everywhere" is refused; the sessions
   await page.goto(demo.url + '/server')
   await expectUser(page, 'alice', 'still signed in')
   assert.deepEqual(demo.events.revoked, [])
+})
+
+/** A page with one link, `#go`, to `href`. */
+function linkTo (href) {
+  return `<!doctype html><title>elsewhere</title><a id="go" href="${href}">go</a>`
+}
+
+/** Record the `Sec-Fetch-Site` and URL of every request `page` makes to `path` on `base`. */
+function recordFetchSite (page, base, path) {
+  const seen = []
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base + path)) return
+    seen.push(r.allHeaders().then((h) => ({ url: r.url(), site: h['sec-fetch-site'] })))
+  })
+  return () => Promise.all(seen)
+}
+
+test('links from another site: to the refresh endpoint rotates nothing; to a page with an expired token lands signed in', { skip }, async (t) => {
+  const demo = await useDemo(t)
+  const browser = await useBrowser(t)
+  const page = await (await browser.newContext()).newPage()
+  await signIn(page, demo.url, 'alice')
+  const evil = await useOtherOrigin(t, {
+    '/refresh': linkTo(demo.url + REFRESH_PATH + '?to=/server'),
+    '/server': linkTo(demo.url + '/server')
+  })
+  const refreshes = recordFetchSite(page, demo.url, REFRESH_PATH)
+  const rotated = demo.events.refreshed.length
+
+  // A link to the refresh endpoint: back to /server, nothing rotated, still signed in.
+  await page.goto(evil + '/refresh')
+  await Promise.all([page.waitForURL(demo.url + '/server'), page.click('#go')])
+  await expectUser(page, 'alice')
+  assert.equal(demo.events.refreshed.length, rotated, 'nothing rotated')
+  const first = await refreshes()
+  assert.deepEqual(first.map((r) => r.site), ['same-site'], 'the browser said another origin sent it')
+
+  // A link to a page while the access token has expired: bounced, refreshed once, signed in.
+  demo.advance(EXPIRE_MS)
+  const hitsBefore = demo.hits.length
+  await page.goto(evil + '/server')
+  const refreshed = page.waitForResponse((r) => r.url().startsWith(demo.url + REFRESH_PATH), { timeout: 10000 })
+  await page.click('#go')
+  assert.equal((await refreshed).status(), 303)
+  await page.waitForURL(demo.url + '/server')
+  await expectUser(page, 'alice', 'arrived signed in')
+  assert.equal(demo.events.refreshed.length, rotated + 1, 'refreshed once')
+  const second = (await refreshes()).slice(first.length)
+  assert.deepEqual(second.map((r) => r.site), ['same-origin'], 'the bounce page\'s navigation is our own')
+  assert.match(second[0].url, /[?&]bounced=1(&|$)/)
+  const paths = demo.hits.slice(hitsBefore).map((h) => h.url.split('?')[0]).filter((p) => p === '/server' || p === REFRESH_PATH)
+  assert.deepEqual(paths, ['/server', REFRESH_PATH, '/server'], 'page, bounce to refresh, page: no loop')
 })

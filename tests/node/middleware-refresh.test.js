@@ -2,8 +2,9 @@
 
 // Refresh over HTTP, on Express 5 and 4: an API call with an expired access token gets
 // 401 TRY_REFRESH and POSTs the refresh endpoint; a page navigation is refreshed by
-// redirects alone (303 to the refresh path and back), and never redirected off-site,
-// also when another site links to the endpoint (ATK-55). A stolen refresh token used
+// redirects alone (303 to the refresh path and back), and never redirected off-site; a
+// navigation another site starts is sent back unrefreshed, or, for a page of ours, through
+// a page of ours first (ATK-55). A stolen refresh token used
 // first by the thief is theft for both holders, a race within the grace window is not,
 // and an emergency signing-key revocation refreshes into the same session.
 
@@ -254,38 +255,125 @@ eachExpress(function (express) {
   })
 
   describe('when another site links to the refresh endpoint (ATK-55)', function () {
-    // Decision: a cross-site top-level GET navigation to <refreshPath> refreshes. An incoming
-    // link from another site to a page of ours, with an expired access token, is redirected
-    // through the refresh endpoint, and browsers mark every hop of a redirect chain that a
-    // cross-site navigation started as `Sec-Fetch-Site: cross-site`; refusing it would sign
-    // out every visitor who arrives by a link. What keeps it safe: the GET only rotates the
-    // visitor's own refresh token (SameSite=Lax sends it on top-level navigations only), it
-    // answers a 303 to a same-origin path (never off-site), and no token is in the body or
-    // the Location. A cross-site POST to the endpoint stays 403 (middleware-csrf).
-    it('should refresh and 303 to a same-origin path only, with no token in the body', async function (t) {
+    // A GET navigation to <refreshPath> that another site started (Sec-Fetch-Site
+    // cross-site or same-site; without Fetch Metadata, an Origin or Referer of another
+    // site) is sent back to its page, 303, rotating nothing (issue 17, point 7 c). An
+    // incoming link to a page of ours with an expired access token would be sent there and
+    // back again (every hop of a redirect chain that a cross-site navigation started is
+    // cross-site), so the page bounces it through a page of ours, whose navigation is
+    // same-origin, and the visitor still arrives signed in.
+    const crossSite = { headers: { 'Sec-Fetch-Site': 'cross-site' } }
+    const sameOrigin = { headers: { 'Sec-Fetch-Site': 'same-origin' } }
+
+    it('should 303 back to a same-origin path without rotating, reading or clearing anything', async function (t) {
       const app = await useApp(t, express)
       const { c, access, refresh } = await loggedIn(app, 'alice')
-      const crossSite = { headers: { 'Sec-Fetch-Site': 'cross-site' } }
       const r = await c.navigate(REFRESH_PATH + '?to=/page', crossSite)
       assert.equal(r.status, 303, r.text)
       assert.equal(r.location, '/page')
       assert.match(r.cookie, new RegExp(`(^|; )${REFRESH.replace('.', '\\.')}=`), 'the Lax refresh cookie was sent')
-      const at = shouldSetCookie(r, ACCESS)
-      const rt = shouldSetCookie(r, REFRESH)
-      assert.notEqual(at.value, access)
-      assert.notEqual(rt.value, refresh, 'rotated')
-      assertNoTokenInBody(r, [at.value, rt.value, access, refresh])
+      shouldNotSetCookie(r)
       assert.equal(r.text, '', 'no body at all')
       assert.match(r.headers['cache-control'] ?? '', /no-store/)
-      assert.equal(app.events.refreshed.length, 1)
-      const page = await c.follow(r)
-      assert.match(page.text, /signed in as alice/)
+      assert.equal(app.events.refreshed.length, 0, 'nothing rotated')
+      assert.equal(c.jar.get(ACCESS).value, access)
+      assert.equal(c.jar.get(REFRESH).value, refresh)
+      const page = await c.follow(r, crossSite)
+      assert.match(page.text, /signed in as alice/, 'the access token was still good')
       for (const to of ['https://evil.example', EVIL + '/page', '//evil.example/page']) {
         const off = await c.navigate(REFRESH_PATH + '?to=' + encodeURIComponent(to), crossSite)
         assert.equal(off.status, 303, off.text)
         assert.equal(off.location, '/', `to=${to}`)
       }
-      assertOk(await c.get('/me'), 'still signed in')
+      assert.equal(app.events.refreshed.length, 0, 'still nothing rotated')
+      assertOk(await c.post(REFRESH_PATH), 'the refresh token still works')
+    })
+
+    it('should judge each way another site can say so, and refresh our own and the user\'s navigations', async function (t) {
+      const app = await useApp(t, express)
+      const { c } = await loggedIn(app, 'alice')
+      const own = app.url
+      const rows = [
+        ['Sec-Fetch-Site: cross-site', { 'Sec-Fetch-Site': 'cross-site' }, false],
+        ['Sec-Fetch-Site: same-site', { 'Sec-Fetch-Site': 'same-site' }, false],
+        ['Sec-Fetch-Site: cross-site, Referer ours', { 'Sec-Fetch-Site': 'cross-site', Referer: own + '/x' }, false],
+        ['no Fetch Metadata, Referer of another site', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, Referer: EVIL + '/a?b' }, false],
+        ['no Fetch Metadata, Origin of another site', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, Origin: EVIL }, false],
+        ['no Fetch Metadata, Origin null', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, Origin: 'null' }, false],
+        ['no Fetch Metadata, an app: Referer', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, Referer: 'android-app://com.evil/' }, false],
+        ['Sec-Fetch-Site: same-origin', { 'Sec-Fetch-Site': 'same-origin' }, true],
+        ['Sec-Fetch-Site: none (the address bar)', { 'Sec-Fetch-Site': 'none' }, true],
+        ['no Fetch Metadata, Referer ours', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, Referer: own + '/page' }, true],
+        ['no Fetch Metadata, nothing', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false }, true],
+        ['no Fetch Metadata, a Referer that is no URL', { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, Referer: 'not a url' }, true]
+      ]
+      for (const [what, headers, refreshes] of rows) {
+        const before = app.events.refreshed.length
+        const r = await c.navigate(REFRESH_PATH + '?to=/page', { headers })
+        assert.equal(r.status, 303, what + ': ' + r.text)
+        assert.equal(r.location, '/page', what)
+        assert.equal(app.events.refreshed.length - before, refreshes ? 1 : 0, what + (refreshes ? ': refreshed' : ': not rotated'))
+        if (!refreshes) shouldNotSetCookie(r)
+      }
+    })
+
+    it('should refresh a link from a trusted origin, and every link with csrf: false', async function (t) {
+      const app = await useApp(t, express, { csrf: { trustedOrigins: ['https://admin.example.com'] } })
+      const { c } = await loggedIn(app, 'alice')
+      const r = await c.navigate(REFRESH_PATH + '?to=/page', { headers: { 'Sec-Fetch-Site': 'same-site', Referer: 'https://admin.example.com/users' } })
+      assert.equal(r.status, 303)
+      assert.equal(app.events.refreshed.length, 1, 'a trusted origin may refresh')
+      const off = await useApp(t, express, { csrf: false })
+      const o = await loggedIn(off, 'bo')
+      await o.c.navigate(REFRESH_PATH + '?to=/page', crossSite)
+      assert.equal(off.events.refreshed.length, 1, 'csrf: false checks nothing, as before')
+    })
+
+    it('should bring a visitor who follows a link from another site with an expired token in signed in, through a page of ours', async function (t) {
+      const app = await useApp(t, express)
+      const { c, refresh } = await loggedIn(app, 'alice')
+      app.advance(EXPIRE_MS)
+      const first = await c.navigate('/page?x=1&y=%C3%A9', crossSite)
+      assert.equal(first.status, 200, first.text)
+      assert.match(first.headers['content-type'], /^text\/html/)
+      assert.match(first.headers['cache-control'] ?? '', /no-store/)
+      shouldNotSetCookie(first)
+      assert.equal(app.hits.page ?? 0, 0, 'the page did not run')
+      const m = /<meta http-equiv="refresh" content="0; url=([^"]+)">/.exec(first.text)
+      assert.ok(m, first.text)
+      const next = m[1].replace(/&amp;/g, '&')
+      assert.equal(next, REFRESH_PATH + '?to=' + encodeURIComponent('/page?x=1&y=%C3%A9') + '&bounced=1')
+      assert.equal(app.events.refreshed.length, 0)
+      // The meta refresh is a navigation our own page started.
+      const r = await c.navigate(next, { headers: { 'Sec-Fetch-Site': 'same-origin', Referer: app.url + '/page?x=1&y=%C3%A9' } })
+      assert.equal(r.status, 303, r.text)
+      assert.equal(r.location, '/page?x=1&y=%C3%A9')
+      assert.notEqual(shouldSetCookie(r, REFRESH).value, refresh, 'rotated')
+      assert.equal(app.events.refreshed.length, 1)
+      const page = await c.follow(r, sameOrigin)
+      assert.match(page.text, /signed in as alice/)
+    })
+
+    it('should answer a bounced navigation that still says cross-site 403, not loop', async function (t) {
+      const app = await useApp(t, express)
+      const { c } = await loggedIn(app, 'alice')
+      app.advance(EXPIRE_MS)
+      const r = await c.navigate(REFRESH_PATH + '?to=/page&bounced=1', crossSite)
+      assertCode(r, 403, 'CSRF_INVALID')
+      shouldNotSetCookie(r)
+      assert.equal(app.events.refreshed.length, 0)
+    })
+
+    it('should judge the Referer against csrf.origins when the app pins them, not against Host', async function (t) {
+      const app = await useApp(t, express, { csrf: { origins: ['https://app.example.com'] } })
+      const { c } = await loggedIn(app, 'alice', app.client({ origin: 'https://app.example.com' }))
+      const legacy = (headers) => ({ headers: { 'Sec-Fetch-Site': false, 'Sec-Fetch-Mode': false, ...headers } })
+      const spoofed = await c.navigate(REFRESH_PATH + '?to=/page', legacy({ Host: 'evil.example', Referer: 'http://evil.example/x' }))
+      assert.equal(spoofed.status, 303)
+      assert.equal(app.events.refreshed.length, 0, 'a Host spoofed to match the Referer does not make it ours')
+      shouldNotSetCookie(spoofed)
+      await c.navigate(REFRESH_PATH + '?to=/page', legacy({ Referer: 'https://app.example.com/page' }))
+      assert.equal(app.events.refreshed.length, 1, 'the pinned origin refreshes')
     })
   })
 })
