@@ -7,7 +7,9 @@
 //! process is read here as soon as its notice arrives; while the subscription is up the
 //! poll is only the safety net, every [`PUSHED_POLL_FACTOR`] intervals; while it is down
 //! (and with stores that push nothing) the poll is every interval, so a lost notice costs
-//! at most that. A (re)subscription is itself a notice: what was sent while it was down is
+//! at most that. A scheduled key rotation due by the engine's clock is still made (by
+//! whichever process syncs first) within an interval: the ring's plan is checked at every
+//! interval, with no I/O. A (re)subscription is itself a notice: what was sent while it was down is
 //! read at once. A failed sync or sweep (the store is down) is tried again at the next tick
 //! and clears nothing (DESIGN promise 10); the loop holds the engine only weakly, so it
 //! ends by itself once the engine is dropped.
@@ -45,30 +47,34 @@ async fn next_notice(rx: &mut Option<watch::Receiver<Change>>) {
 
 impl Engine {
   /// The background loop, to spawn on a tokio runtime: a sync at once, then at every
-  /// notice and every poll (see the module), a sweep every [`SWEEP_EVERY`] intervals,
-  /// until the engine is dropped.
+  /// notice, every poll, and every interval at which a key-ring change is due (see the
+  /// module), a sweep every [`SWEEP_EVERY`] intervals, until the engine is dropped.
   pub fn background(self: &Arc<Self>, interval: Duration) -> impl Future<Output = ()> + Send {
     let engine = Arc::downgrade(self);
     let mut notices = self.store.changes();
     async move {
       let sweep_every = interval.saturating_mul(SWEEP_EVERY);
       let mut next_sweep = Instant::now() + sweep_every;
+      let mut next_tick = Instant::now();
       let mut next_poll = Instant::now();
       loop {
-        tokio::select! {
-          () = tokio::time::sleep_until(next_poll) => {}
-          () = next_notice(&mut notices) => {}
-        }
+        let noticed = tokio::select! {
+          () = tokio::time::sleep_until(next_tick) => false,
+          () = next_notice(&mut notices) => true,
+        };
         let Some(e) = engine.upgrade() else { break };
         let started = Instant::now();
-        // A failure is retried at the next tick; nothing is cleared because of it.
+        if started >= next_tick {
+          next_tick = started + interval;
+        }
+        // Between polls, a tick costs no I/O unless the key ring has a change due.
+        if !(noticed || started >= next_poll || e.key_ring_change_due()) {
+          continue;
+        }
+        // A failure is retried at the next poll; nothing is cleared because of it.
         let _ = e.sync().await;
         let live = notices.as_ref().is_some_and(|r| r.borrow().live);
-        let poll = if live {
-          interval.saturating_mul(PUSHED_POLL_FACTOR)
-        } else {
-          interval
-        };
+        let poll = if live { interval.saturating_mul(PUSHED_POLL_FACTOR) } else { interval };
         next_poll = Instant::now() + poll;
         if Instant::now() >= next_sweep {
           let _ = e.sweep().await;

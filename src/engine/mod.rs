@@ -625,6 +625,17 @@ impl Engine {
     self.revoked.reason_text(sid).is_some()
   }
 
+  /// Is a scheduled change of the key ring due by this engine's clock (a next key to
+  /// promote or announce, a retired key to drop)? No I/O: the background loop asks this
+  /// at every interval, and syncs when it is, also between two polls.
+  pub fn key_ring_change_due(&self) -> bool {
+    !self
+      .tokens
+      .ring()
+      .plan(self.now(), &self.tokens.config().rotation)
+      .is_empty()
+  }
+
   /// The periodic work: read new revocations, adopt a newer stored key ring, rotate the
   /// keys if due (by compare-and-swap, so one process does it), forget old revocations.
   ///
