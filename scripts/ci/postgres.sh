@@ -11,7 +11,8 @@
 # `start` installs Debian's `postgresql` with apt-get when its binaries are missing
 # (unless TANDEM_PG_NO_INSTALL is set), initialises a cluster in
 # /tmp/tandem-pg-PORT (trust authentication, role `postgres`, database
-# `tandem`, fsync off: test data only), and starts it listening on 127.0.0.1:PORT only,
+# `tandem`, fsync off: test data only), and starts it listening on 127.0.0.1:PORT only
+# (with TANDEM_PG_TLS_DIR set when it is initialised: TLS only, see scripts/ci/tls.sh),
 # with its unix socket inside the cluster's directory. It is idempotent: a running
 # cluster is left as it is, a stopped one is started again, a broken one is made anew.
 # The connection string is the only line on stdout, e.g.
@@ -136,6 +137,25 @@ fsync = off
 full_page_writes = off
 max_connections = 200
 EOF
+      if [ -n "${TANDEM_PG_TLS_DIR:-}" ]; then
+        # TLS only: the server certificate and key from TANDEM_PG_TLS_DIR (server.crt,
+        # server.key), and every TCP connection that is not TLS refused.
+        install -m 600 "$TANDEM_PG_TLS_DIR/server.key" "$dir/server.key"
+        install -m 644 "$TANDEM_PG_TLS_DIR/server.crt" "$dir/server.crt"
+        if [ "$(id -u)" = 0 ]; then
+          chown postgres:postgres "$dir/server.key" "$dir/server.crt"
+        fi
+        as_owner sh -c "cat >> '$dir/postgresql.conf'" <<EOF
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+EOF
+        as_owner sh -c "cat > '$dir/pg_hba.conf'" <<EOF
+local all all trust
+hostssl all all 127.0.0.1/32 trust
+hostnossl all all 127.0.0.1/32 reject
+EOF
+      fi
       as_owner touch "$dir/tandem-initialised"
     fi
     # A stale pid file after a crash or `stop -m immediate` is handled by pg_ctl itself.

@@ -29,6 +29,7 @@ pub mod postgres;
 pub mod redis;
 pub(crate) mod row;
 pub mod sqlite;
+pub mod tls;
 
 use async_trait::async_trait;
 use serde_json::Value;

@@ -1,7 +1,8 @@
 //! The PostgreSQL store: for many machines, and for teams that already run PostgreSQL.
 //!
 //! [`PostgresStore::connect`] opens a connection pool (deadpool-postgres over
-//! tokio-postgres, no TLS) and creates or migrates the schema before it returns. Tables
+//! tokio-postgres; TLS by rustls as the connection string's `sslmode` asks, see `sslmode`
+//! and `store::tls`) and creates or migrates the schema before it returns. Tables
 //! (in the first schema of the connection's `search_path`, or the schema the app names,
 //! prefixed so that they never meet an app's own `sessions` table; the prefix is
 //! `tandem_` unless the app names another: see `namespace`):
@@ -47,8 +48,9 @@
 //!   (`store::row`), with fixed texts that never contain data.
 //!
 //! Not guaranteed:
-//! - TLS: connections are plain (`NoTls`), so the server must be on loopback, a unix socket
-//!   or a network you trust; `sslmode=require` is refused at connect;
+//! - more of TLS than `store::tls` says: `sslmode=prefer` (the default, as libpq's) and
+//!   `require` without a CA encrypt but do not authenticate the server; use `verify-full`
+//!   off loopback;
 //! - that `STORE_UNAVAILABLE` means "nothing changed" when the connection broke during a
 //!   COMMIT: as with any database, the outcome of an unacknowledged commit is unknown;
 //! - strings with a NUL character (`"\u0000"`) in the data, claims, user id or devices:
@@ -72,8 +74,10 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{AsyncMessage, NoTls, Row};
+use tokio_postgres::{AsyncMessage, NoTls, Row, Socket};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::clock::UnixMillis;
 use crate::error::{err, Error, ErrorKind, Result};
@@ -83,11 +87,14 @@ use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
 use crate::store::changes::{self, Change, Changes, Notices};
 use crate::store::codec;
 use crate::store::row::{self, Column, Columns};
+use crate::store::tls;
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
 mod namespace;
+mod sslmode;
 pub use namespace::{Namespace, DEFAULT_TABLE_PREFIX, MAX_SCHEMA_LEN, MAX_TABLE_PREFIX_LEN};
+pub use sslmode::{Mode, SslChoice};
 
 /// Default number of pooled connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -300,6 +307,9 @@ pub struct PostgresOptions {
   /// The schema and name prefix of the store's tables (see `namespace`). Default: the
   /// connection's first `search_path` schema and `tandem_`.
   pub namespace: Namespace,
+  /// PEM certificates to trust for TLS instead of the system's roots (as the connection
+  /// string's `sslrootcert` file, which may not be given as well). Default: none.
+  pub ca: Option<Vec<u8>>,
 }
 
 impl Default for PostgresOptions {
@@ -308,6 +318,7 @@ impl Default for PostgresOptions {
       max_connections: DEFAULT_MAX_CONNECTIONS,
       max_anonymous: DEFAULT_MAX_ANONYMOUS,
       namespace: Namespace::default(),
+      ca: None,
     }
   }
 }
@@ -323,6 +334,8 @@ pub struct PostgresStore {
   channel: String,
   /// How the listener connects (the pool's configuration, with its own name).
   listener_config: tokio_postgres::Config,
+  /// Plain, or TLS as the connection string's `sslmode` asks.
+  connector: Connector,
   /// Pushed notices of changes (see `store::changes`).
   changes: Changes,
 }
@@ -422,19 +435,19 @@ impl PostgresStore {
   /// # Errors
   /// As [`PostgresStore::connect`].
   pub async fn connect_with(connection_string: &str, options: &PostgresOptions) -> Result<Self> {
-    let mut config: tokio_postgres::Config = connection_string.parse().map_err(|_| {
+    let (rest, ssl) = sslmode::split(connection_string)?;
+    let mut config: tokio_postgres::Config = rest.parse().map_err(|_| {
       err(
         ErrorKind::ConfigInvalid,
         "the PostgreSQL connection string is not valid",
       )
     })?;
-    if config.get_ssl_mode() == SslMode::Require {
-      return Err(err(
-        ErrorKind::ConfigInvalid,
-        "the PostgreSQL store does not support TLS (sslmode=require)",
-      ));
-    }
-    config.ssl_mode(SslMode::Disable);
+    let connector = Connector::new(&ssl, options.ca.as_deref())?;
+    config.ssl_mode(match ssl.mode {
+      Mode::Disable => SslMode::Disable,
+      Mode::Prefer => SslMode::Prefer,
+      Mode::Require | Mode::VerifyCa | Mode::VerifyFull => SslMode::Require,
+    });
     if config.get_connect_timeout().is_none() {
       config.connect_timeout(TCP_CONNECT_TIMEOUT);
     }
@@ -452,13 +465,13 @@ impl PostgresStore {
     let mut listener_config = config.clone();
     let name = config.get_application_name().unwrap_or("tandem-session");
     listener_config.application_name(format!("{name} listener"));
-    let manager = Manager::from_config(
-      config,
-      NoTls,
-      ManagerConfig {
-        recycling_method: RecyclingMethod::Fast,
-      },
-    );
+    let manager_config = ManagerConfig {
+      recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match &connector {
+      Connector::Plain => Manager::from_config(config, NoTls, manager_config),
+      Connector::Tls(tls) => Manager::from_config(config, tls.clone(), manager_config),
+    };
     let pool = Pool::builder(manager)
       .max_size(options.max_connections.max(1))
       .runtime(Runtime::Tokio1)
@@ -488,6 +501,7 @@ impl PostgresStore {
       ns: options.namespace.clone(),
       channel: options.namespace.channel(),
       listener_config,
+      connector,
       changes: Changes::default(),
     };
     store.migrate().await?;
@@ -578,6 +592,41 @@ impl PostgresStore {
   }
 }
 
+/// How the pool and the listener connect.
+#[derive(Clone)]
+enum Connector {
+  Plain,
+  Tls(MakeRustlsConnect),
+}
+
+impl Connector {
+  /// The connector the choice asks for, trusting `ca` (the store's option) or the
+  /// `sslrootcert` file, else the system's roots.
+  fn new(ssl: &SslChoice, ca: Option<&[u8]>) -> Result<Self> {
+    if ssl.mode == Mode::Disable {
+      return Ok(Self::Plain);
+    }
+    let file = match &ssl.root_cert {
+      Some(_) if ca.is_some() => {
+        return Err(err(
+          ErrorKind::ConfigInvalid,
+          "give the PostgreSQL CA once: as the ca option or as sslrootcert",
+        ))
+      }
+      Some(path) => Some(std::fs::read(path).map_err(|_| {
+        err(
+          ErrorKind::ConfigInvalid,
+          "the PostgreSQL sslrootcert file cannot be read",
+        )
+      })?),
+      None => None,
+    };
+    let ca = ca.or(file.as_deref());
+    let config = tls::client_config(ssl.check(ca.is_some()), ca)?;
+    Ok(Self::Tls(MakeRustlsConnect::new(config)))
+  }
+}
+
 /// A listener checks its connection this often, so a dead one is noticed.
 pub const LISTEN_PING: Duration = Duration::from_secs(5);
 
@@ -585,12 +634,18 @@ pub const LISTEN_PING: Duration = Duration::from_secs(5);
 /// `<application_name> listener`) that runs `LISTEN` on the namespace's channel, checks
 /// the connection every [`LISTEN_PING`], and connects again (after
 /// `changes::retry_delay`) whenever that fails, for as long as the store lives.
-async fn listen(config: tokio_postgres::Config, channel: String, n: Notices) {
+async fn listen<T>(config: tokio_postgres::Config, tls: T, channel: String, n: Notices)
+where
+  T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+  T::Stream: Send + 'static,
+  T::TlsConnect: Send,
+  <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
   let mut failures: u32 = 0;
   loop {
     let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<()>();
     let connecting = async {
-      let (client, mut connection) = config.connect(NoTls).await?;
+      let (client, mut connection) = config.connect(tls.clone()).await?;
       // The connection delivers the notifications; it ends when the connection does.
       let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -645,7 +700,17 @@ impl Store for PostgresStore {
   fn changes(&self) -> Option<tokio::sync::watch::Receiver<Change>> {
     let config = self.listener_config.clone();
     let channel = self.channel.clone();
-    self.changes.subscribe(move |n| listen(config, channel, n))
+    match &self.connector {
+      Connector::Plain => self
+        .changes
+        .subscribe(move |n| listen(config, NoTls, channel, n)),
+      Connector::Tls(tls) => {
+        let tls = tls.clone();
+        self
+          .changes
+          .subscribe(move |n| listen(config, tls, channel, n))
+      }
+    }
   }
 
   async fn insert(&self, record: &SessionRecord) -> Result<u64> {
@@ -911,14 +976,16 @@ mod tests {
   }
 
   #[test]
-  fn connection_strings_that_ask_for_tls_or_do_not_parse_are_config_invalid() -> Result<()> {
+  fn connection_strings_that_do_not_parse_or_name_an_unreadable_ca_are_config_invalid() -> Result<()>
+  {
     let rt = tokio::runtime::Builder::new_current_thread()
       .enable_all()
       .build()
       .map_err(|_| err(ErrorKind::Internal, "rt"))?;
     rt.block_on(async {
       for url in [
-        "postgres://u@127.0.0.1:1/db?sslmode=require",
+        "postgres://u@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+        "postgres://u@127.0.0.1:1/db?sslmode=required",
         "postgres://u@127.0.0.1:notaport/db",
       ] {
         let kind = PostgresStore::connect(url).await.err().map(|e| e.kind());

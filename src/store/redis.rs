@@ -80,7 +80,7 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::ClusterClientBuilder;
 use ::redis::cluster_async::ClusterConnection;
-use ::redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Script, Value};
+use ::redis::{Client, Cmd, Pipeline, RedisFuture, RedisResult, Script, TlsCertificates, Value};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use serde_json::{Map, Value as Json};
@@ -95,6 +95,7 @@ use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
 use crate::store::changes::{self, Change, Changes, Notices};
 use crate::store::codec::{self, decode_device, encode_device};
 use crate::store::row::{self, Column, Columns, Device};
+use crate::store::tls;
 use crate::store::{DataPatch, Revocation, Store, StoredRing};
 use crate::token::Handle;
 
@@ -425,6 +426,38 @@ impl ConnectionLike for Conn {
   }
 }
 
+/// Check that a CA is usable and wanted: PEM certificates, for a `rediss://` URL.
+fn ca_for(tls: bool, ca: &[u8]) -> Result<()> {
+  if !tls {
+    return Err(err(
+      ErrorKind::ConfigInvalid,
+      "a Redis CA was given for a redis:// URL: use rediss:// for TLS",
+    ));
+  }
+  tls::pem_certificates(ca).map(|_| ())
+}
+
+/// A client for one server URL (`rediss://` over TLS, trusting `ca` or the system's roots;
+/// `redis://user:password@…` logs in with that ACL user).
+fn server_client(url: &str, ca: Option<&[u8]>) -> Result<Client> {
+  let invalid = || err(ErrorKind::ConfigInvalid, "the Redis URL is not valid");
+  let secure = url.starts_with("rediss://");
+  if secure {
+    tls::install_provider();
+  }
+  match ca {
+    None => Client::open(url).map_err(|_| invalid()),
+    Some(ca) => {
+      ca_for(secure, ca)?;
+      let certs = TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca.to_vec()),
+      };
+      Client::build_with_tls(url, certs).map_err(|_| invalid())
+    }
+  }
+}
+
 /// The Redis store.
 #[derive(Clone)]
 pub struct RedisStore {
@@ -451,16 +484,27 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-  /// Connect to one Redis server, e.g. `redis://127.0.0.1:6379` (`rediss://` for TLS is
-  /// not built in; `redis://user:password@host:port/db` works). Needs a tokio runtime.
+  /// Connect to one Redis server, e.g. `redis://127.0.0.1:6379`, `rediss://` for TLS
+  /// (the server's certificate checked against the system's roots and its name; see
+  /// [`RedisStore::connect_with_ca`]), `redis://user:password@host:port/db` for an ACL
+  /// user. Needs a tokio runtime.
   ///
   /// # Errors
   /// `CONFIG_INVALID` for a URL that does not parse or names a cluster node (use
   /// [`RedisStore::connect_cluster`]); `STORE_UNAVAILABLE` when the server cannot be
   /// reached within [`REQUEST_TIMEOUT`].
   pub async fn connect(url: &str) -> Result<Self> {
-    let client =
-      Client::open(url).map_err(|_| err(ErrorKind::ConfigInvalid, "the Redis URL is not valid"))?;
+    Self::connect_with_ca(url, None).await
+  }
+
+  /// [`RedisStore::connect`], trusting the PEM certificates `ca` for a `rediss://` URL
+  /// instead of the system's roots.
+  ///
+  /// # Errors
+  /// As [`RedisStore::connect`]; `CONFIG_INVALID` also for a CA that holds no certificate,
+  /// or a CA with a `redis://` URL (it would not be used).
+  pub async fn connect_with_ca(url: &str, ca: Option<&[u8]>) -> Result<Self> {
+    let client = server_client(url, ca)?;
     let listen_on: Arc<[Client]> = Arc::new([client.clone()]);
     let config = ConnectionManagerConfig::new()
       .set_connection_timeout(Some(CONNECT_TIMEOUT))
@@ -493,13 +537,37 @@ impl RedisStore {
   /// `CONFIG_INVALID` for no URL or one that does not parse; `STORE_UNAVAILABLE` when no
   /// node can be reached within [`REQUEST_TIMEOUT`].
   pub async fn connect_cluster(urls: &[String]) -> Result<Self> {
+    Self::connect_cluster_with_ca(urls, None).await
+  }
+
+  /// [`RedisStore::connect_cluster`], trusting the PEM certificates `ca` for `rediss://`
+  /// URLs instead of the system's roots.
+  ///
+  /// # Errors
+  /// As [`RedisStore::connect_cluster`] and [`RedisStore::connect_with_ca`].
+  pub async fn connect_cluster_with_ca(urls: &[String], ca: Option<&[u8]>) -> Result<Self> {
     if urls.is_empty() {
       return Err(err(
         ErrorKind::ConfigInvalid,
         "the Redis Cluster needs at least one URL",
       ));
     }
-    let client = ClusterClientBuilder::new(urls.iter().map(String::as_str))
+    let tls = urls.iter().any(|u| u.starts_with("rediss://"));
+    if tls != urls.iter().all(|u| u.starts_with("rediss://")) {
+      return Err(err(
+        ErrorKind::ConfigInvalid,
+        "the Redis Cluster URLs must all be redis:// or all rediss://",
+      ));
+    }
+    let mut builder = ClusterClientBuilder::new(urls.iter().map(String::as_str));
+    if let Some(ca) = ca {
+      ca_for(tls, ca)?;
+      builder = builder.certs(TlsCertificates {
+        client_tls: None,
+        root_cert: Some(ca.to_vec()),
+      });
+    }
+    let client = builder
       .connection_timeout(CONNECT_TIMEOUT)
       .response_timeout(RESPONSE_TIMEOUT)
       .retries(3)
@@ -509,9 +577,8 @@ impl RedisStore {
       .map_err(|_| err(ErrorKind::ConfigInvalid, "a Redis Cluster URL is not valid"))?;
     let listen_on = urls
       .iter()
-      .map(|u| Client::open(u.as_str()))
-      .collect::<RedisResult<Arc<[Client]>>>()
-      .map_err(|_| err(ErrorKind::ConfigInvalid, "a Redis Cluster URL is not valid"))?;
+      .map(|u| server_client(u, ca))
+      .collect::<Result<Arc<[Client]>>>()?;
     let conn = io(client.get_async_connection()).await?;
     let store = Self {
       conn: Conn::Cluster(conn),
