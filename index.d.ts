@@ -784,7 +784,14 @@ declare namespace session {
      * @param options.maxAnonymousSessions as SqliteStore's. Default 100000.
      */
     constructor(options: {
+      /**
+       * `postgres://user:password@host:port/db`; TLS as its `sslmode` says (libpq's:
+       * `disable`, `prefer` (default), `require`, `verify-ca`, `verify-full`) and
+       * `sslrootcert` (a PEM file, or `system`).
+       */
       connectionString: string
+      /** PEM certificates to trust for TLS instead of the system's roots. */
+      ca?: string | Buffer
       schema?: string
       tablePrefix?: string
       maxAnonymousSessions?: number
@@ -800,7 +807,14 @@ declare namespace session {
      * @param options.maxAnonymousSessions as SqliteStore's, split evenly over 256 hash tags
      *   (so rounded up to a multiple of 256). Default 100000.
      */
-    constructor(options: ({ url: string } | { cluster: string[] }) & { prefix?: string; maxAnonymousSessions?: number })
+    constructor(
+      options: ({ url: string } | { cluster: string[] }) & {
+        prefix?: string
+        /** PEM certificates to trust for `rediss://` URLs instead of the system's roots. */
+        ca?: string | Buffer
+        maxAnonymousSessions?: number
+      }
+    )
     _open(): Promise<unknown>
   }
 

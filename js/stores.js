@@ -29,6 +29,21 @@ function anonymousQuota (options) {
   return n
 }
 
+/**
+ * The `ca` option of PostgresStore and RedisStore: PEM certificates (a string or a Buffer)
+ * to trust for TLS instead of the system's roots, as text for the addon. `undefined` keeps
+ * the system's roots.
+ */
+function caOption (options) {
+  const ca = options.ca
+  if (ca === undefined) return undefined
+  const text = Buffer.isBuffer(ca) ? ca.toString('latin1') : ca
+  if (typeof text !== 'string' || !text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new TypeError('ca option must be PEM certificates (a string or a Buffer), e.g. fs.readFileSync(caPath)')
+  }
+  return text
+}
+
 /** Where SqliteStore keeps its file when given no path: under the working directory. */
 const DEFAULT_SQLITE_PATH = path.join('.tandem-session', 'sessions.sqlite3')
 
@@ -111,8 +126,11 @@ class PostgresStore {
 
   /**
    * @param {{connectionString: string, schema?: string, tablePrefix?: string,
-   *   maxAnonymousSessions?: number}} options a `postgres://user@host:port/db` URL. The
-   *   store creates and migrates its tables (`tandem_*`) and keeps a connection pool.
+   *   ca?: string|Buffer, maxAnonymousSessions?: number}} options a
+   *   `postgres://user@host:port/db` URL; TLS as its `sslmode` says (libpq's modes,
+   *   `prefer` by default; `verify-full` off loopback) against `ca` (PEM) or its
+   *   `sslrootcert` file or the system's roots. The store creates and migrates its tables
+   *   (`tandem_*`) and keeps a connection pool.
    *   schema: where the tables are, created if missing (default: the connection's first
    *   `search_path` schema); tablePrefix: the start of every table name (default
    *   `tandem_`): apps sharing one database each take their own. maxAnonymousSessions:
@@ -127,7 +145,8 @@ class PostgresStore {
     this.#options = {
       maxAnonymous: anonymousQuota(options),
       schema: postgresName(options, 'schema', 63),
-      tablePrefix: postgresName(options, 'tablePrefix', 32)
+      tablePrefix: postgresName(options, 'tablePrefix', 32),
+      ca: caOption(options)
     }
   }
 
@@ -145,9 +164,11 @@ class RedisStore {
   #opening
 
   /**
-   * @param {{url?: string, cluster?: string[], prefix?: string,
+   * @param {{url?: string, cluster?: string[], prefix?: string, ca?: string|Buffer,
    *   maxAnonymousSessions?: number}} options
-   *   `url`: a `redis://host:port/db` server; or `cluster`: URLs of some nodes of a Redis
+   *   `url`: a `redis://host:port/db` server (`rediss://` for TLS, checked against `ca`
+   *   (PEM) or the system's roots; `redis://user:password@…` for an ACL user); or
+   *   `cluster`: URLs of some nodes of a Redis
    *   Cluster (a session's keys share one hash slot; user-wide operations go key by key).
    *   prefix: the start of every key (default `ts:`), as connect-redis's: apps sharing one
    *   database each take their own. maxAnonymousSessions: default 100000, split evenly
@@ -171,7 +192,12 @@ class RedisStore {
     }
     this.#url = url
     this.#cluster = cluster
-    this.#options = { maxAnonymous: anonymousQuota(options), prefix }
+    const ca = caOption(options)
+    const urls = url !== undefined ? [url] : cluster
+    if (ca !== undefined && !urls.every((u) => u.startsWith('rediss://'))) {
+      throw new TypeError('ca option is for TLS: use rediss:// URLs with it')
+    }
+    this.#options = { maxAnonymous: anonymousQuota(options), prefix, ca }
   }
 
   /** @private */

@@ -290,6 +290,8 @@ export interface NapiPostgresOptions {
   schema?: string
   /** The prefix of every table name (default `tandem_`). */
   tablePrefix?: string
+  /** PEM certificates to trust for TLS instead of the system's roots. */
+  ca?: string
 }
 
 /** How a Redis store names its keys and how big it is (`openRedisStore`'s options). */
@@ -298,6 +300,8 @@ export interface NapiRedisOptions {
   maxAnonymous?: number
   /** The prefix of every key (default `ts:`). */
   prefix?: string
+  /** PEM certificates to trust for `rediss://` instead of the system's roots. */
+  ca?: string
 }
 
 /** What a refresh came to: `outcome` is `"refreshed"`, `"theft"` or `"refused"`. */
@@ -490,7 +494,7 @@ export declare function openPostgresStore(connectionString: string, options?: Na
  */
 export declare function openRedisClusterStore(urls: Array<string>, options?: NapiRedisOptions | undefined | null): Promise<NativeStore>
 
-/** Connect to a Redis server (`redis://host:port/db`). */
+/** Connect to a Redis server (`redis://host:port/db`, `rediss://` for TLS). */
 export declare function openRedisStore(url: string, options?: NapiRedisOptions | undefined | null): Promise<NativeStore>
 
 /**

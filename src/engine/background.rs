@@ -74,7 +74,11 @@ impl Engine {
         // A failure is retried at the next poll; nothing is cleared because of it.
         let _ = e.sync().await;
         let live = notices.as_ref().is_some_and(|r| r.borrow().live);
-        let poll = if live { interval.saturating_mul(PUSHED_POLL_FACTOR) } else { interval };
+        let poll = if live {
+          interval.saturating_mul(PUSHED_POLL_FACTOR)
+        } else {
+          interval
+        };
         next_poll = Instant::now() + poll;
         if Instant::now() >= next_sweep {
           let _ = e.sweep().await;

@@ -114,6 +114,8 @@ pub struct NapiPostgresOptions {
   pub schema: Option<String>,
   /// The prefix of every table name (default `tandem_`).
   pub table_prefix: Option<String>,
+  /// PEM certificates to trust for TLS instead of the system's roots.
+  pub ca: Option<String>,
 }
 
 /// Connect to PostgreSQL (`postgres://…`); creates or migrates the tables.
@@ -127,12 +129,14 @@ pub fn open_postgres_store(
     max_anonymous: None,
     schema: None,
     table_prefix: None,
+    ca: None,
   });
   let namespace = Namespace::new(o.schema.as_deref(), o.table_prefix.as_deref());
   promise(env, async move {
     let options = PostgresOptions {
       max_anonymous: anonymous_quota(o.max_anonymous),
       namespace: namespace?,
+      ca: o.ca.map(String::into_bytes),
       ..PostgresOptions::default()
     };
     Ok(opened(
@@ -148,32 +152,53 @@ pub struct NapiRedisOptions {
   pub max_anonymous: Option<u32>,
   /// The prefix of every key (default `ts:`).
   pub prefix: Option<String>,
+  /// PEM certificates to trust for `rediss://` instead of the system's roots.
+  pub ca: Option<String>,
 }
 
-/// The store `connecting` gives, with the options applied.
-async fn redis_with(
-  connecting: impl std::future::Future<Output = crate::error::Result<RedisStore>>,
-  options: Option<NapiRedisOptions>,
-) -> crate::error::Result<NapiStore> {
-  let (max_anonymous, prefix) = options.map_or((None, None), |o| (o.max_anonymous, o.prefix));
-  let mut store = connecting
-    .await?
-    .with_max_anonymous(anonymous_quota(max_anonymous));
-  if let Some(p) = prefix {
-    store = store.with_prefix(&p)?;
+/// The CA of the options, and what to do with the store once connected.
+fn redis_options(options: Option<NapiRedisOptions>) -> (Option<Vec<u8>>, RedisFinish) {
+  let o = options.unwrap_or(NapiRedisOptions {
+    max_anonymous: None,
+    prefix: None,
+    ca: None,
+  });
+  (
+    o.ca.map(String::into_bytes),
+    RedisFinish {
+      max_anonymous: o.max_anonymous,
+      prefix: o.prefix,
+    },
+  )
+}
+
+/// The options applied after connecting.
+struct RedisFinish {
+  max_anonymous: Option<u32>,
+  prefix: Option<String>,
+}
+
+impl RedisFinish {
+  fn apply(self, store: RedisStore) -> crate::error::Result<NapiStore> {
+    let mut store = store.with_max_anonymous(anonymous_quota(self.max_anonymous));
+    if let Some(p) = self.prefix {
+      store = store.with_prefix(&p)?;
+    }
+    Ok(opened(store))
   }
-  Ok(opened(store))
 }
 
-/// Connect to a Redis server (`redis://host:port/db`).
+/// Connect to a Redis server (`redis://host:port/db`, `rediss://` for TLS).
 #[napi]
 pub fn open_redis_store(
   env: &Env,
   url: String,
   options: Option<NapiRedisOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  let (ca, finish) = redis_options(options);
   promise(env, async move {
-    Ok(redis_with(RedisStore::connect(&url), options).await?)
+    let store = RedisStore::connect_with_ca(&url, ca.as_deref()).await?;
+    Ok(finish.apply(store)?)
   })
 }
 
@@ -185,8 +210,10 @@ pub fn open_redis_cluster_store(
   urls: Vec<String>,
   options: Option<NapiRedisOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
+  let (ca, finish) = redis_options(options);
   promise(env, async move {
-    Ok(redis_with(RedisStore::connect_cluster(&urls), options).await?)
+    let store = RedisStore::connect_cluster_with_ca(&urls, ca.as_deref()).await?;
+    Ok(finish.apply(store)?)
   })
 }
 
