@@ -278,6 +278,15 @@ declare namespace session {
      */
     syncInterval?: number | undefined
     /**
+     * Start over when no configured secret opens the store's key ring (a secret changed
+     * without `secret: [new, old]`): replace the ring by a new one sealed with the current
+     * secret, logging everyone out (the sessions from before stay refused even if the old
+     * secret comes back). One process of several starting together does it. Remove it once
+     * started. Without it the start fails with `KEYRING_UNREADABLE` and nothing is written.
+     * @default false
+     */
+    resetKeyRing?: boolean | undefined
+    /**
      * TESTS ONLY: run on a fixed clock starting at this time (ms since the epoch);
      * `setNow(ms)` moves it.
      * @default undefined // the real clock
@@ -400,6 +409,8 @@ declare namespace session {
     refreshed: RefreshedEvent
     revoked: RevokedEvent
     theft: TheftEvent
+    /** The engine did not start (`KEYRING_UNREADABLE`, `STORE_UNAVAILABLE`, …): for listeners only. */
+    error: SessionError
   }
 
   /** A listener of event `E`. */
@@ -841,6 +852,8 @@ declare namespace session {
     csrfToken(handle: string): string
     verifyCsrfToken(token: string, handle: string): boolean
     jwks(): Jwks
+    /** Whether this start replaced a key ring no secret opened (`resetKeyRing`). */
+    readonly keyRingReset: boolean
     /** Tests only (needs `fixedNow`). */
     setNow(ms: number): void
   }

@@ -134,6 +134,9 @@ class Engine {
     })
   }
 
+  /** Whether this engine's start replaced a key ring no secret opened (`resetKeyRing`). */
+  get keyRingReset () { return this.#native.keyRingReset }
+
   /** Refresh → `{outcome: 'refreshed'|'theft'|'refused', tokens?, theft?, code?}`. */
   refresh (refreshToken, device) { return later(() => this.#native.refresh(refreshToken, device)) }
   /** Revoke a session → whether it existed. */

@@ -106,6 +106,7 @@ class SessionMiddleware {
     }).then((engine) => {
       this.engine = engine
       this.verifier = new Verifier(engine, this.settings.transfer, () => this.now())
+      if (engine.keyRingReset) this.announceReset()
     }, (e) => {
       this.startError = httpError(e)
       debug('the session engine did not start: %s', e.code)
@@ -121,16 +122,30 @@ class SessionMiddleware {
   announceStartError (err) {
     if (this.emitter.listenerCount('error') > 0) this.emitter.emit('error', err)
     if (err.code !== 'KEYRING_UNREADABLE') return
-    const store = this.settings.sessionStore
-    const kind = store && store.constructor ? store.constructor.name : 'the store'
-    process.emitWarning(`tandem-session: no configured secret opens the key ring in ${kind}` +
-      (kind === 'SqliteStore' && store.path ? ` (${store.path})` : '') + '. It was sealed with another secret: ' +
+    process.emitWarning(`tandem-session: no configured secret opens the key ring in ${this.storeName()}. ` +
+      'It was sealed with another secret: ' +
       'every request answers 503 KEYRING_UNREADABLE. If you changed the secret, rotate instead: ' +
       'secret: [newSecret, oldSecret] opens the ring with the old one and seals it with the new one, and nobody is ' +
       'logged out. If the store belongs to another app (the default SQLite file is shared by every app started in ' +
       'the same folder), give this app its own: a SqliteStore path, a RedisStore prefix, a PostgresStore schema or ' +
-      'tablePrefix. To start over, logging everyone out, empty this store.',
+      'tablePrefix. To start over, logging everyone out, start once with resetKeyRing: true (it replaces the ring ' +
+      'by a new one sealed with the current secret).',
     { code: 'TANDEM_KEYRING_UNREADABLE' })
+  }
+
+  /** This start replaced a key ring that no secret opened (`resetKeyRing`): say so, once. */
+  announceReset () {
+    process.emitWarning(`tandem-session: resetKeyRing replaced the key ring in ${this.storeName()}, which no ` +
+      'configured secret opened, by a new one sealed with the current secret: everyone was logged out. Remove ' +
+      'resetKeyRing from the options now, so that a later mistyped secret is refused instead.',
+    { code: 'TANDEM_KEYRING_RESET' })
+  }
+
+  /** The store's class name, and a SqliteStore's file, for the warnings. */
+  storeName () {
+    const store = this.settings.sessionStore
+    const kind = store && store.constructor ? store.constructor.name : 'the store'
+    return kind + (kind === 'SqliteStore' && store.path ? ` (${store.path})` : '')
   }
 
   /**

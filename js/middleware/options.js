@@ -283,6 +283,7 @@ function normalize (options) {
   }
   const bridged = store !== given
   const engine = Object.fromEntries(PASSED_TO_ENGINE.map((k) => [k, options[k]]))
+  bool(options.resetKeyRing, 'resetKeyRing', false)
   const fromRequest = options.secret === undefined
   if (fromRequest) {
     warnSecretFromRequest()

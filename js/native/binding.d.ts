@@ -11,6 +11,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** A session engine; see the module documentation. */
 export declare class NativeEngine {
+  /**
+   * Whether this engine's start replaced a stored key ring that no secret opened
+   * (`resetKeyRing`), logging everyone out.
+   */
+  get keyRingReset(): boolean
   /** The number the hot-path functions take (`verifyRequestPacked(id, …)`). */
   get id(): number
   /** Log in: a new session (new handle, new tokens). */
@@ -389,6 +394,12 @@ export interface NapiSessionOptions {
    * recently refreshed session. Defaults to 100; from 1 to 1000000.
    */
   maxSessionsPerUser?: number
+  /**
+   * When no configured secret opens the store's key ring, replace it by a new one sealed
+   * with the current secret, logging everyone out (see `engine::key_ring`). Defaults to
+   * false: the start fails with `KEYRING_UNREADABLE` and nothing is written.
+   */
+  resetKeyRing?: boolean
 }
 
 /** Who a new access token is for. */

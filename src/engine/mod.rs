@@ -12,8 +12,9 @@
 //!   within one [`Engine::sync`] (run every sync interval by [`Engine::background`]).
 //! - `Verify::verify_request_with` on an `Engine`: the hot path, no I/O: the token service plus the
 //!   in-memory revocation set. The binding runs this one function, and so do the tests.
-//! - key ring: adopted from the store at start, rotations saved by compare-and-swap so
-//!   exactly one process performs each (promise 6).
+//! - key ring: adopted from the store at start (or, with `resetKeyRing`, replaced when no
+//!   secret opens it: [`key_ring`]), rotations saved by compare-and-swap so exactly one
+//!   process performs each (promise 6).
 //!
 //! - [`settings`]: the options of the engine and its token service, defaults and checks.
 //!
@@ -21,6 +22,7 @@
 
 pub mod background;
 pub mod conformance;
+pub mod key_ring;
 pub mod revocations;
 pub mod settings;
 
@@ -151,6 +153,7 @@ pub struct Engine {
   revoked: Revocations,
   max_data_bytes: usize,
   max_sessions_per_user: usize,
+  key_ring_reset: bool,
 }
 
 impl Engine {
@@ -179,37 +182,45 @@ impl Engine {
     policy: RefreshPolicy,
     max_revoked: usize,
   ) -> Result<Self> {
+    Self::start_with(tokens, store, policy, max_revoked, false).await
+  }
+
+  /// As [`Engine::start`], but a stored key ring that no secret opens is replaced by a
+  /// new one sealed with the current secret (`resetKeyRing`: see `key_ring`), which logs
+  /// everyone out; [`Engine::key_ring_reset`] says whether this start did it.
+  ///
+  /// # Errors
+  /// As [`Engine::start`]; `KEYRING_UNREADABLE` only when another process replaced the
+  /// ring at the same time with one that no secret opens either.
+  pub async fn start_resetting(
+    tokens: Arc<TokenService>,
+    store: Arc<dyn Store>,
+    policy: RefreshPolicy,
+  ) -> Result<Self> {
+    Self::start_with(tokens, store, policy, revocations::MAX_REMEMBERED, true).await
+  }
+
+  async fn start_with(
+    tokens: Arc<TokenService>,
+    store: Arc<dyn Store>,
+    policy: RefreshPolicy,
+    max_revoked: usize,
+    reset: bool,
+  ) -> Result<Self> {
     policy.validate()?;
-    let engine = Self {
+    let mut engine = Self {
       tokens,
       store,
       policy,
       revoked: Revocations::with_capacity(max_revoked),
       max_data_bytes: DEFAULT_MAX_DATA_BYTES,
       max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
+      key_ring_reset: false,
     };
-    engine.adopt_or_publish_ring().await?;
+    engine.key_ring_reset = engine.adopt_or_publish_ring(reset).await?;
     while engine.read_feed_page().await? {}
     engine.revoked.prune(engine.now());
     Ok(engine)
-  }
-
-  async fn adopt_or_publish_ring(&self) -> Result<()> {
-    loop {
-      if let Some(stored) = self.store.load_key_ring().await? {
-        self.tokens.open_ring(&stored.sealed, true)?;
-        return Ok(());
-      }
-      let ring = self.tokens.ring();
-      let mine = StoredRing {
-        version: ring.version(),
-        sealed: sealed::seal(&ring, self.tokens.secrets())?,
-      };
-      if self.store.save_key_ring(None, &mine).await? {
-        return Ok(());
-      }
-      // Another process stored its ring first: adopt that one.
-    }
   }
 
   /// This engine, with session data limited to `max_bytes` (`maxDataBytes`, by
@@ -347,6 +358,10 @@ impl Engine {
       let Some(record) = self.store.get(&handle).await? else {
         return Ok(RefreshOutcome::Refused(ErrorKind::SessionRevoked));
       };
+      if self.ended_by_reset(&record) {
+        self.revoke(&handle).await?;
+        return Ok(RefreshOutcome::Refused(ErrorKind::SessionRevoked));
+      }
       let now = self.now();
       match decide(
         &record.refresh,
@@ -460,7 +475,7 @@ impl Engine {
       .await?
       .iter()
       .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at)
-      .filter(|r| !self.revoked.contains(&r.handle))
+      .filter(|r| !self.revoked.contains(&r.handle) && !self.ended_by_reset(r))
       .map(SessionInfo::from)
       .collect();
     list.sort_by_key(|s| std::cmp::Reverse(s.last_refresh_at));
@@ -481,7 +496,8 @@ impl Engine {
         .store
         .get(handle)
         .await?
-        .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at),
+        .filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at)
+        .filter(|r| !self.ended_by_reset(r)),
     )
   }
 
@@ -498,7 +514,11 @@ impl Engine {
       return Ok(None);
     }
     let now = self.now();
-    Ok(Some(r).filter(|r| now < r.refresh.idle_expires_at && now < r.refresh.absolute_expires_at))
+    Ok(Some(r).filter(|r| {
+      now < r.refresh.idle_expires_at
+        && now < r.refresh.absolute_expires_at
+        && !self.ended_by_reset(r)
+    }))
   }
 
   /// Node's side's touch of a session over an express-session store, made under the

@@ -154,6 +154,9 @@ pub struct EngineSettings {
   /// The most live sessions one user may hold (`maxSessionsPerUser`). Defaults to
   /// [`DEFAULT_MAX_SESSIONS_PER_USER`]; from 1 to 1 000 000.
   pub max_sessions_per_user: usize,
+  /// Replace a stored key ring that no secret opens, logging everyone out
+  /// (`resetKeyRing`; see `engine::key_ring`). Defaults to false.
+  pub reset_key_ring: bool,
 }
 
 impl Default for EngineSettings {
@@ -163,6 +166,7 @@ impl Default for EngineSettings {
       sync_interval_ms: DEFAULT_SYNC_INTERVAL_MS,
       max_data_bytes: DEFAULT_MAX_DATA_BYTES,
       max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
+      reset_key_ring: false,
     }
   }
 }

@@ -13,6 +13,11 @@
 //! - [`KeyRing::revoke`] removes a key at once (emergency): its tokens get `KEY_UNKNOWN`,
 //!   which the middleware answers with "try refresh", so nobody is logged out.
 //!
+//! - [`KeyRing::reset_over`] makes a ring that replaces a stored one no secret opens
+//!   (`resetKeyRing`): fresh keys, the next version, and the instant of the reset, which
+//!   every later ring carries ([`KeyRing::sessions_after`]) so that the engines refuse the
+//!   sessions created before it.
+//!
 //! Not guaranteed: clocks agreeing across processes; skew shifts rotation by the skew.
 
 use crate::clock::UnixMillis;
@@ -89,6 +94,8 @@ pub struct KeyRing {
   pub(crate) version: u64,
   pub(crate) alg: Algorithm,
   pub(crate) keys: Vec<Key>,
+  /// When the ring was last reset (`resetKeyRing`): sessions created before are over.
+  pub(crate) sessions_after: Option<UnixMillis>,
 }
 
 impl KeyRing {
@@ -104,6 +111,7 @@ impl KeyRing {
       version: 1,
       alg,
       keys: vec![current, next],
+      sessions_after: None,
     })
   }
 
@@ -131,7 +139,37 @@ impl KeyRing {
         return bad("duplicate kid in the ring");
       }
     }
-    Ok(Self { version, alg, keys })
+    Ok(Self {
+      version,
+      alg,
+      keys,
+      sessions_after: None,
+    })
+  }
+
+  /// This ring, carrying `at` as the instant of its last reset (see
+  /// [`KeyRing::sessions_after`]).
+  #[must_use]
+  pub fn with_sessions_after(mut self, at: Option<UnixMillis>) -> Self {
+    self.sessions_after = at;
+    self
+  }
+
+  /// When the ring was last reset (`resetKeyRing`), if ever: sessions created before that
+  /// instant belong to the ring it replaced and are over.
+  pub const fn sessions_after(&self) -> Option<UnixMillis> {
+    self.sessions_after
+  }
+
+  /// A ring to store in place of a stored one of version `stored_version` that no secret
+  /// opens: this ring's keys, the next version (so a compare-and-swap on the stored
+  /// version decides which process resets), and `now` as the reset instant.
+  #[must_use]
+  pub fn reset_over(&self, stored_version: u64, now: UnixMillis) -> Self {
+    let mut ring = self.clone();
+    ring.version = stored_version.saturating_add(1);
+    ring.sessions_after = Some(now);
+    ring
   }
 
   /// The ring's version; every change increments it.
@@ -249,6 +287,7 @@ impl KeyRing {
       }
     }
     Self::from_parts(self.version + 1, self.alg, keys)
+      .map(|r| r.with_sessions_after(self.sessions_after))
   }
 
   /// Rotate if due: `plan` then `apply` with fresh random keys. `None` when nothing is due.
@@ -295,6 +334,7 @@ impl KeyRing {
       KeyState::Retired { .. } => {}
     }
     Self::from_parts(self.version + 1, self.alg, keys)
+      .map(|r| r.with_sessions_after(self.sessions_after))
   }
 }
 

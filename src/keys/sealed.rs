@@ -35,6 +35,9 @@ struct StoredRing {
   version: u64,
   alg: String,
   keys: Vec<StoredKey>,
+  /// When the ring was last reset (ms), absent when never: older rings have no such field.
+  #[serde(default, skip_serializing_if = "Option::is_none")]
+  sessions_after: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,6 +78,7 @@ pub fn seal(ring: &KeyRing, secrets: &Secrets) -> Result<String> {
         }
       })
       .collect(),
+    sessions_after: ring.sessions_after.map(|t| t.0),
   };
   // Serialise into a buffer large enough from the start, so that no reallocation leaves
   // an unzeroized copy of the key material behind.
@@ -159,7 +163,10 @@ pub fn open(sealed: &str, secrets: &Secrets) -> Result<KeyRing> {
       UnixMillis(sk.activates_at),
     )?);
   }
-  KeyRing::from_parts(stored.version, alg, keys)
+  Ok(
+    KeyRing::from_parts(stored.version, alg, keys)?
+      .with_sessions_after(stored.sessions_after.map(UnixMillis)),
+  )
 }
 
 #[cfg(test)]
@@ -207,6 +214,29 @@ mod tests {
     raw[last] ^= 1;
     assert!(open(&encoding::encode(&raw), &secrets(&[A])?).is_err());
     assert!(open("not a ring", &secrets(&[A])?).is_err());
+    Ok(())
+  }
+
+  #[test]
+  fn a_reset_instant_is_sealed_and_carried_by_later_rotations() -> Result<()> {
+    let s = secrets(&[A])?;
+    let policy = RotationPolicy::default();
+    let ring = KeyRing::generate(Algorithm::EdDsa, UnixMillis(0), &policy)?;
+    assert_eq!(open(&seal(&ring, &s)?, &s)?.sessions_after(), None);
+    let reset = ring.reset_over(7, UnixMillis(42));
+    assert_eq!(reset.version(), 8);
+    let back = open(&seal(&reset, &s)?, &s)?;
+    assert_eq!(back.sessions_after(), Some(UnixMillis(42)));
+    let later = back
+      .rotate_if_due(UnixMillis(policy.interval_ms + 1), &policy)?
+      .ok_or_else(|| err(ErrorKind::Internal, "a rotation was due"))?;
+    assert_eq!(later.sessions_after(), Some(UnixMillis(42)));
+    assert_eq!(
+      later
+        .revoke(later.current().kid(), UnixMillis(50), &policy)?
+        .sessions_after(),
+      Some(UnixMillis(42))
+    );
     Ok(())
   }
 }

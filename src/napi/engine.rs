@@ -278,9 +278,13 @@ pub async fn start(
     None,
     n.clock.clock(),
   )?);
+  let started = if settings.reset_key_ring {
+    Engine::start_resetting(tokens, store, settings.refresh).await?
+  } else {
+    Engine::start(tokens, store, settings.refresh).await?
+  };
   let engine = Arc::new(
-    Engine::start(tokens, store, settings.refresh)
-      .await?
+    started
       .with_max_data_bytes(settings.max_data_bytes)
       .with_max_sessions_per_user(settings.max_sessions_per_user),
   );
@@ -319,6 +323,13 @@ impl Drop for NapiEngine {
 
 #[napi]
 impl NapiEngine {
+  /// Whether this engine's start replaced a stored key ring that no secret opened
+  /// (`resetKeyRing`), logging everyone out.
+  #[napi(getter)]
+  pub fn key_ring_reset(&self) -> bool {
+    self.engine.key_ring_reset()
+  }
+
   /// The number the hot-path functions take (`verifyRequestPacked(id, …)`).
   #[napi(getter)]
   pub fn id(&self) -> u32 {

@@ -88,6 +88,10 @@ pub struct NapiSessionOptions {
   /// The most live sessions one user may hold: a login past it logs out the user's least
   /// recently refreshed session. Defaults to 100; from 1 to 1000000.
   pub max_sessions_per_user: Option<f64>,
+  /// When no configured secret opens the store's key ring, replace it by a new one sealed
+  /// with the current secret, logging everyone out (see `engine::key_ring`). Defaults to
+  /// false: the start fails with `KEYRING_UNREADABLE` and nothing is written.
+  pub reset_key_ring: Option<bool>,
 }
 
 /// The names of the options, by the object they belong to.
@@ -244,6 +248,7 @@ pub fn normalize_session(s: Option<NapiSessionOptions>) -> Result<EngineSettings
         "maxSessionsPerUser must be a whole number from 1 to 1000000",
       )?
       .unwrap_or(d.max_sessions_per_user),
+      reset_key_ring: s.reset_key_ring.unwrap_or(d.reset_key_ring),
     },
   };
   settings.validate().map_err(invalid)

@@ -5,7 +5,9 @@
  * app with another secret uses the store): the failure says so at startup (`ready()`
  * rejects, an `'error'` event for a listener, a warning that says how to rotate), and
  * every request answers 503 KEYRING_UNREADABLE, not a 500; nothing stored is touched, so
- * the right secret, or a rotation to a new one, opens it again.
+ * the right secret, or a rotation to a new one, opens it again. `resetKeyRing: true` starts
+ * over instead: one process replaces the ring (compare-and-swap), everyone is logged out,
+ * even when the old secret comes back; a warning says so.
  */
 
 const assert = require('node:assert/strict')
@@ -14,7 +16,7 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { assertCode, assertOk, eachExpress, login, session, useApp } = require('./support/apps.js')
+const { assertCode, assertOk, eachExpress, login, session, useApp, REFRESH_PATH } = require('./support/apps.js')
 
 const OLD = 'the-secret-this-store-was-first-started-with'
 const NEW = 'a-different-secret-someone-typed-in-instead'
@@ -57,6 +59,7 @@ eachExpress(function (express) {
       assert.deepEqual(errors.map((e) => e.code), ['KEYRING_UNREADABLE'], "an 'error' event for a listener")
       assert.equal(warnings.length, 2, 'one warning per session() that did not start')
       assert.match(warnings[0].message, /secret: \[newSecret, oldSecret\]/, 'it says how to rotate')
+      assert.match(warnings[0].message, /resetKeyRing: true/, 'and names the option that starts over')
       assert.ok(warnings[0].message.includes(file), 'and names the file')
       assert.ok(!warnings[0].message.includes(NEW) && !warnings[0].message.includes(OLD), 'no secret in it')
       assertCode(await wrong.client().get('/me'), 503, 'KEYRING_UNREADABLE')
@@ -66,6 +69,50 @@ eachExpress(function (express) {
       const me = await rotated.client({ jar: c.jar }).get('/me')
       assertOk(me)
       assert.equal(me.json.userId, 'alice', 'the rotation logged nobody out')
+    })
+  })
+
+  describe('with resetKeyRing: true', function () {
+    it('should replace the ring once, log everyone out for good, and say so', async function (t) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-reset-'))
+      t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+      const file = path.join(dir, 'sessions.sqlite3')
+      const first = await useApp(t, express, { secret: OLD, store: new session.SqliteStore({ path: file }) })
+      const c = first.client()
+      await login(c, 'alice')
+      await first.close()
+
+      let a, b
+      const warnings = await warningsDuring('TANDEM_KEYRING_RESET', async () => {
+        // Two processes' worth of middleware starting together: one resets, the other adopts.
+        a = session({ secret: NEW, resetKeyRing: true, store: new session.SqliteStore({ path: file }), saveUninitialized: false })
+        b = session({ secret: NEW, resetKeyRing: true, store: new session.SqliteStore({ path: file }), saveUninitialized: false })
+        await Promise.all([a.ready(), b.ready()])
+      })
+      assert.equal(warnings.length, 1, 'one of them reset the ring')
+      assert.match(warnings[0].message, /everyone was logged out/)
+      assert.match(warnings[0].message, /Remove resetKeyRing/)
+      assert.ok(warnings[0].message.includes(file), 'it names the file')
+      assert.equal(a.currentKid(), b.currentKid(), 'both use the one new ring')
+      await Promise.all([a.close(), b.close()])
+
+      const reset = await useApp(t, express, { secret: NEW, resetKeyRing: true, store: new session.SqliteStore({ path: file }) })
+      const old = reset.client({ jar: c.jar })
+      assertCode(await old.get('/me'), 401, 'TRY_REFRESH', 'the old access token')
+      assertCode(await old.post(REFRESH_PATH), 401, 'UNAUTHORISED', 'the old refresh token')
+      await reset.close()
+
+      // The old secret back beside the new one: the session from before the reset stays over.
+      const back = await useApp(t, express, { secret: [NEW, OLD], store: new session.SqliteStore({ path: file }) })
+      assertCode(await back.client({ jar: c.jar }).post(REFRESH_PATH), 401, 'UNAUTHORISED', 'refresh after the old secret came back')
+      assert.deepEqual(await back.s.listSessions('alice'), [], 'the old session is not listed')
+      const fresh = back.client()
+      await login(fresh, 'alice')
+      assert.equal((await fresh.get('/me')).json.userId, 'alice', 'new logins work')
+    })
+
+    it('should refuse a value that is not a boolean, naming the option', function () {
+      assert.throws(() => session({ secret: NEW, resetKeyRing: 'yes' }), { name: 'TypeError', message: /resetKeyRing option must be a boolean/ })
     })
   })
 })
