@@ -463,6 +463,13 @@ declare namespace session {
      * rejects with the start error.
      */
     ready(): Promise<void>
+    /**
+     * Graceful shutdown: from the call on every request answers 503 `SHUTTING_DOWN`; the
+     * responses held for a save and the engine calls in flight finish, then the engine's
+     * background syncs stop. Idempotent (the same promise); never rejects. Close the HTTP
+     * server first.
+     */
+    close(): Promise<void>
     /** The live sessions of a user ("your devices"), most recently refreshed first. */
     listSessions(userId: string): Promise<SessionInfo[]>
     /** Revoke a session; resolves to whether it existed. */
@@ -852,6 +859,13 @@ declare namespace session {
     csrfToken(handle: string): string
     verifyCsrfToken(token: string, handle: string): boolean
     jwks(): Jwks
+    /**
+     * Wait for the calls in flight, then stop the background syncs; every call after it
+     * fails with `SHUTTING_DOWN`. Idempotent; never rejects.
+     */
+    close(): Promise<void>
+    /** Whether `close()` was called. */
+    readonly closed: boolean
     /** Whether this start replaced a key ring no secret opened (`resetKeyRing`). */
     readonly keyRingReset: boolean
     /** Tests only (needs `fixedNow`). */

@@ -9,7 +9,9 @@
  * Guarantees: a thin wrapper. Every failure is an Error whose `code` the addon set (sync
  * calls throw, async ones reject, bad arguments included); option defaults and checks are the Rust core's
  * (`CONFIG_INVALID`, the message naming the option). Only the lone-surrogate check of
- * arguments.js runs here, because the crossing into Rust would hide it.
+ * arguments.js runs here, because the crossing into Rust would hide it. `close()` waits for
+ * the calls in flight, then stops the background task; every call after it fails with
+ * `SHUTTING_DOWN` (async calls reject).
  * @public
  */
 
@@ -36,6 +38,13 @@ function later (fn) {
   }
 }
 
+/** The error of every call after `close()`. */
+function shuttingDown () {
+  const e = new Error('SHUTTING_DOWN: the session engine was closed')
+  e.code = 'SHUTTING_DOWN'
+  return e
+}
+
 function pick (options, names) {
   const out = {}
   for (const n of names) if (options[n] !== undefined) out[n] = options[n]
@@ -45,6 +54,9 @@ function pick (options, names) {
 class Engine {
   #native
   #id
+  /** Async calls in flight (what `close()` waits for). */
+  #inflight = new Set()
+  #closing = null
 
   /** Use `Engine.start(options)`. @private */
   constructor (nativeEngine) {
@@ -122,7 +134,7 @@ class Engine {
    * `userId` makes an anonymous session (its tokens' `userId` is null too).
    */
   create (session) {
-    return later(() => {
+    return this.#call(() => {
       if (session !== null && typeof session === 'object') {
         assertWellFormed(session.userId, 'userId')
         assertWellFormed(session.claims, 'claims')
@@ -134,19 +146,49 @@ class Engine {
     })
   }
 
+  /** `fn()`, an async call of the addon, as a promise (see `later`) that `close()` waits for. */
+  #call (fn) {
+    if (this.#closing !== null) return Promise.reject(shuttingDown())
+    const p = later(fn)
+    this.#inflight.add(p)
+    const done = () => { this.#inflight.delete(p) }
+    p.then(done, done)
+    return p
+  }
+
+  /**
+   * Wait for the calls in flight (saves, logins, refreshes: their answers are kept), then
+   * stop the background task (syncs, sweeps) and the verify (`SHUTTING_DOWN` from then
+   * on). Idempotent: every call returns the same promise, which never rejects. The
+   * store's connections close when the store object is no longer referenced.
+   * @returns {Promise<void>}
+   */
+  close () {
+    if (this.#closing === null) {
+      this.#closing = (async () => {
+        while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight])
+        this.#native.close()
+      })()
+    }
+    return this.#closing
+  }
+
+  /** Whether `close()` was called. */
+  get closed () { return this.#closing !== null }
+
   /** Whether this engine's start replaced a key ring no secret opened (`resetKeyRing`). */
   get keyRingReset () { return this.#native.keyRingReset }
 
   /** Refresh → `{outcome: 'refreshed'|'theft'|'refused', tokens?, theft?, code?}`. */
-  refresh (refreshToken, device) { return later(() => this.#native.refresh(refreshToken, device)) }
+  refresh (refreshToken, device) { return this.#call(() => this.#native.refresh(refreshToken, device)) }
   /** Revoke a session → whether it existed. */
-  revoke (handle) { return later(() => this.#native.revoke(handle)) }
+  revoke (handle) { return this.#call(() => this.#native.revoke(handle)) }
   /** Revoke all of a user's sessions except `except` → revoked handles. */
-  revokeUser (userId, except) { return later(() => this.#native.revokeUser(userId, except)) }
+  revokeUser (userId, except) { return this.#call(() => this.#native.revokeUser(userId, except)) }
   /** A user's live sessions, most recently refreshed first. */
-  listUser (userId) { return later(() => this.#native.listUser(userId)) }
+  listUser (userId) { return this.#call(() => this.#native.listUser(userId)) }
   /** A live session's data, or null. */
-  get (handle) { return later(() => this.#native.get(handle)) }
+  get (handle) { return this.#call(() => this.#native.get(handle)) }
   /**
    * The session in `json`, what an express-session store's `get` of `handle` gave (read on
    * Node's side: compat/bridge.js `read`), decoded and checked as `get` checks → what `get`
@@ -170,7 +212,7 @@ class Engine {
   }
   /** Change some keys of a session's data (`null` deletes) → new version, or null if gone. */
   patchData (handle, changes) {
-    return later(() => {
+    return this.#call(() => {
       assertWellFormed(changes, 'changes')
       return this.#native.patchData(handle, changes)
     })
@@ -180,12 +222,12 @@ class Engine {
    * The app used the session and changed nothing: the store's end-of-request call
    * (`rewrite`: express-session's `resave`) → whether the session still exists.
    */
-  keepAlive (handle, rewrite) { return later(() => this.#native.keepAlive(handle, rewrite)) }
+  keepAlive (handle, rewrite) { return this.#call(() => this.#native.keepAlive(handle, rewrite)) }
 
   /** Read revocations and the key ring from the store now. */
-  sync () { return later(() => this.#native.sync()) }
+  sync () { return this.#call(() => this.#native.sync()) }
   /** Emergency: revoke signing key `kid` for every process sharing the store. */
-  revokeKey (kid) { return later(() => this.#native.revokeKey(kid)) }
+  revokeKey (kid) { return this.#call(() => this.#native.revokeKey(kid)) }
   currentKid () { return this.#native.currentKid() }
   csrfToken (handle) { return this.#native.csrfToken(handle) }
   verifyCsrfToken (token, handle) { return this.#native.verifyCsrfToken(token, handle) }

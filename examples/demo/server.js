@@ -4,7 +4,8 @@
  * `npm start`: the demo on http://127.0.0.1:3000 (PORT to change it), over the embedded
  * SQLite store in a file of its own (`.tandem-session/demo.sqlite3` under the working
  * directory), so that no other trial of session() in the folder, with another secret,
- * keeps it from starting. No other server is needed.
+ * keeps it from starting. No other server is needed. SIGINT and SIGTERM close the server and
+ * the session middleware, and the process exits by itself.
  */
 
 const http = require('node:http')
@@ -26,7 +27,9 @@ session.ready().then(() => {
   server.listen(port, host, () => {
     console.log(`tandem-session demo: http://${host}:${server.address().port}`)
   })
-  const stop = () => server.close(() => process.exit(0))
+  // Graceful shutdown (README "close()"): the server finishes its requests, then the
+  // session middleware its writes and background work; the process then exits by itself.
+  const stop = () => server.close(() => session.close())
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 }, (err) => {

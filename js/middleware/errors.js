@@ -5,16 +5,17 @@
  * engine's stable code, or one of ours) and `status` (the HTTP answer it stands for).
  *
  * Guarantees: `httpError` never replaces a status already set, and maps only by `code`
- * (`STORE_UNAVAILABLE` and `KEYRING_UNREADABLE` 503, `INVALID_ARGUMENT` 400,
+ * (`STORE_UNAVAILABLE`, `KEYRING_UNREADABLE` and `SHUTTING_DOWN` 503, `INVALID_ARGUMENT` 400,
  * `DATA_TOO_LARGE` 413, any other code 500); messages never carry a token.
  * @private
  */
 
 /**
- * Codes that mean "not now": the store is down, or no configured secret opens the
- * store's key ring (a configuration to fix; every request is refused until then).
+ * Codes that mean "not now": the store is down, no configured secret opens the store's
+ * key ring (a configuration to fix; every request is refused until then), or the
+ * middleware was closed (`close()`: the process is shutting down).
  */
-const UNAVAILABLE = new Set(['STORE_UNAVAILABLE', 'KEYRING_UNREADABLE'])
+const UNAVAILABLE = new Set(['STORE_UNAVAILABLE', 'KEYRING_UNREADABLE', 'SHUTTING_DOWN'])
 
 /**
  * The status of the other codes that are the request's fault: a bad argument, and a

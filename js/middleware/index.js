@@ -3,9 +3,10 @@
 /**
  * `session(options)`: the Express middleware. The function it returns is what Express
  * calls (`SessionMiddleware#handle`, `middleware.js`, has the steps of a request); it is
- * also the event emitter (`created`, `refreshed`, `revoked`, `theft`: listeners only) and
- * carries the user-level calls (`admin.js`: `listSessions`, `revokeSession`, …) and
- * `dashboard(options)` (`dashboard.js`).
+ * also the event emitter (`created`, `refreshed`, `revoked`, `theft`, `error`: listeners
+ * only) and carries the user-level calls (`admin.js`: `listSessions`, `revokeSession`, …),
+ * `dashboard(options)` (`dashboard.js`) and `close()` (graceful shutdown:
+ * `SessionMiddleware#close`).
  *
  * Guarantees: the options are checked here, at setup (a TypeError naming the option);
  * the returned function takes `(req, res, next)` like any Express middleware. The
@@ -37,6 +38,8 @@ function session (options) {
   Object.defineProperties(middleware, Object.getOwnPropertyDescriptors(adminApi(sessions)))
   /** The sessions dashboard: an HTML page for admins (`authorize(req)`; nobody by default). */
   middleware.dashboard = (o) => dashboard(middleware, o)
+  /** Graceful shutdown: finish the writes in flight, stop the engine; then 503 SHUTTING_DOWN. */
+  middleware.close = () => sessions.close()
   track(middleware) // the dashboard lists the users this process has seen since it started
   return middleware
 }

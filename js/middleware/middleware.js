@@ -23,7 +23,8 @@
  *
  * Guarantees: errors reach Express's error handler with `code` and `status`; logs go
  * through `debug` (`DEBUG=tandem-session`) and never contain a token; an event listener
- * that throws is logged, not propagated into the request.
+ * that throws is logged, not propagated into the request. After `close()` every request
+ * answers `503 SHUTTING_DOWN`, and nothing reaches the engine.
  * Not here: the user-level calls (`admin.js`) and the function Express calls (`index.js`).
  * @private
  */
@@ -38,7 +39,7 @@ const { isSecure, credentialHeaders, isNavigation, transferMode, pathname, isSaf
 const csrf = require('./csrf.js')
 const { DataCache, NO_DATA_CACHE } = require('./data-cache.js')
 const { RequestState } = require('./request-state.js')
-const { httpError } = require('./errors.js')
+const { httpError, coded } = require('./errors.js')
 const { sessionJson } = require('../compat/bridge.js')
 const { setBounded } = require('./bounded.js')
 const { refresh } = require('./refresh.js')
@@ -90,6 +91,8 @@ class SessionMiddleware {
     this.verifier = null
     this.legacy = settings.legacy === null ? null : new LegacySwitch(settings.legacy)
     this.startError = null
+    this.closing = null // close()'s promise, once called
+    this.saving = new Set() // responses held for a save (RequestState#commit)
     this.startWith = null // without a secret option: resolves `started` once req.secret is known
     this.started = settings.secretFromRequest
       ? new Promise((resolve) => { this.startWith = resolve })
@@ -149,6 +152,34 @@ class SessionMiddleware {
   }
 
   /**
+   * Stop: from now on every request answers 503 SHUTTING_DOWN; the responses held for a
+   * save and the engine calls in flight (logins, refreshes) finish first, then the engine
+   * stops its background task. A request already in the app's route when close() is
+   * called and saving after it is done fails with 503 SHUTTING_DOWN: close the HTTP
+   * server first (it waits for its requests). The same promise every call; never rejects.
+   */
+  close () {
+    if (this.closing === null) {
+      this.closing = this.started.then(async () => {
+        while (this.saving.size > 0) await Promise.allSettled([...this.saving])
+        if (this.engine !== null) await this.engine.close()
+      })
+      if (this.startWith !== null) { // never started: nothing to wait for
+        this.startWith()
+        this.startWith = null
+      }
+    }
+    return this.closing
+  }
+
+  /** A response is held for `saving` (a promise): `close()` waits for it. */
+  holding (saving) {
+    this.saving.add(saving)
+    const done = () => { this.saving.delete(saving) }
+    saving.then(done, done)
+  }
+
+  /**
    * No secret option: the first request that carries `req.secret` (cookie-parser's)
    * starts the engine with it, as express-session signs with it. False when this request
    * has none: it fails with a 500 as under express-session, and the next may start it.
@@ -196,6 +227,7 @@ class SessionMiddleware {
   /** Express's `(req, res, next)`: wait for the engine once, then run the steps. */
   handle (req, res, next) {
     if (req.session) return next()
+    if (this.closing !== null) return next(coded('SHUTTING_DOWN', 'the session middleware was closed', 503))
     // express-session's rule: while its store is disconnected, requests go on without
     // req.session (and nothing is written); the refresh endpoint answers 503.
     if (this.settings.store.connected === false && pathname(req) !== this.settings.refreshPath) return next()
@@ -203,7 +235,7 @@ class SessionMiddleware {
     if (this.startWith !== null && !this.startFromRequest(req)) {
       return next(Object.assign(new Error('secret option required for sessions'), { status: 500, code: 'CONFIG_INVALID' }))
     }
-    this.started.then(() => this.run(req, res, next))
+    this.started.then(() => this.closing !== null ? next(coded('SHUTTING_DOWN', 'the session middleware was closed', 503)) : this.run(req, res, next))
   }
 
   /**

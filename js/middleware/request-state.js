@@ -562,8 +562,9 @@ class RequestState {
 
   /** End of request: `unset`, then save, then the token headers. */
   commit () {
-    if (this.busy > 0) return this.chain.then(() => this.commitNow())
-    return this.commitNow()
+    const saving = this.busy > 0 ? this.chain.then(() => this.commitNow()) : this.commitNow()
+    if (saving !== undefined) this.middleware.holding(saving) // close() waits for it
+    return saving
   }
 
   commitNow () {

@@ -12,6 +12,13 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** A session engine; see the module documentation. */
 export declare class NativeEngine {
   /**
+   * Stop the background task (syncs, sweeps) and forget the hot-path number, whose
+   * verify then answers `INTERNAL`; a second call does nothing. The JS wrapper refuses
+   * every call after it; the store's own connections and listener end when the last
+   * reference to the store goes (the store object in JS holds one).
+   */
+  close(): void
+  /**
    * Whether this engine's start replaced a stored key ring that no secret opened
    * (`resetKeyRing`), logging everyone out.
    */

@@ -4,7 +4,7 @@
 //!
 //! Guarantees: a conversion only. The engine's behaviour is `engine::Engine`'s, its
 //! background loop `Engine::background` (spawned here on napi's runtime, aborted when the
-//! JS object is collected); failures reject with `err.code` set (`error.rs`).
+//! JS object is collected, or at `close()`); failures reject with `err.code` set (`error.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -300,6 +300,7 @@ pub async fn start(
     id,
     clock: n.clock,
     task: Some(task),
+    closed: false,
   })
 }
 
@@ -310,19 +311,32 @@ pub struct NapiEngine {
   id: u32,
   clock: TestClock,
   task: Option<tokio::task::JoinHandle<()>>,
+  closed: bool,
 }
 
 impl Drop for NapiEngine {
   fn drop(&mut self) {
-    registry::unregister(self.id);
-    if let Some(t) = self.task.take() {
-      t.abort();
-    }
+    self.close();
   }
 }
 
 #[napi]
 impl NapiEngine {
+  /// Stop the background task (syncs, sweeps) and forget the hot-path number, whose
+  /// verify then answers `INTERNAL`; a second call does nothing. The JS wrapper refuses
+  /// every call after it; the store's own connections and listener end when the last
+  /// reference to the store goes (the store object in JS holds one).
+  #[napi]
+  pub fn close(&mut self) {
+    if let Some(t) = self.task.take() {
+      t.abort();
+    }
+    if !self.closed {
+      self.closed = true;
+      registry::unregister(self.id);
+    }
+  }
+
   /// Whether this engine's start replaced a stored key ring that no secret opened
   /// (`resetKeyRing`), logging everyone out.
   #[napi(getter)]

@@ -331,3 +331,39 @@ describe('demo app', () => {
     assert.equal((await c.get('/assets/missing.css')).status, 404)
   })
 })
+
+describe('npm start (examples/demo/server.js)', () => {
+  it('keeps its own SQLite file: a trial of session() in the folder with another secret does not stop it; SIGTERM ends it', async (t) => {
+    const os = require('node:os')
+    const { spawn } = require('node:child_process')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-demo-'))
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+    // The README's quick start, run once in the folder: the default file, another secret.
+    const trial = session({
+      secret: 'a-trial-secret-of-someone-reading-the-readme-01',
+      store: new session.SqliteStore({ path: path.join(dir, '.tandem-session', 'sessions.sqlite3') }),
+      saveUninitialized: false
+    })
+    await trial.ready()
+    await trial.close()
+    const child = spawn(process.execPath, [path.resolve(__dirname, '../../examples/demo/server.js')], {
+      cwd: dir, env: { ...process.env, PORT: '0', SESSION_SECRET: '' }, stdio: ['ignore', 'pipe', 'pipe']
+    })
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    child.stderr.on('data', (d) => { out += d })
+    const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+    const deadline = Date.now() + 10000
+    while (!/demo: http:\/\/127\.0\.0\.1:\d+/.test(out)) {
+      assert.ok(child.exitCode === null && Date.now() < deadline, 'the demo serves: ' + out)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.ok(fs.existsSync(path.join(dir, '.tandem-session', 'demo.sqlite3')), 'in a file of its own')
+    const url = out.match(/(http:\/\/127\.0\.0\.1:\d+)/)[1]
+    assert.equal((await fetch(url + '/', { headers: { connection: 'close' } })).status, 200)
+    child.kill('SIGTERM')
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000).unref())
+    assert.equal(await Promise.race([exited, timeout]), 0, 'it exits by itself after SIGTERM: ' + out)
+  })
+})
