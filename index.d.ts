@@ -413,6 +413,48 @@ declare namespace session {
     error: SessionError
   }
 
+  /**
+   * The counters of `s.metrics()` since the engine started (every one only grows). See
+   * README "Metrics".
+   */
+  interface SessionMetrics {
+    /** Sessions created for a user (logins). */
+    logins: number
+    /** Anonymous sessions created (data written before login). */
+    anonymousSessions: number
+    /** Refreshes that gave new tokens, grace hits included. */
+    refreshes: number
+    /** Refreshes answered in the grace window (a second tab, a retry). */
+    graceHits: number
+    /** Refreshes refused (forged, expired or revoked refresh token); thefts not included. */
+    refreshesRefused: number
+    /** Reused refresh tokens: sessions revoked as stolen. */
+    thefts: number
+    /** Sessions revoked (logout, login over a session, admin, theft, session cap, …). */
+    revocations: number
+    /** Calls the engine made to the store (background syncs included). */
+    storeCalls: number
+    /** Store calls that failed (`STORE_UNAVAILABLE`, `STORE_CORRUPT`). */
+    storeErrors: number
+    /** Sum of the store calls' durations, ms. */
+    storeLatencySumMs: number
+    /** Upper bounds of the latency buckets, ms. */
+    storeLatencyBoundsMs: number[]
+    /** Store calls that took at most each bound (cumulative). */
+    storeLatencyBuckets: number[]
+  }
+
+  /**
+   * Register `s.metrics()` in a prom-client registry (read at every scrape): counters
+   * `<prefix>logins_total`, … and the histogram `<prefix>store_latency_seconds`. `client`
+   * is `require('prom-client')` (its default registry) or a `Registry`. Returns the names.
+   */
+  function prometheus(
+    middleware: { metrics(): SessionMetrics },
+    client: { register: unknown } | { registerMetric(metric: unknown): void },
+    options?: { prefix?: string | undefined }
+  ): string[]
+
   /** A listener of event `E`. */
   type SessionEventListener<E extends keyof SessionEvents> = (event: SessionEvents[E]) => void
 
@@ -470,6 +512,8 @@ declare namespace session {
      * server first.
      */
     close(): Promise<void>
+    /** The engine's counters since it started (zeros before). */
+    metrics(): SessionMetrics
     /** The live sessions of a user ("your devices"), most recently refreshed first. */
     listSessions(userId: string): Promise<SessionInfo[]>
     /** Revoke a session; resolves to whether it existed. */
@@ -866,6 +910,8 @@ declare namespace session {
     close(): Promise<void>
     /** Whether `close()` was called. */
     readonly closed: boolean
+    /** The counters since the engine started. */
+    metrics(): SessionMetrics
     /** Whether this start replaced a key ring no secret opened (`resetKeyRing`). */
     readonly keyRingReset: boolean
     /** Tests only (needs `fixedNow`). */

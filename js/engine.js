@@ -176,6 +176,14 @@ class Engine {
   /** Whether `close()` was called. */
   get closed () { return this.#closing !== null }
 
+  /**
+   * The counters since the engine started: `{logins, anonymousSessions, refreshes,
+   * graceHits, refreshesRefused, thefts, revocations, storeCalls, storeErrors,
+   * storeLatencySumMs, storeLatencyBoundsMs, storeLatencyBuckets}` (see README
+   * "Metrics"). Atomic counters in Rust: no I/O, cheap enough to read at every scrape.
+   */
+  metrics () { return this.#native.metrics() }
+
   /** Whether this engine's start replaced a key ring no secret opened (`resetKeyRing`). */
   get keyRingReset () { return this.#native.keyRingReset }
 

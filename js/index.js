@@ -11,6 +11,8 @@
  * - `session.Engine`: sessions over a store without Express;
  * - `session.TokenCore`: the token core alone (access tokens, key ring, refresh and CSRF
  *   tokens);
+ * - `session.prometheus(s, promClient)`: the middleware's counters in a prom-client
+ *   registry (`prometheus.js`; prom-client is the app's);
  * - `session.Store`, `session.Cookie`, `session.Session`: express-session's classes, with
  *   its shapes (`js/compat`), so store packages built on `session.Store` load, and
  *   `session({ store })` runs on them through the bridge (`js/compat/bridge.js`).
@@ -28,9 +30,10 @@ const { Engine } = require('./engine.js')
 const { NativeMemoryStore, SqliteStore, PostgresStore, RedisStore } = require('./stores.js')
 const { MemoryStore } = require('./compat/memory-store.js')
 const { Store, Cookie, StoreSession } = require('./compat/index.js')
+const { prometheus } = require('./prometheus.js')
 
 module.exports = session
 Object.assign(session, {
   session, default: session, TokenCore, Engine, MemoryStore, NativeMemoryStore, SqliteStore, PostgresStore, RedisStore,
-  Store, Cookie, Session: StoreSession
+  Store, Cookie, Session: StoreSession, prometheus
 })

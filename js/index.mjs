@@ -3,5 +3,5 @@
 import session from './index.js'
 
 export default session
-export const { TokenCore, Engine, MemoryStore, NativeMemoryStore, SqliteStore, PostgresStore, RedisStore, Store, Cookie, Session } = session
+export const { TokenCore, Engine, MemoryStore, NativeMemoryStore, SqliteStore, PostgresStore, RedisStore, Store, Cookie, Session, prometheus } = session
 export { session }

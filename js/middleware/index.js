@@ -5,8 +5,8 @@
  * calls (`SessionMiddleware#handle`, `middleware.js`, has the steps of a request); it is
  * also the event emitter (`created`, `refreshed`, `revoked`, `theft`, `error`: listeners
  * only) and carries the user-level calls (`admin.js`: `listSessions`, `revokeSession`, …),
- * `dashboard(options)` (`dashboard.js`) and `close()` (graceful shutdown:
- * `SessionMiddleware#close`).
+ * `dashboard(options)` (`dashboard.js`), `metrics()` (the engine's counters) and `close()`
+ * (graceful shutdown: `SessionMiddleware#close`).
  *
  * Guarantees: the options are checked here, at setup (a TypeError naming the option);
  * the returned function takes `(req, res, next)` like any Express middleware. The
@@ -38,6 +38,8 @@ function session (options) {
   Object.defineProperties(middleware, Object.getOwnPropertyDescriptors(adminApi(sessions)))
   /** The sessions dashboard: an HTML page for admins (`authorize(req)`; nobody by default). */
   middleware.dashboard = (o) => dashboard(middleware, o)
+  /** The engine's counters since it started: logins, refreshes, grace hits, thefts, … */
+  middleware.metrics = () => sessions.metrics()
   /** Graceful shutdown: finish the writes in flight, stop the engine; then 503 SHUTTING_DOWN. */
   middleware.close = () => sessions.close()
   track(middleware) // the dashboard lists the users this process has seen since it started

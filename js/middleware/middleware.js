@@ -46,6 +46,21 @@ const { refresh } = require('./refresh.js')
 const { LegacySwitch } = require('./legacy.js')
 const { ResponseHold, RequestFields, Verifier } = require('./machinery.js')
 
+/** `metrics()` before the engine started: every counter at zero. */
+const NO_METRICS = Object.freeze({
+  logins: 0,
+  anonymousSessions: 0,
+  refreshes: 0,
+  graceHits: 0,
+  refreshesRefused: 0,
+  thefts: 0,
+  revocations: 0,
+  storeCalls: 0,
+  storeErrors: 0,
+  storeLatencySumMs: 0,
+  storeLatencyBoundsMs: [],
+  storeLatencyBuckets: []
+})
 /** Session data copies (and CSRF tokens) kept per process. */
 const CACHE_ENTRIES = 10000
 /** Verify codes that a refresh can fix. */
@@ -177,6 +192,11 @@ class SessionMiddleware {
     this.saving.add(saving)
     const done = () => { this.saving.delete(saving) }
     saving.then(done, done)
+  }
+
+  /** The engine's counters (see README "Metrics"); zeros before it started. */
+  metrics () {
+    return this.engine === null ? { ...NO_METRICS } : this.engine.metrics()
   }
 
   /**

@@ -18,6 +18,8 @@ export declare class NativeEngine {
    * reference to the store goes (the store object in JS holds one).
    */
   close(): void
+  /** The counters since this engine started (`engine::metrics`). */
+  metrics(): NapiMetrics
   /**
    * Whether this engine's start replaced a stored key ring that no secret opened
    * (`resetKeyRing`), logging everyone out.
@@ -255,6 +257,34 @@ export interface NapiKeyRingInfo {
   algorithm: string
   /** Its keys. */
   keys: Array<NapiKeyInfo>
+}
+
+/** The counters of one engine since it started (see `engine::metrics`). */
+export interface NapiMetrics {
+  /** Sessions created for a user (logins). */
+  logins: number
+  /** Anonymous sessions created. */
+  anonymousSessions: number
+  /** Refreshes that gave new tokens (grace hits included). */
+  refreshes: number
+  /** Of those, the ones answered in the grace window. */
+  graceHits: number
+  /** Refreshes refused (thefts not included). */
+  refreshesRefused: number
+  /** Thefts detected (reused refresh tokens). */
+  thefts: number
+  /** Sessions revoked that existed. */
+  revocations: number
+  /** Store calls made. */
+  storeCalls: number
+  /** Store calls that failed. */
+  storeErrors: number
+  /** Sum of the store calls' durations, ms. */
+  storeLatencySumMs: number
+  /** Upper bounds of the latency buckets, ms. */
+  storeLatencyBoundsMs: Array<number>
+  /** Store calls that took at most each bound (cumulative). */
+  storeLatencyBuckets: Array<number>
 }
 
 /** A login. */

@@ -23,6 +23,7 @@
 pub mod background;
 pub mod conformance;
 pub mod key_ring;
+pub mod metrics;
 pub mod revocations;
 pub mod settings;
 
@@ -41,9 +42,11 @@ use crate::session::owner::is_anonymous;
 use crate::session::{
   decide, Decision, DeviceInfo, Owner, RefreshPolicy, RefreshState, SessionRecord,
 };
+use crate::store::metered::Metered;
 use crate::store::{codec, DataPatch, Store, StoredRing};
 use crate::token::{Handle, RefreshToken};
 
+pub use metrics::{Metrics, Snapshot as MetricsSnapshot};
 pub use revocations::Revocations;
 pub use settings::{DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_SESSIONS_PER_USER};
 
@@ -154,6 +157,7 @@ pub struct Engine {
   max_data_bytes: usize,
   max_sessions_per_user: usize,
   key_ring_reset: bool,
+  metrics: Arc<Metrics>,
 }
 
 impl Engine {
@@ -208,6 +212,8 @@ impl Engine {
     reset: bool,
   ) -> Result<Self> {
     policy.validate()?;
+    let metrics = Arc::new(Metrics::default());
+    let store: Arc<dyn Store> = Arc::new(Metered::new(store, Arc::clone(&metrics)));
     let mut engine = Self {
       tokens,
       store,
@@ -216,6 +222,7 @@ impl Engine {
       max_data_bytes: DEFAULT_MAX_DATA_BYTES,
       max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
       key_ring_reset: false,
+      metrics,
     };
     engine.key_ring_reset = engine.adopt_or_publish_ring(reset).await?;
     while engine.read_feed_page().await? {}
@@ -239,6 +246,11 @@ impl Engine {
   pub const fn with_max_sessions_per_user(mut self, max: usize) -> Self {
     self.max_sessions_per_user = max;
     self
+  }
+
+  /// The counters since this engine started (see `metrics`).
+  pub fn metrics(&self) -> MetricsSnapshot {
+    self.metrics.snapshot()
   }
 
   /// The token service.
@@ -327,6 +339,7 @@ impl Engine {
     // Sign first: a claim the token cannot carry fails before anything is stored.
     let access = self.sign(&record)?;
     let held = self.store.insert(&record).await?;
+    self.metrics.created(is_anonymous(&record.user_id));
     let cap = u64::try_from(self.max_sessions_per_user).unwrap_or(u64::MAX);
     if held > cap && !is_anonymous(&record.user_id) {
       // The login is stored: a failed trim leaves the user over the cap until the next login.
@@ -346,6 +359,14 @@ impl Engine {
   /// `STORE_UNAVAILABLE` (nothing changed: the client keeps its tokens and retries),
   /// `RANDOM_UNAVAILABLE`, `INTERNAL` when the race retries run out.
   pub async fn refresh(&self, presented: &[u8], device: DeviceInfo) -> Result<RefreshOutcome> {
+    let out = self.refresh_counted(presented, device).await;
+    if let Ok(RefreshOutcome::Refused(_)) = &out {
+      self.metrics.refused();
+    }
+    out
+  }
+
+  async fn refresh_counted(&self, presented: &[u8], device: DeviceInfo) -> Result<RefreshOutcome> {
     let rt = match self.tokens.parse_refresh(presented) {
       Ok(rt) => rt,
       Err(e) => return Ok(RefreshOutcome::Refused(e.kind())),
@@ -379,6 +400,7 @@ impl Engine {
           if !self.store.rotate(&handle, &from, &to, now, &device).await? {
             continue; // lost a race: decide again on the winner's state
           }
+          self.metrics.refreshed(false);
           let mut record = record;
           record.refresh = to;
           return Ok(RefreshOutcome::Refreshed(
@@ -386,6 +408,7 @@ impl Engine {
           ));
         }
         Decision::Grace { successor } => {
+          self.metrics.refreshed(true);
           return Ok(RefreshOutcome::Refreshed(
             self.tokens_for(&record, &successor)?,
           ));
@@ -393,6 +416,7 @@ impl Engine {
         Decision::Theft => {
           self.revoked.add_theft(handle, self.access_horizon());
           self.revoke(&handle).await?;
+          self.metrics.theft();
           return Ok(RefreshOutcome::Theft(Theft {
             handle,
             user_id: record.user_id,
@@ -432,7 +456,11 @@ impl Engine {
     let until = self.access_horizon();
     // Remember it here first: even if the store call fails, this process refuses it.
     self.revoked.add(*handle, until);
-    Ok(self.store.revoke(handle, until).await?.is_some())
+    let existed = self.store.revoke(handle, until).await?.is_some();
+    if existed {
+      self.metrics.revoked();
+    }
+    Ok(existed)
   }
 
   /// Revoke the live sessions of `user_id` beyond `maxSessionsPerUser`, least recently

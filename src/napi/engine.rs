@@ -337,6 +337,12 @@ impl NapiEngine {
     }
   }
 
+  /// The counters since this engine started (`engine::metrics`).
+  #[napi]
+  pub fn metrics(&self) -> crate::napi::metrics::NapiMetrics {
+    self.engine.metrics().into()
+  }
+
   /// Whether this engine's start replaced a stored key ring that no secret opened
   /// (`resetKeyRing`), logging everyone out.
   #[napi(getter)]

@@ -6,7 +6,8 @@
 //! - [`hot`]: the per-request verify as plain functions with a packed result;
 //! - [`packed`]: the packed result's writer (its reader is `js/packed.js`);
 //! - [`registry`]: cores by number, for the hot path;
-//! - [`store`], [`engine`]: the stores and the session engine, async;
+//! - [`store`], [`engine`]: the stores and the session engine, async; [`metrics`]: its
+//!   counters;
 //! - [`bridge`]: the bridge store over an app's express-session store object.
 //!
 //! Entry points that see untrusted input catch panics (`catch_unwind`), so a bug becomes
@@ -21,6 +22,7 @@ mod core;
 mod engine;
 mod error;
 mod hot;
+mod metrics;
 mod options;
 mod packed;
 mod registry;

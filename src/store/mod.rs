@@ -25,6 +25,7 @@ pub mod changes;
 pub mod codec;
 pub mod conformance;
 pub mod memory;
+pub mod metered;
 pub mod postgres;
 pub mod redis;
 pub(crate) mod row;
