@@ -248,7 +248,7 @@ describe('Engine', function () {
       assert.ok(!ENGINE_OPTIONS.includes('store'))
       assert.deepEqual(ENGINE_OPTIONS, ['secret', 'allowShortSecret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
         'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'fixedNow',
-        'refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'anonymousMaxAge', 'syncInterval', 'maxDataBytes', 'maxSessionsPerUser'])
+        'refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'anonymousMaxAge', 'syncInterval', 'maxDataBytes', 'maxSessionsPerUser', 'resetKeyRing'])
     })
   })
 
