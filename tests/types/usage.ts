@@ -155,6 +155,19 @@ async function admin (): Promise<void> {
   const started: session.Engine = s.engine
   const engine: session.Engine | null = s.engine
   if (engine !== null) await engine.sync()
+  const m: session.SessionMetrics = s.metrics()
+  const counts: number = m.logins + m.refreshes + m.graceHits + m.thefts + m.revocations + m.storeErrors + m.storeLatencySumMs
+  const buckets: number[] = m.storeLatencyBuckets
+  const names: string[] = session.prometheus(s, { registerMetric: (metric: unknown) => {} }, { prefix: 'app_' })
+  const closing: Promise<void> = s.close()
+  if (engine !== null) {
+    const reset: boolean = engine.keyRingReset
+    await engine.close()
+    const closed: boolean = engine.closed
+  }
+  // @ts-expect-error resetKeyRing is a boolean
+  session({ secret: 'x', resetKeyRing: 'yes' })
+  s.on('error', (e: session.SessionError) => console.log(e.code))
   // @ts-expect-error revokeSession takes a handle
   await s.revokeSession()
   // @ts-expect-error engine is read-only
