@@ -764,6 +764,8 @@ declare namespace session {
   interface TandemStore {
     /** @private */
     _open(): Promise<unknown>
+    /** Close the store: its push listener stops and its pooled connections close. */
+    close(): Promise<void>
   }
 
   /**
@@ -822,6 +824,8 @@ declare namespace session {
      */
     constructor(options?: { maxSessions?: number; maxAnonymousSessions?: number })
     _open(): Promise<unknown>
+    /** Close the store: its push listener stops and its pooled connections close. */
+    close(): Promise<void>
   }
 
   /** Sessions in a SQLite file (the embedded default); several processes may share it. */
@@ -834,6 +838,8 @@ declare namespace session {
     constructor(options?: { path?: string; maxAnonymousSessions?: number })
     readonly path: string
     _open(): Promise<unknown>
+    /** Close the store: its push listener stops and its pooled connections close. */
+    close(): Promise<void>
   }
 
   /** Sessions in PostgreSQL. */
@@ -859,6 +865,8 @@ declare namespace session {
       maxAnonymousSessions?: number
     })
     _open(): Promise<unknown>
+    /** Close the store: its push listener stops and its pooled connections close. */
+    close(): Promise<void>
   }
 
   /** Sessions in Redis: one server, or a Redis Cluster. */
@@ -878,6 +886,8 @@ declare namespace session {
       }
     )
     _open(): Promise<unknown>
+    /** Close the store: its push listener stops and its pooled connections close. */
+    close(): Promise<void>
   }
 
   /** Options of `Engine.start`: the token options, the session lifetimes and the store. */

@@ -72,6 +72,9 @@ class NativeMemoryStore {
   async _open () {
     return this.#native
   }
+
+  /** Nothing to close (the sessions are in this process's memory). */
+  async close () {}
 }
 
 class SqliteStore {
@@ -104,6 +107,16 @@ class SqliteStore {
       this.#opening = native.openSqliteStore(this.#path, this.#anonymous)
     }
     return this.#opening
+  }
+
+  /**
+   * Close the store: its push listener stops and its pooled connections close; engines
+   * over it fail their store calls from then on. Resolves once done; a store never opened
+   * has nothing to close.
+   * @returns {Promise<void>}
+   */
+  async close () {
+    if (this.#opening) (await this.#opening.catch(() => null))?.close()
   }
 }
 
@@ -154,6 +167,16 @@ class PostgresStore {
   _open () {
     if (!this.#opening) this.#opening = native.openPostgresStore(this.#connectionString, this.#options)
     return this.#opening
+  }
+
+  /**
+   * Close the store: its push listener stops and its pooled connections close; engines
+   * over it fail their store calls from then on. Resolves once done; a store never opened
+   * has nothing to close.
+   * @returns {Promise<void>}
+   */
+  async close () {
+    if (this.#opening) (await this.#opening.catch(() => null))?.close()
   }
 }
 
@@ -208,6 +231,16 @@ class RedisStore {
         : native.openRedisClusterStore(this.#cluster, this.#options)
     }
     return this.#opening
+  }
+
+  /**
+   * Close the store: its push listener stops and its pooled connections close; engines
+   * over it fail their store calls from then on. Resolves once done; a store never opened
+   * has nothing to close.
+   * @returns {Promise<void>}
+   */
+  async close () {
+    if (this.#opening) (await this.#opening.catch(() => null))?.close()
   }
 }
 

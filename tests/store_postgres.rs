@@ -227,6 +227,7 @@ async fn revocations_are_notified_to_other_engines_and_a_lost_listener_catches_u
   let b = Arc::new(PostgresStore::connect(&url).await?);
   let admin = &schema.admin;
   let listener = format!("{name} listener");
+  let b_store = Arc::clone(&b);
   let seen = pushed_revocations_reach_another_engine(a, b, 20, || async {
     admin
       .execute(
@@ -252,6 +253,20 @@ async fn revocations_are_notified_to_other_engines_and_a_lost_listener_catches_u
   })
   .await?;
   eprintln!("pushed revocation, PostgreSQL: {seen:?}");
+  // Closed, the store's listener and pool end for good: no listener comes back, and a call
+  // is STORE_UNAVAILABLE.
+  b_store.close();
+  tokio::time::sleep(Duration::from_millis(300)).await;
+  let listeners: i64 = admin
+    .query_one(
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+      &[&listener],
+    )
+    .await?
+    .get(0);
+  assert_eq!(listeners, 0, "a closed store's listener stays gone");
+  let after = b_store.load_key_ring().await.err().map(|e| e.kind());
+  assert_eq!(after, Some(ErrorKind::StoreUnavailable));
   schema.drop_now().await?;
   Ok(())
 }

@@ -164,12 +164,23 @@ async fn revocations_are_pushed_to_other_engines_and_a_lost_subscription_catches
   };
   let url = empty_database(&url, 8).await?;
   let connect = || async { RedisStore::connect(&url).await?.with_prefix("push:") };
-  let (a, b) = (connect().await?, connect().await?);
-  let seen = pushed_revocations_reach_another_engine(Arc::new(a), Arc::new(b), 20, || {
-    subscribers(&url, "push:events", true)
-  })
+  let (a, b) = (connect().await?, Arc::new(connect().await?));
+  let seen = pushed_revocations_reach_another_engine(
+    Arc::new(a),
+    Arc::clone(&b) as Arc<dyn Store>,
+    20,
+    || subscribers(&url, "push:events", true),
+  )
   .await?;
   eprintln!("pushed revocation, Redis: {seen:?}");
+  // Closed, the store's listener ends for good.
+  b.close();
+  tokio::time::sleep(Duration::from_millis(300)).await;
+  assert_eq!(
+    subscribers(&url, "push:events", false).await?,
+    0,
+    "a closed store's listener stays gone"
+  );
   Ok(())
 }
 

@@ -171,13 +171,17 @@ class SessionMiddleware {
    * save and the engine calls in flight (logins, refreshes) finish first, then the engine
    * stops its background task. A request already in the app's route when close() is
    * called and saving after it is done fails with 503 SHUTTING_DOWN: close the HTTP
-   * server first (it waits for its requests). The same promise every call; never rejects.
+   * server first (it waits for its requests). The default store (made here) is closed
+   * too; a store the app gave is the app's to close (`store.close()`). The same promise
+   * every call; never rejects.
    */
   close () {
     if (this.closing === null) {
       this.closing = this.started.then(async () => {
         while (this.saving.size > 0) await Promise.allSettled([...this.saving])
         if (this.engine !== null) await this.engine.close()
+        // The default store is ours to close; a store the app gave is the app's.
+        if (this.settings.ownsStore) await this.settings.sessionStore.close()
       })
       if (this.startWith !== null) { // never started: nothing to wait for
         this.startWith()

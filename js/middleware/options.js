@@ -300,6 +300,8 @@ function normalize (options) {
     store,
     /** What the app gave (or the default store): `req.sessionStore`. */
     sessionStore: given,
+    /** The store is the default one made here: `close()` closes it too. */
+    ownsStore: options.store === undefined,
     name,
     cookie,
     cookieFn,

@@ -106,6 +106,11 @@ export declare class NativeStore {
   /** Start a session engine over this store (adopts or publishes the key ring). */
   startEngine(options: NapiTokenOptions, session?: NapiSessionOptions | undefined | null): Promise<NativeEngine>
   /**
+   * Close the store: its push listener stops and its pooled connections close
+   * (`Store::close`). Engines over it fail their store calls from then on.
+   */
+  close(): void
+  /**
    * A bridge store only (`openBridgeStore`): take the lock of session key `key` now if
    * it is free, for Node's side to make the session's store calls itself; the id to
    * `release` it by, or null (taken: leave the work to the engine, which waits).

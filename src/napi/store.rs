@@ -45,6 +45,13 @@ impl NapiStore {
     )
   }
 
+  /// Close the store: its push listener stops and its pooled connections close
+  /// (`Store::close`). Engines over it fail their store calls from then on.
+  #[napi]
+  pub fn close(&self) {
+    self.store.close();
+  }
+
   /// A bridge store only (`openBridgeStore`): take the lock of session key `key` now if
   /// it is free, for Node's side to make the session's store calls itself; the id to
   /// `release` it by, or null (taken: leave the work to the engine, which waits).

@@ -13,9 +13,9 @@
 //!   the engine must read anything it may have missed; [`Change::live`] says whether a
 //!   subscription is up now (when it is not, engines poll at their base interval);
 //! - the listener task, when a store has one, is started at most once, by the first
-//!   [`Changes::subscribe`] inside a tokio runtime, and runs until the last clone of the
-//!   store is dropped (then it is aborted): a store used without an engine opens no extra
-//!   connection;
+//!   [`Changes::subscribe`] inside a tokio runtime, and runs until the store is closed
+//!   ([`Changes::stop`]) or its last clone dropped (then it is aborted): a store used
+//!   without an engine opens no extra connection;
 //! - the listener reconnects by itself after any failure, waiting [`RETRY_MIN`] doubling to
 //!   [`RETRY_MAX`] between attempts.
 //!
@@ -23,7 +23,7 @@
 //! engines' polling is the safety net.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -52,17 +52,24 @@ impl Drop for Listener {
   }
 }
 
+/// Where a store's listener is.
+enum State {
+  NotStarted,
+  Running(#[allow(dead_code)] Listener),
+  Stopped,
+}
+
 /// A store's change notices: shared by its clones, one listener at most.
 pub struct Changes {
   tx: watch::Sender<Change>,
-  listener: OnceLock<Option<Listener>>,
+  listener: Mutex<State>,
 }
 
 impl Default for Changes {
   fn default() -> Self {
     Self {
       tx: watch::Sender::new(Change::default()),
-      listener: OnceLock::new(),
+      listener: Mutex::new(State::NotStarted),
     }
   }
 }
@@ -83,14 +90,34 @@ impl Changes {
     F: FnOnce(Notices) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
   {
-    if self.listener.get().is_none() {
-      let rt = tokio::runtime::Handle::try_current().ok()?;
-      self.listener.get_or_init(|| {
+    let mut state = self
+      .listener
+      .lock()
+      .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match *state {
+      State::Stopped => return None,
+      State::Running(_) => {}
+      State::NotStarted => {
+        let rt = tokio::runtime::Handle::try_current().ok()?;
         let task = rt.spawn(listen(Notices(self.tx.clone())));
-        Some(Listener(task.abort_handle()))
-      });
+        *state = State::Running(Listener(task.abort_handle()));
+      }
     }
     Some(self.tx.subscribe())
+  }
+}
+
+impl Changes {
+  /// Stop the listener for good (the store is closed): its connection ends, and engines
+  /// still watching see the subscription lost and poll.
+  pub fn stop(&self) {
+    let mut state = self
+      .listener
+      .lock()
+      .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *state = State::Stopped;
+    drop(state);
+    self.tx.send_modify(|c| c.live = false);
   }
 }
 
@@ -150,6 +177,26 @@ mod tests {
     assert_eq!(starts.load(Ordering::SeqCst), 1);
     a.wait_for(|c| c.seen == 2).await?;
     b.wait_for(|c| c.seen == 2 && c.live).await?;
+    Ok(())
+  }
+
+  #[tokio::test]
+  async fn a_stopped_listener_is_aborted_and_never_started_again() -> TestResult {
+    let changes = Changes::default();
+    let (tx, mut ended) = tokio::sync::mpsc::channel::<()>(1);
+    let mut rx = changes
+      .subscribe(move |n: Notices| async move {
+        n.subscribed();
+        // Dropped (never sent) when the task is aborted.
+        let _keep = tx;
+        std::future::pending::<()>().await;
+      })
+      .ok_or("inside a runtime")?;
+    rx.wait_for(|c| c.live).await?;
+    changes.stop();
+    assert_eq!(ended.recv().await, None, "the listener's task ended");
+    assert!(!rx.borrow().live);
+    assert!(changes.subscribe(|_n: Notices| async {}).is_none());
     Ok(())
   }
 

@@ -139,6 +139,11 @@ pub trait Store: Send + Sync + 'static {
     None
   }
 
+  /// Close the store: its push listener stops and, for a pool, its connections close;
+  /// calls after it fail with `STORE_UNAVAILABLE`, or (Redis) still work on the one
+  /// multiplexed connection, which ends when the store is dropped. Nothing by default.
+  fn close(&self) {}
+
   /// The bridge's hooks for Node's side (`bridge::NodeSide`): `None` for the native
   /// stores, which Node's side never calls.
   fn node_side(&self) -> Option<&dyn bridge::NodeSide> {

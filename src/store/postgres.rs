@@ -697,6 +697,11 @@ impl Store for PostgresStore {
     "postgres"
   }
 
+  fn close(&self) {
+    self.changes.stop();
+    self.pool.close();
+  }
+
   fn changes(&self) -> Option<tokio::sync::watch::Receiver<Change>> {
     let config = self.listener_config.clone();
     let channel = self.channel.clone();

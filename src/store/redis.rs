@@ -924,6 +924,10 @@ impl Store for RedisStore {
     "redis"
   }
 
+  fn close(&self) {
+    self.changes.stop();
+  }
+
   fn changes(&self) -> Option<tokio::sync::watch::Receiver<Change>> {
     let servers = Arc::clone(&self.listen_on);
     let channel = self.keys.channel.clone();
