@@ -5,7 +5,9 @@
 // revocations) against an app in a child process over a temp SqliteStore. bench/soak.mjs
 // does the checking (zero 5xx, zero resurrected sessions, zero lost updates, nobody logged
 // out unasked, memory flat after warm-up) and exits non-zero on any violation; here we also
-// make sure it did enough to mean something.
+// make sure it did enough to mean something. These run on their own (`npm run test:soak`,
+// after the other suites), not beside them: a memory slope judged while other test files
+// load both cores measures their load (the caches fill slower than the warm-up), not ours.
 
 const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
