@@ -21,6 +21,7 @@ pub mod error;
 pub mod json;
 pub mod jwt;
 pub mod keys;
+pub mod percent;
 pub mod random;
 pub mod secret;
 pub mod service;

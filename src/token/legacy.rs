@@ -27,7 +27,7 @@ pub fn unsign(value: &[u8], secrets: &[&[u8]]) -> Option<String> {
   if value.len() > MAX_VALUE_LEN {
     return None;
   }
-  let decoded = percent_decode(value)?;
+  let decoded = crate::percent::decode(value).filter(|d| d.is_ascii())?;
   let rest = decoded.strip_prefix(b"s:")?;
   let dot = rest.iter().rposition(|&b| b == b'.')?;
   let (id, signature) = (&rest[..dot], &rest[dot + 1..]);
@@ -47,25 +47,6 @@ pub fn unsign(value: &[u8], secrets: &[&[u8]]) -> Option<String> {
     return None;
   }
   String::from_utf8(id.to_vec()).ok()
-}
-
-/// `%XX` decoding as `decodeURIComponent` of ASCII text; `None` for a bad escape or a
-/// non-ASCII result.
-fn percent_decode(s: &[u8]) -> Option<Vec<u8>> {
-  let mut out = Vec::with_capacity(s.len());
-  let mut i = 0;
-  while i < s.len() {
-    if s[i] == b'%' {
-      let hex = s.get(i + 1..i + 3)?;
-      let text = std::str::from_utf8(hex).ok()?;
-      out.push(u8::from_str_radix(text, 16).ok()?);
-      i += 3;
-    } else {
-      out.push(s[i]);
-      i += 1;
-    }
-  }
-  out.is_ascii().then_some(out)
 }
 
 #[cfg(test)]

@@ -131,23 +131,9 @@ pub fn split(connection_string: &str) -> Result<(String, SslChoice)> {
 
 /// A query value with `%XX` escapes decoded (a path may hold `%2F`); `+` stays `+`.
 fn percent_decoded(v: &str) -> Result<String> {
-  let b = v.as_bytes();
-  let mut out = Vec::with_capacity(b.len());
-  let mut i = 0;
-  while i < b.len() {
-    if b[i] == b'%' {
-      let hex = b
-        .get(i + 1..i + 3)
-        .and_then(|h| std::str::from_utf8(h).ok());
-      let byte = hex.and_then(|h| u8::from_str_radix(h, 16).ok());
-      out.push(byte.ok_or_else(|| bad("the PostgreSQL connection string has a bad % escape"))?);
-      i += 3;
-    } else {
-      out.push(b[i]);
-      i += 1;
-    }
-  }
-  String::from_utf8(out).map_err(|_| bad("the PostgreSQL connection string is not UTF-8"))
+  let bytes = crate::percent::decode(v.as_bytes())
+    .ok_or_else(|| bad("the PostgreSQL connection string has a bad % escape"))?;
+  String::from_utf8(bytes).map_err(|_| bad("the PostgreSQL connection string is not UTF-8"))
 }
 
 #[cfg(test)]
