@@ -112,11 +112,14 @@ pub fn client_config(check: Check, ca_pem: Option<&[u8]>) -> Result<ClientConfig
       .with_root_certificates(anchors(ca_pem)?)
       .with_no_client_auth(),
     Check::Chain | Check::Nothing => {
-      let verifier: Arc<dyn ServerCertVerifier> = if check == Check::Chain {
-        Arc::new(ChainOnly(webpki(anchors(ca_pem)?)?))
-      } else {
-        Arc::new(Unchecked(provider_schemes()))
+      let chain = match check {
+        Check::Chain => Some(webpki(anchors(ca_pem)?)?),
+        _ => None,
       };
+      let verifier = Arc::new(Partial {
+        chain,
+        algorithms: provider().signature_verification_algorithms,
+      });
       builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -132,18 +135,17 @@ fn webpki(roots: RootCertStore) -> Result<Arc<WebPkiServerVerifier>> {
     .map_err(|_| err(ErrorKind::Internal, "the TLS verifier could not be built"))
 }
 
-fn provider_schemes() -> Vec<SignatureScheme> {
-  provider()
-    .signature_verification_algorithms
-    .supported_schemes()
+/// The checks short of `verify-full`. With `chain` (`verify-ca`) the certificate is
+/// checked as `verify-full` checks it, a name that does not match being the one error let
+/// through; without (`require`, no CA) it is not checked. Either way the handshake's
+/// signatures are (the session key is the certificate's).
+#[derive(Debug)]
+struct Partial {
+  chain: Option<Arc<WebPkiServerVerifier>>,
+  algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
 }
 
-/// `verify-ca`: the chain is checked as `verify-full` checks it; a name that does not
-/// match is the one error let through.
-#[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Partial {
   fn verify_server_cert(
     &self,
     end_entity: &CertificateDer<'_>,
@@ -152,13 +154,13 @@ impl ServerCertVerifier for ChainOnly {
     ocsp: &[u8],
     now: UnixTime,
   ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-    match self
-      .0
-      .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-    {
-      Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-      | Err(rustls::Error::InvalidCertificate(
-        rustls::CertificateError::NotValidForNameContext { .. },
+    let Some(chain) = &self.chain else {
+      return Ok(ServerCertVerified::assertion());
+    };
+    match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+      Err(rustls::Error::InvalidCertificate(
+        rustls::CertificateError::NotValidForName
+        | rustls::CertificateError::NotValidForNameContext { .. },
       )) => Ok(ServerCertVerified::assertion()),
       other => other,
     }
@@ -170,7 +172,7 @@ impl ServerCertVerifier for ChainOnly {
     cert: &CertificateDer<'_>,
     dss: &DigitallySignedStruct,
   ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-    self.0.verify_tls12_signature(message, cert, dss)
+    rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
   }
 
   fn verify_tls13_signature(
@@ -179,61 +181,11 @@ impl ServerCertVerifier for ChainOnly {
     cert: &CertificateDer<'_>,
     dss: &DigitallySignedStruct,
   ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-    self.0.verify_tls13_signature(message, cert, dss)
+    rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
   }
 
   fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-    self.0.supported_verify_schemes()
-  }
-}
-
-/// `require` without a CA: the handshake's signatures are still checked (the session key
-/// is the certificate's), the certificate is not.
-#[derive(Debug)]
-struct Unchecked(Vec<SignatureScheme>);
-
-impl ServerCertVerifier for Unchecked {
-  fn verify_server_cert(
-    &self,
-    _end_entity: &CertificateDer<'_>,
-    _intermediates: &[CertificateDer<'_>],
-    _server_name: &ServerName<'_>,
-    _ocsp: &[u8],
-    _now: UnixTime,
-  ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-    Ok(ServerCertVerified::assertion())
-  }
-
-  fn verify_tls12_signature(
-    &self,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-  ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls12_signature(
-      message,
-      cert,
-      dss,
-      &provider().signature_verification_algorithms,
-    )
-  }
-
-  fn verify_tls13_signature(
-    &self,
-    message: &[u8],
-    cert: &CertificateDer<'_>,
-    dss: &DigitallySignedStruct,
-  ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-    rustls::crypto::verify_tls13_signature(
-      message,
-      cert,
-      dss,
-      &provider().signature_verification_algorithms,
-    )
-  }
-
-  fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-    self.0.clone()
+    self.algorithms.supported_schemes()
   }
 }
 
