@@ -16,7 +16,8 @@
 //!   [`Changes::subscribe`] inside a tokio runtime, and runs until the store is closed
 //!   ([`Changes::stop`]) or its last clone dropped (then it is aborted): a store used
 //!   without an engine opens no extra connection;
-//! - the listener reconnects by itself after any failure, waiting [`RETRY_MIN`] doubling to
+//! - the listener ([`hold`], one loop for every store) reconnects by itself after any
+//!   failure or a failed check of its connection, waiting [`RETRY_MIN`] doubling to
 //!   [`RETRY_MAX`] between attempts.
 //!
 //! Not guaranteed: that a notice arrives at all (pub/sub and NOTIFY are at most once); the
@@ -26,6 +27,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use futures_util::{Stream, StreamExt};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
@@ -142,6 +144,54 @@ impl Notices {
   /// The subscription is down: engines poll at their base interval until it is back.
   pub fn lost(&self) {
     self.0.send_modify(|c| c.live = false);
+  }
+}
+
+/// How often a held subscription is checked, so that a dead connection is noticed.
+pub const LISTEN_PING: Duration = Duration::from_secs(5);
+
+/// A subscription's check that its connection still works (a ping).
+pub trait Alive: Send {
+  /// Whether the connection answered.
+  fn alive(&mut self) -> impl Future<Output = bool> + Send;
+}
+
+/// The listener's loop, for every store that pushes: subscribe (`subscribe(failures so
+/// far)` gives the notices as a stream and their connection's check, or `None`; it may
+/// take `within`), report each notice, check the connection every [`LISTEN_PING`], and
+/// when the stream ends or the check fails, say the subscription is lost and subscribe
+/// again after [`retry_delay`]; for as long as the task lives.
+pub async fn hold<F, Fut, S, A>(n: Notices, within: Duration, mut subscribe: F)
+where
+  F: FnMut(usize) -> Fut + Send,
+  Fut: Future<Output = Option<(S, A)>> + Send,
+  S: Stream<Item = ()> + Send,
+  A: Alive,
+{
+  let mut failures: u32 = 0;
+  let mut tried: usize = 0;
+  loop {
+    if let Ok(Some((stream, mut check))) = tokio::time::timeout(within, subscribe(tried)).await {
+      failures = 0;
+      n.subscribed();
+      let mut stream = std::pin::pin!(stream);
+      let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + LISTEN_PING, LISTEN_PING);
+      loop {
+        tokio::select! {
+          m = stream.next() => match m {
+            Some(()) => n.notice(),
+            None => break,
+          },
+          _ = ping.tick() => if !check.alive().await { break },
+        }
+      }
+      n.lost();
+    } else {
+      failures = failures.saturating_add(1);
+      tried = tried.wrapping_add(1);
+    }
+    tokio::time::sleep(retry_delay(failures)).await;
   }
 }
 

@@ -627,13 +627,29 @@ impl Connector {
   }
 }
 
-/// A listener checks its connection this often, so a dead one is noticed.
-pub const LISTEN_PING: Duration = Duration::from_secs(5);
+/// A listener's connection: checked by an empty query; the task that delivers its
+/// notifications ends with it.
+struct Listening {
+  client: tokio_postgres::Client,
+  driver: tokio::task::JoinHandle<()>,
+}
 
-/// The listener behind [`Store::changes`]: one connection of its own (not pooled, named
-/// `<application_name> listener`) that runs `LISTEN` on the namespace's channel, checks
-/// the connection every [`LISTEN_PING`], and connects again (after
-/// `changes::retry_delay`) whenever that fails, for as long as the store lives.
+impl Drop for Listening {
+  fn drop(&mut self) {
+    self.driver.abort();
+  }
+}
+
+impl changes::Alive for Listening {
+  async fn alive(&mut self) -> bool {
+    let answer = tokio::time::timeout(CALL_TIMEOUT, self.client.simple_query("")).await;
+    matches!(answer, Ok(Ok(_)))
+  }
+}
+
+/// The listener behind [`Store::changes`] (`changes::hold`): one connection of its own
+/// (not pooled, named `<application_name> listener`) that runs `LISTEN` on the
+/// namespace's channel.
 async fn listen<T>(config: tokio_postgres::Config, tls: T, channel: String, n: Notices)
 where
   T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
@@ -641,11 +657,11 @@ where
   T::TlsConnect: Send,
   <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
 {
-  let mut failures: u32 = 0;
-  loop {
-    let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let connecting = async {
-      let (client, mut connection) = config.connect(tls.clone()).await?;
+  changes::hold(n, CREATE_TIMEOUT, |_| {
+    let (config, tls, channel) = (config.clone(), tls.clone(), channel.clone());
+    async move {
+      let (client, mut connection) = config.connect(tls).await.ok()?;
+      let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<()>();
       // The connection delivers the notifications; it ends when the connection does.
       let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -655,40 +671,17 @@ where
           }
         }
       });
-      let listening = client.batch_execute(&format!("LISTEN \"{channel}\"")).await;
-      if let Err(e) = listening {
-        driver.abort();
-        return Err(e);
-      }
-      Ok::<_, tokio_postgres::Error>((client, driver))
-    };
-    match tokio::time::timeout(CREATE_TIMEOUT, connecting).await {
-      Ok(Ok((client, driver))) => {
-        failures = 0;
-        n.subscribed();
-        let mut ping =
-          tokio::time::interval_at(tokio::time::Instant::now() + LISTEN_PING, LISTEN_PING);
-        loop {
-          tokio::select! {
-            m = heard.recv() => match m {
-              Some(()) => n.notice(),
-              None => break,
-            },
-            _ = ping.tick() => {
-              let alive = tokio::time::timeout(CALL_TIMEOUT, client.simple_query("")).await;
-              if !matches!(alive, Ok(Ok(_))) {
-                break;
-              }
-            }
-          }
-        }
-        driver.abort();
-        n.lost();
-      }
-      _ => failures = failures.saturating_add(1),
+      let listening = Listening { client, driver };
+      listening
+        .client
+        .batch_execute(&format!("LISTEN \"{channel}\""))
+        .await
+        .ok()?;
+      let notices = futures_util::stream::poll_fn(move |cx| heard.poll_recv(cx));
+      Some((notices, listening))
     }
-    tokio::time::sleep(changes::retry_delay(failures)).await;
-  }
+  })
+  .await;
 }
 
 #[async_trait]

@@ -872,50 +872,31 @@ fn parse_feed_entry(m: &str) -> Result<Revocation> {
   })
 }
 
-/// A listener pings its subscription this often, so a dead connection is noticed.
-pub const LISTEN_PING: Duration = Duration::from_secs(5);
+/// A subscription's connection, checked by a ping.
+struct Pinged(::redis::aio::PubSubSink);
 
-/// The listener behind [`Store::changes`]: subscribed to the store's channel on one of
-/// `servers` (on a cluster any node hears every publish: the cluster bus broadcasts it),
-/// pinging every [`LISTEN_PING`], and subscribing again (on the next server, after
-/// `changes::retry_delay`) whenever that fails, for as long as the store lives.
-async fn listen(servers: Arc<[Client]>, channel: String, n: Notices) {
-  let mut failures: u32 = 0;
-  let mut next = 0;
-  loop {
-    let server = &servers[next % servers.len()];
-    let subscribing = async {
-      let mut p = server.get_async_pubsub().await?;
-      p.subscribe(&channel).await?;
-      Ok::<_, ::redis::RedisError>(p.split())
-    };
-    if let Ok(Ok((mut sink, mut stream))) = tokio::time::timeout(REQUEST_TIMEOUT, subscribing).await
-    {
-      failures = 0;
-      n.subscribed();
-      let mut ping =
-        tokio::time::interval_at(tokio::time::Instant::now() + LISTEN_PING, LISTEN_PING);
-      loop {
-        tokio::select! {
-          m = stream.next() => match m {
-            Some(_) => n.notice(),
-            None => break,
-          },
-          _ = ping.tick() => {
-            let pong = tokio::time::timeout(RESPONSE_TIMEOUT, sink.ping::<Value>()).await;
-            if !matches!(pong, Ok(Ok(_))) {
-              break;
-            }
-          }
-        }
-      }
-      n.lost();
-    } else {
-      failures = failures.saturating_add(1);
-      next += 1;
-    }
-    tokio::time::sleep(changes::retry_delay(failures)).await;
+impl changes::Alive for Pinged {
+  async fn alive(&mut self) -> bool {
+    let pong = tokio::time::timeout(RESPONSE_TIMEOUT, self.0.ping::<Value>()).await;
+    matches!(pong, Ok(Ok(_)))
   }
+}
+
+/// The listener behind [`Store::changes`] (`changes::hold`): subscribed to the store's
+/// channel on one of `servers` (on a cluster any node hears every publish: the cluster bus
+/// broadcasts it), the next server after each failure.
+async fn listen(servers: Arc<[Client]>, channel: String, n: Notices) {
+  changes::hold(n, REQUEST_TIMEOUT, |tried| {
+    let server = servers[tried % servers.len()].clone();
+    let channel = channel.clone();
+    async move {
+      let mut p = server.get_async_pubsub().await.ok()?;
+      p.subscribe(&channel).await.ok()?;
+      let (sink, stream) = p.split();
+      Some((stream.map(|_| ()), Pinged(sink)))
+    }
+  })
+  .await;
 }
 
 #[async_trait]
