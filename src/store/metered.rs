@@ -97,6 +97,9 @@ impl Store for Metered {
   fn changes(&self) -> Option<tokio::sync::watch::Receiver<changes::Change>> {
     self.inner.changes()
   }
+  fn close(&self) {
+    self.inner.close();
+  }
   fn node_side(&self) -> Option<&dyn bridge::NodeSide> {
     self.inner.node_side()
   }
