@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
 use common::{
-  assert_nothing_usable, feed_end, pushed_revocations_reach_another_engine, real_work,
-  two_apps_keep_apart, TestResult,
+  assert_nothing_usable, end_backends, feed_end, pushed_revocations_reach_another_engine,
+  real_work, two_apps_keep_apart, TestResult,
 };
 use serde_json::{json, Map, Value};
 use tandem_session::clock::UnixMillis;
@@ -228,30 +228,8 @@ async fn revocations_are_notified_to_other_engines_and_a_lost_listener_catches_u
   let admin = &schema.admin;
   let listener = format!("{name} listener");
   let b_store = Arc::clone(&b);
-  let seen = pushed_revocations_reach_another_engine(a, b, 20, || async {
-    admin
-      .execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-        &[&listener],
-      )
-      .await?;
-    // Until the ended backends are gone (the listener waits 50 ms before it reconnects).
-    for _ in 0..200 {
-      let n: i64 = admin
-        .query_one(
-          "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-          &[&listener],
-        )
-        .await?
-        .get(0);
-      if n == 0 {
-        return Ok(0);
-      }
-      tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    Ok(1)
-  })
-  .await?;
+  let seen =
+    pushed_revocations_reach_another_engine(a, b, 20, || end_backends(admin, &listener)).await?;
   eprintln!("pushed revocation, PostgreSQL: {seen:?}");
   // Closed, the store's listener and pool end for good: no listener comes back, and a call
   // is STORE_UNAVAILABLE.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
 use common::{
-  assert_nothing_usable, feed_end, pushed_revocations_reach_another_engine, real_work,
+  assert_nothing_usable, feed_end, pushed_revocations_reach_another_engine, real_work, subscribers,
   two_apps_keep_apart, TestResult,
 };
 use serde_json::json;
@@ -134,26 +134,9 @@ async fn two_apps_with_their_own_prefixes_share_one_redis_cluster() -> TestResul
   Ok(())
 }
 
-/// How many connections are subscribed to `channel` on the server at `url`, after
-/// killing every pub/sub connection when `kill`.
-async fn subscribers(url: &str, channel: &str, kill: bool) -> TestResult<u64> {
-  let mut c = redis::Client::open(url)?
-    .get_multiplexed_async_connection()
-    .await?;
-  if kill {
-    let _: i64 = redis::cmd("CLIENT")
-      .arg("KILL")
-      .arg("TYPE")
-      .arg("pubsub")
-      .query_async(&mut c)
-      .await?;
-  }
-  let counts: (String, u64) = redis::cmd("PUBSUB")
-    .arg("NUMSUB")
-    .arg(channel)
-    .query_async(&mut c)
-    .await?;
-  Ok(counts.1)
+/// `common::subscribers` on the server at `url`.
+async fn subscribers_at(url: &str, channel: &str, kill: bool) -> TestResult<u64> {
+  subscribers(&redis::Client::open(url)?, channel, kill).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -169,7 +152,7 @@ async fn revocations_are_pushed_to_other_engines_and_a_lost_subscription_catches
     Arc::new(a),
     Arc::clone(&b) as Arc<dyn Store>,
     20,
-    || subscribers(&url, "push:events", true),
+    || subscribers_at(&url, "push:events", true),
   )
   .await?;
   eprintln!("pushed revocation, Redis: {seen:?}");
@@ -177,7 +160,7 @@ async fn revocations_are_pushed_to_other_engines_and_a_lost_subscription_catches
   b.close();
   tokio::time::sleep(Duration::from_millis(300)).await;
   assert_eq!(
-    subscribers(&url, "push:events", false).await?,
+    subscribers_at(&url, "push:events", false).await?,
     0,
     "a closed store's listener stays gone"
   );
@@ -201,7 +184,7 @@ async fn revocations_are_pushed_to_other_engines_on_a_cluster() -> TestResult {
     // The listener is on one node; kill every node's pub/sub connections.
     let mut left = 0;
     for u in &urls {
-      left += subscribers(u, &channel, true).await?;
+      left += subscribers_at(u, &channel, true).await?;
     }
     Ok(left)
   })

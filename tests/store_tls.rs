@@ -13,7 +13,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{pushed_revocations_reach_another_engine, TestResult};
+use common::{end_backends, pushed_revocations_reach_another_engine, subscribers, TestResult};
 use tandem_session::store::conformance;
 use tandem_session::store::postgres::{Namespace, PostgresOptions};
 use tandem_session::store::{tls, PostgresStore, RedisStore};
@@ -136,29 +136,8 @@ async fn postgres_over_tls_pushes_revocations() -> TestResult {
   let b = Arc::new(PostgresStore::connect_with(&full, &options).await?);
   let admin = admin(&with_param(&url, "sslmode=require"), &ca).await?;
   let listener = format!("{name} listener");
-  let seen = pushed_revocations_reach_another_engine(a, b, 5, || async {
-    admin
-      .execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-        &[&listener],
-      )
-      .await?;
-    for _ in 0..200 {
-      let n: i64 = admin
-        .query_one(
-          "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-          &[&listener],
-        )
-        .await?
-        .get(0);
-      if n == 0 {
-        return Ok(0);
-      }
-      tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-    }
-    Ok(1)
-  })
-  .await?;
+  let seen =
+    pushed_revocations_reach_another_engine(a, b, 5, || end_backends(&admin, &listener)).await?;
   eprintln!("pushed revocation, PostgreSQL over TLS: {seen:?}");
   let schema = format!("tls_push_{}", std::process::id());
   admin
@@ -220,22 +199,9 @@ async fn redis_over_tls_with_an_acl_user_checks_the_server_and_keeps_the_store_c
     },
   )?;
   let channel = format!("{prefix}events");
-  let seen = pushed_revocations_reach_another_engine(a, b, 5, || async {
-    let mut c = killer.get_multiplexed_async_connection().await?;
-    let _: i64 = redis::cmd("CLIENT")
-      .arg("KILL")
-      .arg("TYPE")
-      .arg("pubsub")
-      .query_async(&mut c)
+  let seen =
+    pushed_revocations_reach_another_engine(a, b, 5, || subscribers(&killer, &channel, true))
       .await?;
-    let (_, n): (String, u64) = redis::cmd("PUBSUB")
-      .arg("NUMSUB")
-      .arg(&channel)
-      .query_async(&mut c)
-      .await?;
-    Ok(n)
-  })
-  .await?;
   eprintln!("pushed revocation, Redis over TLS: {seen:?}");
   Ok(())
 }

@@ -760,3 +760,56 @@ where
   task.abort();
   Ok(seen)
 }
+
+/// End the PostgreSQL backends named `application_name` (a store's listener, see
+/// `store::postgres`) through `admin`, and wait until they are gone: how many are left
+/// (0 unless one came back first; the listener waits 50 ms before it reconnects).
+#[allow(dead_code)] // used by the PostgreSQL tests
+pub async fn end_backends(
+  admin: &tokio_postgres::Client,
+  application_name: &str,
+) -> TestResult<u64> {
+  admin
+    .execute(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+      &[&application_name],
+    )
+    .await?;
+  let mut left = 0;
+  for _ in 0..200 {
+    let n: i64 = admin
+      .query_one(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+        &[&application_name],
+      )
+      .await?
+      .get(0);
+    left = u64::try_from(n)?;
+    if left == 0 {
+      break;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+  }
+  Ok(left)
+}
+
+/// How many connections of the Redis server `client` reaches are subscribed to `channel`,
+/// after killing every pub/sub connection when `kill`.
+#[allow(dead_code)] // used by the Redis tests
+pub async fn subscribers(client: &redis::Client, channel: &str, kill: bool) -> TestResult<u64> {
+  let mut c = client.get_multiplexed_async_connection().await?;
+  if kill {
+    let _: i64 = redis::cmd("CLIENT")
+      .arg("KILL")
+      .arg("TYPE")
+      .arg("pubsub")
+      .query_async(&mut c)
+      .await?;
+  }
+  let (_, n): (String, u64) = redis::cmd("PUBSUB")
+    .arg("NUMSUB")
+    .arg(channel)
+    .query_async(&mut c)
+    .await?;
+  Ok(n)
+}
