@@ -10,7 +10,8 @@
 #                                      # TANDEM_REDIS_CLUSTER into the calling shell
 #
 # Ports: standalone 127.0.0.1:6390 (TANDEM_REDIS_PORT), cluster 127.0.0.1:7100-7102
-# (TANDEM_REDIS_CLUSTER_PORT is the first). `start` installs Debian's `redis-server` with
+# (TANDEM_REDIS_CLUSTER_PORT is the first); with TANDEM_REDIS_TLS_DIR, TLS only (see the
+# URLs below and scripts/ci/tls.sh). `start` installs Debian's `redis-server` with
 # apt-get when it is missing (unless TANDEM_REDIS_NO_INSTALL is set). Every server binds
 # 127.0.0.1 only, runs daemonized with its data directory under /tmp/tandem-redis
 # (TANDEM_REDIS_DIR), and keeps nothing on disk but the cluster's nodes.conf (no RDB, no
@@ -43,8 +44,17 @@ _tandem_redis() (
     ;;
   esac
   local cports=("$first" "$((first + 1))" "$((first + 2))")
-  local url="redis://127.0.0.1:$port"
-  local curls="redis://127.0.0.1:${cports[0]},redis://127.0.0.1:${cports[1]},redis://127.0.0.1:${cports[2]}"
+  # With TANDEM_REDIS_TLS_DIR (ca.crt, server.crt, server.key: scripts/ci/tls.sh): TLS
+  # only, an ACL user `tandem` and no default user; the URLs are rediss:// with its password.
+  local tls="${TANDEM_REDIS_TLS_DIR:-}" password=tandem-tls-test-password
+  local scheme=redis:// host=127.0.0.1 auth=''
+  local tls_cli=()
+  if [ -n "$tls" ]; then
+    scheme=rediss:// host=localhost auth="tandem:$password@"
+    tls_cli=(--tls --cacert "$tls/ca.crt" --user tandem --pass "$password")
+  fi
+  local url="$scheme$auth$host:$port"
+  local curls="$scheme${auth}127.0.0.1:${cports[0]},$scheme${auth}127.0.0.1:${cports[1]},$scheme${auth}127.0.0.1:${cports[2]}"
   log() { printf 'redis.sh: %s\n' "$*" >&2; }
   source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
@@ -78,7 +88,7 @@ _tandem_redis() (
   cli() {
     local p="$1"
     shift
-    redis-cli -h 127.0.0.1 -p "$p" --no-auth-warning "$@"
+    redis-cli "${tls_cli[@]}" -h 127.0.0.1 -p "$p" --no-auth-warning "$@"
   }
   answers() { [ "$(cli "$1" PING 2>/dev/null)" = PONG ]; }
   cluster_ok() { cli "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'; }
@@ -123,7 +133,14 @@ _tandem_redis() (
     local dir="$root/$p"
     mkdir -p "$dir"
     log "starting redis-server on 127.0.0.1:$p ($dir)"
-    redis-server --port "$p" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
+    local listen=(--port "$p")
+    if [ -n "$tls" ]; then
+      printf 'user default off\nuser tandem on >%s ~* &* +@all\n' "$password" >"$dir/acl.conf"
+      listen=(--port 0 --tls-port "$p" --tls-cert-file "$tls/server.crt"
+        --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no
+        --aclfile "$dir/acl.conf")
+    fi
+    redis-server "${listen[@]}" --bind 127.0.0.1 --protected-mode yes --daemonize yes \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
       --save '' --appendonly no "$@" >/dev/null || {
       log "redis-server on port $p did not start"
@@ -138,7 +155,7 @@ _tandem_redis() (
 
   start_one "$port"
   for p in "${cports[@]}"; do
-    start_one "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
+    start_one "$p" ${tls:+--tls-cluster yes} --cluster-enabled yes --cluster-config-file nodes.conf \
       --cluster-node-timeout 5000 --cluster-require-full-coverage yes
   done
 
@@ -165,7 +182,7 @@ _tandem_redis() (
       done
     fi
     log "creating the cluster on 127.0.0.1:${cports[0]}-${cports[2]}"
-    redis-cli --cluster create "127.0.0.1:${cports[0]}" "127.0.0.1:${cports[1]}" \
+    redis-cli "${tls_cli[@]}" --no-auth-warning --cluster create "127.0.0.1:${cports[0]}" "127.0.0.1:${cports[1]}" \
       "127.0.0.1:${cports[2]}" --cluster-replicas 0 --cluster-yes >/dev/null || {
       log "redis-cli --cluster create failed"
       return 1

@@ -14,8 +14,9 @@
 #   TANDEM_REDIS_TLS_CLUSTER rediss://tandem:<password>@127.0.0.1:7200,…7201,…7202
 # The server certificate names localhost and 127.0.0.1 (so verify-full passes on both) and
 # nothing else. Files live under /tmp/tandem-tls; keys are test keys, made fresh when the
-# directory is new. openssl, redis-server and PostgreSQL come from Debian when missing
-# (postgres.sh and redis.sh install theirs; this script installs openssl).
+# directory is new. The servers are postgres.sh's and redis.sh's, given the certificates
+# (TANDEM_PG_TLS_DIR, TANDEM_REDIS_TLS_DIR); they install their own; this script installs
+# openssl.
 #
 # Sourcing is safe: the work runs in a subshell; it returns non-zero on failure.
 
@@ -25,33 +26,17 @@ _tandem_tls() (
   local root=/tmp/tandem-tls
   local here
   here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-  local password=tandem-tls-test-password
-  local rport=6393 cports=(7200 7201 7202) pgport=5443
+  local rport=6393 cport=7200 pgport=5443
   log() { printf 'tls.sh: %s\n' "$*" >&2; }
   source "$here/lib.sh"
-
-  rcli() {
-    local p="$1"
-    shift
-    redis-cli --tls --cacert "$root/ca.crt" -h 127.0.0.1 -p "$p" --user tandem --pass "$password" \
-      --no-auth-warning "$@"
-  }
-  answers() { [ "$(rcli "$1" PING 2>/dev/null)" = PONG ]; }
-  wait_for() {
-    local n=$(($1 * 10))
-    shift
-    while ! "$@"; do
-      n=$((n - 1))
-      [ "$n" -gt 0 ] || return 1
-      sleep 0.1
-    done
+  # The Redis servers are redis.sh's, started with the certificates of this directory.
+  redis() {
+    TANDEM_REDIS_TLS_DIR="$root" TANDEM_REDIS_DIR="$root/redis" TANDEM_REDIS_PORT="$rport" \
+      TANDEM_REDIS_CLUSTER_PORT="$cport" bash "$here/redis.sh" "$@"
   }
 
   if [ "$cmd" = stop ]; then
-    local p
-    for p in "$rport" "${cports[@]}"; do
-      rcli "$p" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
-    done
+    redis stop >/dev/null 2>&1 || true
     bash "$here/postgres.sh" stop "$pgport" >/dev/null 2>&1 || true
     return 0
   fi
@@ -79,69 +64,13 @@ _tandem_tls() (
   # PostgreSQL: a cluster of its own that refuses plain TCP.
   TANDEM_PG_TLS_DIR="$root" bash "$here/postgres.sh" start "$pgport" >/dev/null
 
-  # Redis: TLS only, an ACL user, no default user.
-  start_one() { # start_one PORT [extra options…]
-    local p="$1"
-    shift
-    if answers "$p"; then
-      return 0
-    fi
-    local dir="$root/redis-$p"
-    mkdir -p "$dir"
-    log "starting redis-server with TLS on 127.0.0.1:$p ($dir)"
-    cat >"$dir/acl.conf" <<EOF
-user default off
-user tandem on >$password ~* &* +@all
-EOF
-    redis-server --port 0 --tls-port "$p" --bind 127.0.0.1 --protected-mode yes \
-      --tls-cert-file "$root/server.crt" --tls-key-file "$root/server.key" \
-      --tls-ca-cert-file "$root/ca.crt" --tls-auth-clients no --aclfile "$dir/acl.conf" \
-      --daemonize yes --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
-      --save '' --appendonly no "$@" >/dev/null || {
-      log "redis-server on port $p did not start"
-      return 1
-    }
-    wait_for 20 answers "$p" || {
-      log "redis-server on port $p does not answer over TLS; its log:"
-      tail -n 30 "$dir/redis.log" >&2 || true
-      return 1
-    }
-  }
-  start_one "$rport"
-  local p
-  for p in "${cports[@]}"; do
-    start_one "$p" --tls-cluster yes --cluster-enabled yes --cluster-config-file nodes.conf \
-      --cluster-node-timeout 5000 --cluster-require-full-coverage yes
-  done
-  cluster_ok() { rcli "$1" CLUSTER INFO 2>/dev/null | tr -d '\r' | grep -qx 'cluster_state:ok'; }
-  all_ok() {
-    local q
-    for q in "${cports[@]}"; do cluster_ok "$q" || return 1; done
-  }
-  if ! all_ok; then
-    wait_for 3 all_ok || true
-  fi
-  if ! all_ok; then
-    for p in "${cports[@]}"; do
-      rcli "$p" FLUSHALL >/dev/null 2>&1 || true
-      rcli "$p" CLUSTER RESET HARD >/dev/null 2>&1 || true
-    done
-    log "creating the TLS cluster on 127.0.0.1:${cports[0]}-${cports[2]}"
-    redis-cli --tls --cacert "$root/ca.crt" --user tandem --pass "$password" --no-auth-warning \
-      --cluster create "127.0.0.1:${cports[0]}" "127.0.0.1:${cports[1]}" "127.0.0.1:${cports[2]}" \
-      --cluster-replicas 0 --cluster-yes >/dev/null || {
-      log "redis-cli --cluster create failed"
-      return 1
-    }
-    wait_for 30 all_ok || {
-      log "the TLS cluster did not reach cluster_state:ok"
-      return 1
-    }
-  fi
+  # Redis: a server and a three-node cluster, TLS only, an ACL user, no default user.
+  local urls
+  urls="$(redis start)" || return 1
   echo "export TANDEM_TLS_CA=$root/ca.crt TANDEM_TLS_OTHER_CA=$root/other-ca.crt"
   echo "export TANDEM_PG_TLS_URL=postgres://postgres@localhost:$pgport/tandem"
-  echo "export TANDEM_REDIS_TLS_URL=rediss://tandem:$password@localhost:$rport"
-  echo "export TANDEM_REDIS_TLS_CLUSTER=rediss://tandem:$password@127.0.0.1:${cports[0]},rediss://tandem:$password@127.0.0.1:${cports[1]},rediss://tandem:$password@127.0.0.1:${cports[2]}"
+  echo "export TANDEM_REDIS_TLS_URL=$(printf '%s\n' "$urls" | sed -n 1p)"
+  echo "export TANDEM_REDIS_TLS_CLUSTER=$(printf '%s\n' "$urls" | sed -n 2p)"
 )
 
 if [ "${BASH_SOURCE[0]}" != "$0" ]; then
