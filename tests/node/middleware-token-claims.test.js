@@ -49,14 +49,22 @@ async function presented (app, token) {
   return { byCookie, byBearer }
 }
 
+/**
+ * An app over an express-session MemoryStore with alice logged in: the app, her session's
+ * handle, a TokenCore with the app's keys, and the app's time in seconds.
+ */
+async function aliceWithKeys (t, express) {
+  const store = new ExpressSession.MemoryStore()
+  const app = await useApp(t, express, { store, resave: false })
+  const { handle } = await loggedIn(app, 'alice')
+  const core = await appKeys(app, store)
+  return { app, handle, core, now: Math.floor(app.now() / 1000) }
+}
+
 eachExpress(function (express) {
   describe('when an access token signed with the app key has times no token of ours has', function () {
     it('should take one with our own lifetime (the forgery is good)', async function (t) {
-      const store = new ExpressSession.MemoryStore()
-      const app = await useApp(t, express, { store, resave: false })
-      const { handle } = await loggedIn(app, 'alice')
-      const core = await appKeys(app, store)
-      const now = Math.floor(app.now() / 1000)
+      const { app, handle, core, now } = await aliceWithKeys(t, express)
       const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, { iat: now, exp: now + 900 }))
       assert.equal(byCookie.status, 200)
       assert.equal(byCookie.json.userId, 'alice')
@@ -65,11 +73,7 @@ eachExpress(function (express) {
     })
 
     it('should refuse a lifetime past accessTokenMaxAge + leeway as expired: 401 TRY_REFRESH', async function (t) {
-      const store = new ExpressSession.MemoryStore()
-      const app = await useApp(t, express, { store, resave: false })
-      const { handle } = await loggedIn(app, 'alice')
-      const core = await appKeys(app, store)
-      const now = Math.floor(app.now() / 1000)
+      const { app, handle, core, now } = await aliceWithKeys(t, express)
       for (const [what, times] of [
         ['ten years', { iat: now, exp: now + 10 * 365 * 86400 }],
         ['906 s', { iat: now, exp: now + 906 }],
@@ -83,11 +87,7 @@ eachExpress(function (express) {
     })
 
     it('should refuse an iat or nbf after exp as no token of ours, never as a session', async function (t) {
-      const store = new ExpressSession.MemoryStore()
-      const app = await useApp(t, express, { store, resave: false })
-      const { handle } = await loggedIn(app, 'alice')
-      const core = await appKeys(app, store)
-      const now = Math.floor(app.now() / 1000)
+      const { app, handle, core, now } = await aliceWithKeys(t, express)
       for (const [what, times] of [
         ['iat after exp', { iat: now + 3, nbf: now, exp: now + 2 }],
         ['nbf after exp', { iat: now, nbf: now + 3, exp: now + 2 }],

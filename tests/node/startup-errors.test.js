@@ -35,16 +35,25 @@ async function warningsDuring (code, fn) {
   return seen
 }
 
+/**
+ * An SQLite file whose key ring an app with the OLD secret sealed, alice logged in on it
+ * (her client `c`); that app is closed.
+ */
+async function ringSealedWithOld (t, express) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-ring-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'sessions.sqlite3')
+  const first = await useApp(t, express, { secret: OLD, store: new session.SqliteStore({ path: file }) })
+  const c = first.client()
+  await login(c, 'alice')
+  await first.close()
+  return { file, c }
+}
+
 eachExpress(function (express) {
   describe('when no configured secret opens the store\'s key ring', function () {
     it('should say so at startup and answer 503 KEYRING_UNREADABLE, until a rotation opens it again', async function (t) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-ring-'))
-      t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-      const file = path.join(dir, 'sessions.sqlite3')
-      const first = await useApp(t, express, { secret: OLD, store: new session.SqliteStore({ path: file }) })
-      const c = first.client()
-      await login(c, 'alice')
-      await first.close()
+      const { file, c } = await ringSealedWithOld(t, express)
 
       const errors = []
       let wrong
@@ -74,13 +83,7 @@ eachExpress(function (express) {
 
   describe('with resetKeyRing: true', function () {
     it('should replace the ring once, log everyone out for good, and say so', async function (t) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-reset-'))
-      t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-      const file = path.join(dir, 'sessions.sqlite3')
-      const first = await useApp(t, express, { secret: OLD, store: new session.SqliteStore({ path: file }) })
-      const c = first.client()
-      await login(c, 'alice')
-      await first.close()
+      const { file, c } = await ringSealedWithOld(t, express)
 
       let a, b
       const warnings = await warningsDuring('TANDEM_KEYRING_RESET', async () => {
