@@ -15,10 +15,10 @@ const { describe, it } = require('node:test')
 const express = require('express')
 const { EXPIRE_MS, REFRESH_PATH, assertCode, assertOk, login, meUntilRefused, startApp } = require('./support/apps.js')
 const { HttpClient } = require('./support/http-client.js')
+const { skipWithout } = require('./support/servers.js')
 
 const redisUrl = process.env.TANDEM_REDIS_URL
 const pgUrl = process.env.TANDEM_PG_URL
-const skipWithout = (url, how) => url ? false : (process.env.CI ? false : how)
 
 /** A connect-redis store over its own node-redis client, on a prefix of its own. */
 async function connectRedis (t) {

@@ -14,6 +14,7 @@ const { spawn } = require('node:child_process')
 const { describe, it } = require('node:test')
 
 const { assertCode, assertOk, eachExpress, login, session, useApp, REFRESH_PATH } = require('./support/apps.js')
+const { skipWithout } = require('./support/servers.js')
 
 /** express-session's MemoryStore whose `set` waits while `held` is a promise. */
 class SlowStore extends session.MemoryStore {
@@ -84,7 +85,7 @@ const servers = [
   ['PostgreSQL', 'postgres', process.env.TANDEM_PG_URL]
 ]
 for (const [label, kind, url] of servers) {
-  const skip = url ? false : (process.env.CI ? false : `set the ${label} URL (.ci/run)`)
+  const skip = skipWithout(url, `set the ${label} URL (.ci/run)`)
   describe(`a process over ${label} with the README's SIGTERM handler`, { skip }, function () {
     it('should exit by itself once the server and the session are closed', async function (t) {
       const name = 'shutdown_' + crypto.randomBytes(4).toString('hex')

@@ -12,11 +12,7 @@ const { describe, it } = require('node:test')
 
 const express = require('express')
 const { session, login, startApp } = require('./support/apps.js')
-
-function skip (url, variable) {
-  if (url) return false
-  return process.env.CI ? false : `set ${variable} (.ci/run starts the servers)`
-}
+const { skipWithout } = require('./support/servers.js')
 
 /** Poll `count()` until it is 0, at most `ms`; the last count. */
 async function untilZero (count, ms) {
@@ -30,7 +26,7 @@ async function untilZero (count, ms) {
 }
 
 const pgUrl = process.env.TANDEM_PG_URL && process.env.TANDEM_PG_URL.replace(/\/[^/]*$/, '/tandem_http')
-describe('PostgresStore#close', { skip: skip(pgUrl, 'TANDEM_PG_URL') }, function () {
+describe('PostgresStore#close', { skip: skipWithout(pgUrl, 'set TANDEM_PG_URL (.ci/run starts the servers)') }, function () {
   it('should end the pool and the listener, so that no connection of the store is left', async function (t) {
     const { Client } = require('pg')
     const admin = new Client({ connectionString: pgUrl })
@@ -55,7 +51,7 @@ describe('PostgresStore#close', { skip: skip(pgUrl, 'TANDEM_PG_URL') }, function
 })
 
 const redisBase = process.env.TANDEM_REDIS_URL && process.env.TANDEM_REDIS_URL.replace(/\/\d*$/, '')
-describe('RedisStore#close', { skip: skip(redisBase, 'TANDEM_REDIS_URL') }, function () {
+describe('RedisStore#close', { skip: skipWithout(redisBase, 'set TANDEM_REDIS_URL (.ci/run starts the servers)') }, function () {
   it('should end the pub/sub subscription', async function (t) {
     const { createClient } = require('redis')
     const url = redisBase + '/7'

@@ -14,13 +14,9 @@ const { describe, it } = require('node:test')
 
 const express = require('express')
 const { session, assertCode, assertOk, login, startApp, REFRESH_PATH } = require('./support/apps.js')
+const { skipWithout } = require('./support/servers.js')
 
 const OTHER_SECRET = 'the-staging-copy-has-a-secret-of-its-own-0002'
-
-function skip (url, variable, how) {
-  if (url) return false
-  return process.env.CI ? false : `set ${variable} (${how})`
-}
 
 /**
  * App A (the test secret) over `storeA` and app B (another secret) over `storeB`: both
@@ -56,7 +52,7 @@ async function twoAppsKeepApart (t, storeA, storeB) {
 }
 
 const redisBase = process.env.TANDEM_REDIS_URL && process.env.TANDEM_REDIS_URL.replace(/\/\d*$/, '')
-describe('two apps on one Redis database', { skip: skip(redisBase, 'TANDEM_REDIS_URL', 'source scripts/ci/redis.sh') }, function () {
+describe('two apps on one Redis database', { skip: skipWithout(redisBase, 'set TANDEM_REDIS_URL (source scripts/ci/redis.sh)') }, function () {
   const url = redisBase + '/7'
   const run = crypto.randomBytes(4).toString('hex')
 
@@ -92,7 +88,7 @@ describe('two apps on one Redis database', { skip: skip(redisBase, 'TANDEM_REDIS
 })
 
 const pgUrl = process.env.TANDEM_PG_URL && process.env.TANDEM_PG_URL.replace(/\/[^/]*$/, '/tandem_http')
-describe('two apps on one PostgreSQL database', { skip: skip(pgUrl, 'TANDEM_PG_URL', 'bash scripts/ci/postgres.sh') }, function () {
+describe('two apps on one PostgreSQL database', { skip: skipWithout(pgUrl, 'set TANDEM_PG_URL (bash scripts/ci/postgres.sh)') }, function () {
   const run = crypto.randomBytes(4).toString('hex')
 
   it('should keep apart when each has its own schema or table prefix', async function (t) {

@@ -14,17 +14,14 @@ const { describe, it } = require('node:test')
 
 const express = require('express')
 const { session, assertCode, assertOk, login, startApp, REFRESH_PATH } = require('./support/apps.js')
+const { skipWithout } = require('./support/servers.js')
 
 const { TANDEM_TLS_CA: CA, TANDEM_TLS_OTHER_CA: OTHER_CA } = process.env
 const PG = process.env.TANDEM_PG_TLS_URL
 const REDIS = process.env.TANDEM_REDIS_TLS_URL
 const CLUSTER = process.env.TANDEM_REDIS_TLS_CLUSTER
 
-function skip (...vars) {
-  const missing = vars.filter((v) => !process.env[v])
-  if (missing.length === 0) return false
-  return process.env.CI ? false : `set ${missing.join(', ')} (source scripts/ci/tls.sh)`
-}
+const skip = (...vars) => skipWithout(vars.map((v) => process.env[v]), `set ${vars.join(', ')} (source scripts/ci/tls.sh)`)
 
 /** A login, a read and a refresh through an app over `store`. */
 async function works (t, store) {
