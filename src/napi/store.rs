@@ -113,6 +113,7 @@ pub fn open_sqlite_store(
 
 /// Where and how big a PostgreSQL store is (`openPostgresStore`'s options).
 #[napi(object)]
+#[derive(Default)]
 pub struct NapiPostgresOptions {
   /// At most this many anonymous sessions (default 100000).
   pub max_anonymous: Option<u32>,
@@ -132,12 +133,7 @@ pub fn open_postgres_store(
   connection_string: String,
   options: Option<NapiPostgresOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  let o = options.unwrap_or(NapiPostgresOptions {
-    max_anonymous: None,
-    schema: None,
-    table_prefix: None,
-    ca: None,
-  });
+  let o = options.unwrap_or_default();
   let namespace = Namespace::new(o.schema.as_deref(), o.table_prefix.as_deref());
   promise(env, async move {
     let options = PostgresOptions {
@@ -154,6 +150,7 @@ pub fn open_postgres_store(
 
 /// How a Redis store names its keys and how big it is (`openRedisStore`'s options).
 #[napi(object)]
+#[derive(Default)]
 pub struct NapiRedisOptions {
   /// At most this many anonymous sessions (default 100000, split over 256 hash tags).
   pub max_anonymous: Option<u32>,
@@ -163,36 +160,17 @@ pub struct NapiRedisOptions {
   pub ca: Option<String>,
 }
 
-/// The CA of the options, and what to do with the store once connected.
-fn redis_options(options: Option<NapiRedisOptions>) -> (Option<Vec<u8>>, RedisFinish) {
-  let o = options.unwrap_or(NapiRedisOptions {
-    max_anonymous: None,
-    prefix: None,
-    ca: None,
-  });
-  (
-    o.ca.map(String::into_bytes),
-    RedisFinish {
-      max_anonymous: o.max_anonymous,
-      prefix: o.prefix,
-    },
-  )
-}
-
-/// The options applied after connecting.
-struct RedisFinish {
+/// A connected Redis store with the rest of its options: the anonymous quota, the prefix.
+fn redis_opened(
+  store: RedisStore,
   max_anonymous: Option<u32>,
   prefix: Option<String>,
-}
-
-impl RedisFinish {
-  fn apply(self, store: RedisStore) -> crate::error::Result<NapiStore> {
-    let mut store = store.with_max_anonymous(anonymous_quota(self.max_anonymous));
-    if let Some(p) = self.prefix {
-      store = store.with_prefix(&p)?;
-    }
-    Ok(opened(store))
-  }
+) -> crate::error::Result<NapiStore> {
+  let store = store.with_max_anonymous(anonymous_quota(max_anonymous));
+  Ok(opened(match prefix {
+    Some(p) => store.with_prefix(&p)?,
+    None => store,
+  }))
 }
 
 /// Connect to a Redis server (`redis://host:port/db`, `rediss://` for TLS).
@@ -202,10 +180,11 @@ pub fn open_redis_store(
   url: String,
   options: Option<NapiRedisOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  let (ca, finish) = redis_options(options);
+  let o = options.unwrap_or_default();
   promise(env, async move {
-    let store = RedisStore::connect_with_ca(&url, ca.as_deref()).await?;
-    Ok(finish.apply(store)?)
+    let ca = o.ca.as_deref().map(str::as_bytes);
+    let store = RedisStore::connect_with_ca(&url, ca).await?;
+    Ok(redis_opened(store, o.max_anonymous, o.prefix)?)
   })
 }
 
@@ -217,10 +196,11 @@ pub fn open_redis_cluster_store(
   urls: Vec<String>,
   options: Option<NapiRedisOptions>,
 ) -> napi::Result<PromiseRaw<'_, NapiStore>> {
-  let (ca, finish) = redis_options(options);
+  let o = options.unwrap_or_default();
   promise(env, async move {
-    let store = RedisStore::connect_cluster_with_ca(&urls, ca.as_deref()).await?;
-    Ok(finish.apply(store)?)
+    let ca = o.ca.as_deref().map(str::as_bytes);
+    let store = RedisStore::connect_cluster_with_ca(&urls, ca).await?;
+    Ok(redis_opened(store, o.max_anonymous, o.prefix)?)
   })
 }
 
