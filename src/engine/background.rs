@@ -7,7 +7,8 @@
 //! process is read here as soon as its notice arrives; while the subscription is up the
 //! poll is only the safety net, every [`PUSHED_POLL_FACTOR`] intervals; while it is down
 //! (and with stores that push nothing) the poll is every interval, so a lost notice costs
-//! at most that. A scheduled key rotation due by the engine's clock is still made (by
+//! at most that. A notice of revocations alone reads the feed alone (one store call, not
+//! two); a key-ring notice, a (re)subscription and a poll read both. A scheduled key rotation due by the engine's clock is still made (by
 //! whichever process syncs first) within an interval: the ring's plan is checked at every
 //! interval, with no I/O. A (re)subscription is itself a notice: what was sent while it was down is
 //! read at once. A failed sync or sweep (the store is down) is tried again at the next tick
@@ -57,6 +58,9 @@ impl Engine {
       let mut next_sweep = Instant::now() + sweep_every;
       let mut next_tick = Instant::now();
       let mut next_poll = Instant::now();
+      // The key-ring count of the notices at the last full sync, and when it started.
+      let mut ring_read = None;
+      let mut last_full = Instant::now();
       loop {
         let noticed = tokio::select! {
           () = tokio::time::sleep_until(next_tick) => false,
@@ -67,19 +71,29 @@ impl Engine {
         if started >= next_tick {
           next_tick = started + interval;
         }
-        // Between polls, a tick costs no I/O unless the key ring has a change due.
-        if !(noticed || started >= next_poll || e.key_ring_change_due()) {
+        let now_seen = notices.as_ref().map(|r| *r.borrow());
+        let ring_noticed = now_seen.map(|c| c.ring) != ring_read;
+        let live = now_seen.is_some_and(|c| c.live);
+        // Without a live subscription the poll is every interval, also when it was just lost.
+        let poll_due = started >= next_poll || (!live && started >= last_full + interval);
+        // Between polls, a tick costs no I/O unless the key ring has a change due, and a
+        // notice of revocations alone reads the feed alone.
+        if ring_noticed || poll_due || e.key_ring_change_due() {
+          // A failure is retried at the next poll; nothing is cleared because of it.
+          ring_read = now_seen.map(|c| c.ring);
+          last_full = started;
+          let _ = e.sync().await;
+          let poll = if live {
+            interval.saturating_mul(PUSHED_POLL_FACTOR)
+          } else {
+            interval
+          };
+          next_poll = Instant::now() + poll;
+        } else if noticed {
+          let _ = e.sync_revocations().await;
+        } else {
           continue;
         }
-        // A failure is retried at the next poll; nothing is cleared because of it.
-        let _ = e.sync().await;
-        let live = notices.as_ref().is_some_and(|r| r.borrow().live);
-        let poll = if live {
-          interval.saturating_mul(PUSHED_POLL_FACTOR)
-        } else {
-          interval
-        };
-        next_poll = Instant::now() + poll;
         if Instant::now() >= next_sweep {
           let _ = e.sweep().await;
           next_sweep = Instant::now() + sweep_every;

@@ -690,13 +690,23 @@ impl Engine {
   /// # Errors
   /// `STORE_UNAVAILABLE` (the next sync tries again), `KEYRING_UNREADABLE`.
   pub async fn sync(&self) -> Result<()> {
+    self.sync_revocations().await?;
+    self.sync_key_ring().await
+  }
+
+  /// The revocations part of [`Engine::sync`] alone: read new revocations, forget old
+  /// ones (what a pushed notice of a revocation asks for: the ring did not change).
+  ///
+  /// # Errors
+  /// `STORE_UNAVAILABLE` (the next sync tries again).
+  pub async fn sync_revocations(&self) -> Result<()> {
     for _ in 0..SYNC_PAGES {
       if !self.read_feed_page().await? {
         break;
       }
     }
     self.revoked.prune(self.now());
-    self.sync_key_ring().await
+    Ok(())
   }
 
   /// Take in the next page of the store's revocation feed; true when it was full (there

@@ -3,15 +3,17 @@
 //! than at their next poll (Redis pub/sub, PostgreSQL `LISTEN/NOTIFY`). The stores of one
 //! process (memory) or one file (SQLite) have none: their engines poll.
 //!
-//! A notice carries nothing but "look now": the feed and the ring stay the only source of
-//! truth, read from the engine's own cursor, so a notice lost, late, doubled or coalesced
-//! with others costs at most a poll interval and never an event.
+//! A notice carries nothing but "look now" and where ([`Kind`]: the feed, or the ring):
+//! the feed and the ring stay the only source of truth, read from the engine's own
+//! cursor, so a notice lost, late, doubled or coalesced with others costs at most a poll
+//! interval and never an event.
 //!
 //! Guarantees:
-//! - [`Changes`] is a counter with a flag: [`Change::seen`] grows at every notice and at
-//!   every (re)subscription, since notices sent while a subscription was down are lost and
-//!   the engine must read anything it may have missed; [`Change::live`] says whether a
-//!   subscription is up now (when it is not, engines poll at their base interval);
+//! - [`Changes`] is two counters with a flag: [`Change::seen`] grows at every notice,
+//!   [`Change::ring`] at every key-ring notice, and both at every (re)subscription, since
+//!   notices sent while a subscription was down are lost and the engine must read anything
+//!   it may have missed; [`Change::live`] says whether a subscription is up now (when it
+//!   is not, engines poll at their base interval);
 //! - the listener task, when a store has one, is started at most once, by the first
 //!   [`Changes::subscribe`] inside a tokio runtime, and runs until the store is closed
 //!   ([`Changes::stop`]) or its last clone dropped (then it is aborted): a store used
@@ -36,11 +38,22 @@ pub const RETRY_MIN: Duration = Duration::from_millis(50);
 /// The longest wait between two attempts.
 pub const RETRY_MAX: Duration = Duration::from_secs(2);
 
+/// What a notice says changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+  /// The revocation feed (a revocation).
+  Feed,
+  /// The key ring (a rotation, an emergency key revocation).
+  Ring,
+}
+
 /// What the engines watch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Change {
-  /// Grows at every notice and every (re)subscription: read the feed and ring again.
+  /// Grows at every notice and every (re)subscription: read the feed again.
   pub seen: u64,
+  /// Grows at every key-ring notice and every (re)subscription: read the ring again too.
+  pub ring: u64,
   /// A subscription is up: notices arrive as they are sent.
   pub live: bool,
 }
@@ -128,15 +141,21 @@ impl Changes {
 pub struct Notices(watch::Sender<Change>);
 
 impl Notices {
-  /// A notice arrived.
-  pub fn notice(&self) {
-    self.0.send_modify(|c| c.seen = c.seen.wrapping_add(1));
+  /// A notice of `kind` arrived.
+  pub fn notice(&self, kind: Kind) {
+    self.0.send_modify(|c| {
+      c.seen = c.seen.wrapping_add(1);
+      if kind == Kind::Ring {
+        c.ring = c.ring.wrapping_add(1);
+      }
+    });
   }
 
   /// The subscription is up (again): anything sent while it was down is read now.
   pub fn subscribed(&self) {
     self.0.send_modify(|c| {
       c.seen = c.seen.wrapping_add(1);
+      c.ring = c.ring.wrapping_add(1);
       c.live = true;
     });
   }
@@ -165,7 +184,7 @@ pub async fn hold<F, Fut, S, A>(n: Notices, within: Duration, mut subscribe: F)
 where
   F: FnMut(usize) -> Fut + Send,
   Fut: Future<Output = Option<(S, A)>> + Send,
-  S: Stream<Item = ()> + Send,
+  S: Stream<Item = Kind> + Send,
   A: Alive,
 {
   let mut failures: u32 = 0;
@@ -180,7 +199,7 @@ where
       loop {
         tokio::select! {
           m = stream.next() => match m {
-            Some(()) => n.notice(),
+            Some(kind) => n.notice(kind),
             None => break,
           },
           _ = ping.tick() => if !check.alive().await { break },
@@ -219,14 +238,14 @@ mod tests {
       starts.fetch_add(1, Ordering::SeqCst);
       async move {
         n.subscribed();
-        n.notice();
+        n.notice(Kind::Feed);
       }
     };
     let mut a = changes.subscribe(listen).ok_or("inside a runtime")?;
     let mut b = changes.subscribe(|_n: Notices| async {}).ok_or("shared")?;
     assert_eq!(starts.load(Ordering::SeqCst), 1);
     a.wait_for(|c| c.seen == 2).await?;
-    b.wait_for(|c| c.seen == 2 && c.live).await?;
+    b.wait_for(|c| c.seen == 2 && c.ring == 1 && c.live).await?;
     Ok(())
   }
 

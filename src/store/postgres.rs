@@ -84,7 +84,7 @@ use crate::error::{err, Error, ErrorKind, Result};
 use crate::session::owner::is_anonymous;
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
-use crate::store::changes::{self, Change, Changes, Notices};
+use crate::store::changes::{self, Change, Changes, Kind, Notices};
 use crate::store::codec;
 use crate::store::row::{self, Column, Columns};
 use crate::store::tls;
@@ -661,12 +661,20 @@ where
     let (config, tls, channel) = (config.clone(), tls.clone(), channel.clone());
     async move {
       let (client, mut connection) = config.connect(tls).await.ok()?;
-      let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<()>();
+      let (tx, mut heard) = tokio::sync::mpsc::unbounded_channel::<Kind>();
       // The connection delivers the notifications; it ends when the connection does.
       let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(Ok(m)) = messages.next().await {
-          if matches!(m, AsyncMessage::Notification(_)) && tx.send(()).is_err() {
+          let AsyncMessage::Notification(n) = m else {
+            continue;
+          };
+          let kind = if n.payload() == "ring" {
+            Kind::Ring
+          } else {
+            Kind::Feed
+          };
+          if tx.send(kind).is_err() {
             break;
           }
         }

@@ -92,7 +92,7 @@ use crate::error::{err, ErrorKind, Result};
 use crate::session::owner::{anonymous_handle, is_anonymous};
 use crate::session::{DeviceInfo, RefreshState, SessionRecord};
 use crate::store::anonymous::DEFAULT_MAX_ANONYMOUS;
-use crate::store::changes::{self, Change, Changes, Notices};
+use crate::store::changes::{self, Change, Changes, Kind, Notices};
 use crate::store::codec::{self, decode_device, encode_device};
 use crate::store::row::{self, Column, Columns, Device};
 use crate::store::tls;
@@ -893,7 +893,12 @@ async fn listen(servers: Arc<[Client]>, channel: String, n: Notices) {
       let mut p = server.get_async_pubsub().await.ok()?;
       p.subscribe(&channel).await.ok()?;
       let (sink, stream) = p.split();
-      Some((stream.map(|_| ()), Pinged(sink)))
+      // The ring's save publishes "ring"; a feed append, the entry's position.
+      let kinds = stream.map(|m| match m.get_payload_bytes() {
+        b"ring" => Kind::Ring,
+        _ => Kind::Feed,
+      });
+      Some((kinds, Pinged(sink)))
     }
   })
   .await;

@@ -705,7 +705,8 @@ pub async fn until_revoked(
 }
 
 /// Engines over `a` and `b` (two connections to one server); `b`'s polls a minute apart.
-/// `rounds` logouts, a user-wide logout and a theft on `a` are refused by `b` within
+/// `rounds` logouts, a user-wide logout, a theft and a signing-key revocation on `a` are
+/// taken by `b` within
 /// [`PUSH_BOUND`] each, and so is one made right after `drop_subscriptions` (which must
 /// end `b`'s subscription and return how many subscribers are left: 0, so the revocation
 /// is made while nobody listens, and `b` must catch up when it subscribes again). Returns
@@ -751,6 +752,17 @@ where
     other => return Err(format!("expected a theft, got {other:?}").into()),
   }
   seen.push(until_revoked(&eb, &t0.handle, PUSH_BOUND).await?);
+  // An emergency key revocation on A: a key-ring notice, B drops the key as soon.
+  let victim = ea.tokens().ring().current().kid().to_owned();
+  ea.revoke_key(&victim).await?;
+  let start = std::time::Instant::now();
+  while eb.tokens().ring().keys().iter().any(|k| k.kid() == victim) {
+    if start.elapsed() > PUSH_BOUND {
+      return Err("the other engine still holds the revoked key".into());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+  }
+  seen.push(start.elapsed());
   // Nobody listening when it is made: B reads it when it subscribes again.
   let t = out.login(&ea, &user, "marker-push-gap").await?;
   let left = drop_subscriptions().await?;
