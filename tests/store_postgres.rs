@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::outage::{engine_after_outage, engine_and_session, engine_during_outage};
 use common::{
-  assert_nothing_usable, end_backends, feed_end, pushed_revocations_reach_another_engine,
+  assert_nothing_usable, backends, end_backends, feed_end, pushed_revocations_reach_another_engine,
   real_work, two_apps_keep_apart, TestResult,
 };
 use serde_json::{json, Map, Value};
@@ -235,13 +235,7 @@ async fn revocations_are_notified_to_other_engines_and_a_lost_listener_catches_u
   // is STORE_UNAVAILABLE.
   b_store.close();
   tokio::time::sleep(Duration::from_millis(300)).await;
-  let listeners: i64 = admin
-    .query_one(
-      "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-      &[&listener],
-    )
-    .await?
-    .get(0);
+  let listeners = backends(admin, &listener).await?;
   assert_eq!(listeners, 0, "a closed store's listener stays gone");
   let after = b_store.load_key_ring().await.err().map(|e| e.kind());
   assert_eq!(after, Some(ErrorKind::StoreUnavailable));

@@ -773,6 +773,19 @@ where
   Ok(seen)
 }
 
+/// How many PostgreSQL backends named `application_name` are connected, seen through `admin`.
+#[allow(dead_code)] // used by the PostgreSQL tests
+pub async fn backends(admin: &tokio_postgres::Client, application_name: &str) -> TestResult<u64> {
+  let n: i64 = admin
+    .query_one(
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+      &[&application_name],
+    )
+    .await?
+    .get(0);
+  Ok(u64::try_from(n)?)
+}
+
 /// End the PostgreSQL backends named `application_name` (a store's listener, see
 /// `store::postgres`) through `admin`, and wait until they are gone: how many are left
 /// (0 unless one came back first; the listener waits 50 ms before it reconnects).
@@ -789,14 +802,7 @@ pub async fn end_backends(
     .await?;
   let mut left = 0;
   for _ in 0..200 {
-    let n: i64 = admin
-      .query_one(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-        &[&application_name],
-      )
-      .await?
-      .get(0);
-    left = u64::try_from(n)?;
+    left = backends(admin, application_name).await?;
     if left == 0 {
       break;
     }
