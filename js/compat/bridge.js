@@ -89,6 +89,22 @@ function sessionJson (sess) {
 /** A store call that has not answered by then fails (STORE_UNAVAILABLE) rather than hold the request. */
 const STORE_TIMEOUT_MS = 5000
 
+/** A store call that did not answer in time: not an error of the store's own. */
+class StoreTimeout extends Error {
+  constructor () {
+    super('the session store did not answer')
+  }
+}
+
+/**
+ * The store's own error behind `e`, a failed call made on Node's side (its `cause`), or
+ * undefined when it has none: the store was disconnected or did not answer.
+ */
+function storeOwnError (e) {
+  const cause = e !== null && typeof e === 'object' ? e.cause : undefined
+  return cause instanceof StoreTimeout ? undefined : cause
+}
+
 /**
  * Call `store[method](...args, cb)` of an express-session store as a promise, whether it
  * calls back (at once or later) or returns a promise; no answer in `STORE_TIMEOUT_MS` fails.
@@ -97,7 +113,7 @@ const STORE_TIMEOUT_MS = 5000
 function settle (store, method, args) {
   return new Promise((resolve, reject) => {
     let done = false
-    const timer = setTimeout(() => cb(new Error('the session store did not answer')), STORE_TIMEOUT_MS)
+    const timer = setTimeout(() => cb(new StoreTimeout()), STORE_TIMEOUT_MS)
     timer.unref()
     const cb = (err, value) => {
       if (done) return
@@ -113,6 +129,35 @@ function settle (store, method, args) {
 
 /** One bridge per store object: every session() over it shares the bridge's locks. */
 const opened = new WeakMap()
+
+/**
+ * Handles being stored for the first time, per store object, that this process drew at
+ * random (128 bits from the CSPRNG): the insert's check that the handle is free is
+ * answered here (it is) without a `get`, as express-session never reads a new id. A
+ * handle the app's `genid` made is not in it: its check reads the store.
+ */
+const freshHandles = new WeakMap()
+
+/**
+ * Run `create` (a promise-returning login) with `handle`, drawn at random by this
+ * process, known to be free in `store` meanwhile.
+ */
+async function withFreshHandle (store, handle, create) {
+  let fresh = freshHandles.get(store)
+  if (fresh === undefined) freshHandles.set(store, fresh = new Set())
+  fresh.add(handle)
+  try {
+    return await create()
+  } finally {
+    fresh.delete(handle)
+  }
+}
+
+/** Is `key` a handle being stored for the first time, drawn at random (withFreshHandle)? Once. */
+function takeFresh (store, key) {
+  const fresh = freshHandles.get(store)
+  return fresh !== undefined && fresh.delete(key)
+}
 
 /** Store errors not taken yet, per store object: key → the store's own error (newest last). */
 const storeErrors = new WeakMap()
@@ -234,6 +279,14 @@ class BridgedStore {
     }
   }
 
+  /**
+   * Run `create()` (a login storing session `handle`, which this process drew at random):
+   * the store is not asked whether `handle` is free (`withFreshHandle`).
+   */
+  asFresh (handle, create) {
+    return withFreshHandle(this.#store, handle, create)
+  }
+
   /** @private */
   _open () {
     if (this.#opened === null) {
@@ -258,6 +311,7 @@ class BridgedStore {
 
   async #callStore (store, op, key, json) {
     if (op === 'get') {
+      if (takeFresh(store, key)) return null
       const sess = await getSession(store, key)
       return sess === null ? null : sessionJson(sess)
     }
@@ -319,4 +373,4 @@ function openable (given, options) {
   return isExpressSessionStore(given) ? new BridgedStore(given, options) : null
 }
 
-module.exports = { BridgedStore, isExpressSessionStore, openable, sessionJson, settle, takeStoreError }
+module.exports = { BridgedStore, isExpressSessionStore, openable, sessionJson, settle, storeOwnError, takeStoreError }

@@ -40,7 +40,7 @@ const csrf = require('./csrf.js')
 const { DataCache, NO_DATA_CACHE } = require('./data-cache.js')
 const { RequestState } = require('./request-state.js')
 const { httpError, coded } = require('./errors.js')
-const { sessionJson } = require('../compat/bridge.js')
+const { sessionJson, storeOwnError } = require('../compat/bridge.js')
 const { setBounded } = require('./bounded.js')
 const { refresh } = require('./refresh.js')
 const { LegacySwitch } = require('./legacy.js')
@@ -429,10 +429,12 @@ class SessionMiddleware {
 
   /**
    * Session `handle` over an express-session store: the store's `get` on Node's side,
-   * decoded in Rust (no thread crossing).
+   * decoded in Rust (no thread crossing). When the store's `get` fails, its own error
+   * goes to `next(err)`, as express-session passes it; a disconnected or silent store is
+   * our 503 STORE_UNAVAILABLE.
    */
   async readBridged (state, handle) {
-    const sess = await this.settings.store.read(handle)
+    const sess = await this.settings.store.read(handle).catch((e) => { throw storeOwnError(e) ?? e })
     if (sess === null) return null
     return this.engine.decodeBridged(handle, sessionJson(sess))
   }

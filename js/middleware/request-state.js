@@ -37,6 +37,11 @@ const ANSWER_HEADERS = ['Set-Cookie', 'Content-Length', 'Content-Encoding', 'Con
 
 function noop () {}
 
+/** A new session's handle drawn here: 128 bits from the CSPRNG, as Rust draws them. */
+function randomHandle () {
+  return randomBytes(16).toString('base64url')
+}
+
 /** Did the store fail (as opposed to the app's input or the session's state)? */
 function isStoreFailure (e) {
   return e !== null && typeof e === 'object' && (e.code === 'STORE_UNAVAILABLE' || e.code === 'STORE_CORRUPT')
@@ -81,6 +86,7 @@ class RequestState {
     this.next = null // Express's next, for errors after the route (set by the middleware)
     this.cookieHeader = undefined // the Cookie header the credentials were read from (request.js)
     this.pendingHandle = null // the handle a new session will be stored under, once asked for
+    this.pendingRandom = false // drawn at random (not by the app's genid)
     this.idReplaced = false // the app assigned req.sessionID where it is our own property (RequestFields)
   }
 
@@ -216,7 +222,11 @@ class RequestState {
   get sessionId () {
     if (this.handle !== null) return this.handle
     if (this.session === null) return null
-    if (this.pendingHandle === null) this.pendingHandle = this.newHandle() ?? randomBytes(16).toString('base64url')
+    if (this.pendingHandle === null) {
+      const made = this.newHandle()
+      this.pendingRandom = made === undefined
+      this.pendingHandle = made ?? randomHandle()
+    }
     return this.pendingHandle
   }
 
@@ -290,9 +300,10 @@ class RequestState {
     const old = this.handle
     const oldUser = this.userId
     const dev = device(this.req)
-    const tokens = await middleware.engine.create({
-      userId, data, claims, device: dev, replaces: old ?? undefined, handle: this.takePendingHandle(userId) ?? this.newHandle()
-    }).catch((e) => { throw e.code === 'INVALID_ARGUMENT' ? new TypeError(e.message) : httpError(e) })
+    const { handle, random } = this.loginHandle(userId)
+    const create = () => middleware.engine.create({ userId, data, claims, device: dev, replaces: old ?? undefined, handle })
+    const tokens = await (random ? middleware.settings.store.asFresh(handle, create) : create())
+      .catch((e) => { throw e.code === 'INVALID_ARGUMENT' ? new TypeError(e.message) : httpError(e) })
     if (old !== null) {
       middleware.dataCache.delete(old)
       middleware.emit('revoked', { handle: old, userId: oldUser, reason })
@@ -330,6 +341,21 @@ class RequestState {
     return userId === null ? h ?? undefined : undefined
   }
 
+  /**
+   * The handle a login stores its session under (undefined: drawn in Rust), and whether
+   * it was drawn at random here over an express-session store: then the store is not
+   * asked whether it is free (compat/bridge.js `asFresh`), as express-session never reads
+   * a new id. The app's `genid` ids are checked.
+   */
+  loginHandle (userId) {
+    const random = this.pendingRandom
+    const pending = this.takePendingHandle(userId)
+    if (pending !== undefined) return { handle: pending, random: random && this.middleware.settings.bridged }
+    const made = this.newHandle()
+    if (made !== undefined || !this.middleware.settings.bridged) return { handle: made, random: false }
+    return { handle: randomHandle(), random: true }
+  }
+
   /** The app's `genid(req)` for the new session's handle, or undefined (random, in Rust). */
   newHandle () {
     const genid = this.middleware.settings.genid
@@ -352,6 +378,7 @@ class RequestState {
     }
     this.handle = null
     this.pendingHandle = null // a new session, a new id (as express-session's regenerate)
+    this.pendingRandom = false
     this.subject = null
     this.userId = null
     this.claims = {}

@@ -308,22 +308,35 @@ eachExpress(function (express) {
   })
 
   describe('a store that fails', function () {
-    it('should answer 503 STORE_UNAVAILABLE without the store\'s message, and serve again once it recovers', async function (t) {
+    it('should answer a failed write 503 STORE_UNAVAILABLE without the store\'s message, and serve again once it recovers', async function (t) {
       const store = new MapStore()
       const app = await useApp(t, express, { store })
       const c = app.client()
       await login(c, 'carol')
       const secret = 'connection refused by db-7.internal'
-      const { get, set } = store
-      store.get = (sid, cb) => setImmediate(() => cb(new Error(secret)))
+      const { set } = store
       store.set = (sid, sess, cb) => setImmediate(() => cb(new Error(secret)))
       const r = await c.post('/data', { json: { a: 1 } })
       assertCode(r, 503, 'STORE_UNAVAILABLE')
       assert.ok(!r.text.includes(secret), 'the store\'s error text stays out of the answer')
-      store.get = get
       store.set = set
       assertOk(await c.post('/data', { json: { a: 2 } }))
       assert.equal((await c.get('/me')).json.data.a, 2)
+    })
+
+    it('should give a failed load\'s own store error to next(err), as express-session does, and serve again once it recovers', async function (t) {
+      const store = new MapStore()
+      const app = await useApp(t, express, { store })
+      const c = app.client()
+      await login(c, 'carol', { data: { a: 1 } })
+      const own = new Error('connection refused by db-7.internal')
+      const { get } = store
+      store.get = (sid, cb) => setImmediate(() => cb(sid.startsWith('~tandem:') ? null : own, null))
+      const r = await c.post('/data', { json: { a: 2 } })
+      assert.equal(r.status, 500, 'the app\'s error handler answers, as under express-session')
+      assert.equal(app.errors.at(-1), own, 'next(err) got the store\'s own error')
+      store.get = get
+      assert.equal((await c.get('/me')).json.data.a, 1, 'nothing was written while the load failed')
     })
 
     it('should go on without req.session while the store is disconnected (express-session\'s rule), until it emits connect', async function (t) {

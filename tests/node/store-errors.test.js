@@ -118,6 +118,44 @@ eachExpress(function (express) {
     })
   })
 
+  describe('when an express-session store fails a read', function () {
+    it('should pass the store\'s own error of a failed load to next(err), as express-session does', async function (t) {
+      const store = new session.MemoryStore()
+      const app = await useApp(t, express, { store }, routes)
+      const c = app.client()
+      assertOk(await c.post('/write'))
+      const own = breakMethod(store, 'get')
+      const r = await c.get('/read')
+      assert.equal(r.status, 500, 'the app\'s error handler decides, as under express-session')
+      const [err] = await errorsSeen(app, 1)
+      assert.equal(err, own, 'next(err) got the store\'s own error')
+    })
+
+    it('should store a new session without reading its new id first, as express-session never reads one', async function (t) {
+      const store = new session.MemoryStore()
+      const app = await useApp(t, express, { store, saveUninitialized: true }, routes)
+      const own = breakMethod(store, 'get')
+      const r = await app.client().get('/read')
+      assertOk(r, 'a store whose get fails does not stop a new session being stored')
+      assert.ok((r.headers['set-cookie'] ?? []).some((l) => l.startsWith(ACCESS + '=')), 'the new session\'s cookie is set')
+      assert.equal(await new Promise((resolve) => store.length((e, n) => resolve(n))), 1, 'stored by set')
+      assert.deepEqual(app.errors, [])
+      assert.ok(own instanceof Error)
+    })
+
+    it('should still check that an id the app\'s genid made is free: a second session never overwrites the first', async function (t) {
+      const store = new session.MemoryStore()
+      const fixed = 'AAAAAAAAAAAAAAAAAAAAAA'
+      const app = await useApp(t, express, { store, genid: () => fixed }, routes)
+      const first = app.client()
+      assertOk(await first.post('/write'))
+      assertOk(await first.post('/write'))
+      const second = await app.client().post('/write')
+      assert.ok(second.status >= 500, `the second session with the same id is refused (${second.status})`)
+      assert.equal((await first.get('/read')).json.n, 2, 'the first session is as it was')
+    })
+  })
+
   describe('when an express-session store fails a write the app made', function () {
     it('should answer 503 STORE_UNAVAILABLE with our message, the store\'s error as its cause', async function (t) {
       const store = new session.MemoryStore()
