@@ -6,7 +6,10 @@
 //!   behind a U+00A0 or U+2000, or an unprefixed twin are other cookies (ATK-47, ATK-49);
 //! - the same name twice is `CREDENTIALS_AMBIGUOUS` and neither value is used (ATK-48); so
 //!   is a cookie and a Bearer header that carry different tokens (ATK-46);
-//! - values are never URL-decoded or unquoted: one token has one spelling (ATK-50);
+//! - values are never URL-decoded or unquoted: one token has one spelling (ATK-50); an
+//!   access cookie in express-session's shape ([`CookieShape::WithSid`], `s:<sid>.<jwt>`)
+//!   has exactly that spelling, and its sid must be the token's (checked by the verify,
+//!   `service::Verify::verify_request_with`);
 //! - headers over [`MAX_HEADER_LEN`] are refused before they are scanned (ATK-51); the
 //!   scan is one pass with no allocation.
 //!
@@ -123,18 +126,65 @@ pub fn bearer(header: &[u8]) -> Result<Option<&[u8]>> {
   Ok(Some(token))
 }
 
-/// The one access token of a request, from the cookie `cookie_name` or a Bearer header.
+/// How the access cookie's value is spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieShape {
+  /// The JWT itself.
+  Jwt,
+  /// `s:<sid>.<jwt>`, express-session's shape (`s:<id>.<signature>`), so that code written
+  /// for it finds the session id where it looks: `<sid>` is the token's `sid` claim (22
+  /// base64url characters), the JWT is what signs it.
+  WithSid,
+}
+
+/// Length of a session handle's text (16 bytes, base64url without padding).
+const SID_LEN: usize = 22;
+
+/// The sid and the JWT of an access cookie value spelled `s:<sid>.<jwt>`.
 ///
 /// # Errors
-/// As [`cookie`] and [`bearer`]; `CREDENTIALS_AMBIGUOUS` when both carry a token and the
-/// tokens differ.
+/// `TOKEN_MALFORMED` for any other spelling.
+pub fn split_with_sid(value: &[u8]) -> Result<(&[u8], &[u8])> {
+  let malformed = || err(ErrorKind::TokenMalformed, "access cookie is malformed");
+  let rest = value.strip_prefix(b"s:").ok_or_else(malformed)?;
+  let (sid, jwt) = (rest.get(..SID_LEN).ok_or_else(malformed)?, &rest[SID_LEN..]);
+  let jwt = jwt.strip_prefix(b".").ok_or_else(malformed)?;
+  if !sid.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_') || jwt.is_empty() {
+    return Err(malformed());
+  }
+  Ok((sid, jwt))
+}
+
+/// A request's access token and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found<'a> {
+  /// The JWT.
+  pub token: &'a [u8],
+  /// Where it came from.
+  pub source: Source,
+  /// The sid the cookie names beside it ([`CookieShape::WithSid`]), which must be the
+  /// token's; `None` for a Bearer token or a cookie holding the JWT alone.
+  pub sid: Option<&'a [u8]>,
+}
+
+/// The one access token of a request, from the cookie `cookie_name` (spelled as `shape`
+/// says) or a Bearer header (the JWT alone).
+///
+/// # Errors
+/// As [`cookie`], [`bearer`] and [`split_with_sid`]; `CREDENTIALS_AMBIGUOUS` when both
+/// carry a token and the tokens differ.
 pub fn access_token<'a>(
   cookie_header: Option<&'a [u8]>,
   authorization: Option<&'a [u8]>,
   cookie_name: &str,
-) -> Result<Option<(&'a [u8], Source)>> {
+  shape: CookieShape,
+) -> Result<Option<Found<'a>>> {
   let from_cookie = match cookie_header {
-    Some(h) if !cookie_name.is_empty() => cookie(h, cookie_name)?,
+    Some(h) if !cookie_name.is_empty() => match (cookie(h, cookie_name)?, shape) {
+      (Some(v), CookieShape::WithSid) => Some(split_with_sid(v).map(|(sid, jwt)| (jwt, Some(sid)))?),
+      (Some(v), CookieShape::Jwt) => Some((v, None)),
+      (None, _) => None,
+    },
     _ => None,
   };
   let from_header = match authorization {
@@ -142,12 +192,13 @@ pub fn access_token<'a>(
     None => None,
   };
   match (from_cookie, from_header) {
-    (Some(c), Some(h)) if c != h => Err(err(
+    (Some((c, _)), Some(h)) if c != h => Err(err(
       ErrorKind::CredentialsAmbiguous,
       "cookie and Bearer tokens differ",
     )),
-    (_, Some(h)) => Ok(Some((h, Source::Header))),
-    (Some(c), None) => Ok(Some((c, Source::Cookie))),
+    (Some((_, sid)), Some(h)) => Ok(Some(Found { token: h, source: Source::Header, sid })),
+    (None, Some(h)) => Ok(Some(Found { token: h, source: Source::Header, sid: None })),
+    (Some((c, sid)), None) => Ok(Some(Found { token: c, source: Source::Cookie, sid })),
     (None, None) => Ok(None),
   }
 }
@@ -236,18 +287,59 @@ mod tests {
     Ok(())
   }
 
+  fn found(token: &'static [u8], source: Source, sid: Option<&'static [u8]>) -> Option<Found<'static>> {
+    Some(Found { token, source, sid })
+  }
+
   #[test]
   fn cookie_and_header_must_agree() -> Result<()> {
+    let jwt = CookieShape::Jwt;
     assert_eq!(
-      access_token(Some(b"__Host-at=A"), Some(b"Bearer A"), N)?,
-      Some((&b"A"[..], Source::Header))
+      access_token(Some(b"__Host-at=A"), Some(b"Bearer A"), N, jwt)?,
+      found(b"A", Source::Header, None)
     );
     assert_eq!(
-      access_token(Some(b"__Host-at=A"), None, N)?,
-      Some((&b"A"[..], Source::Cookie))
+      access_token(Some(b"__Host-at=A"), None, N, jwt)?,
+      found(b"A", Source::Cookie, None)
     );
-    assert!(access_token(Some(b"__Host-at=A"), Some(b"Bearer B"), N).is_err());
-    assert_eq!(access_token(None, None, N)?, None);
+    assert!(access_token(Some(b"__Host-at=A"), Some(b"Bearer B"), N, jwt).is_err());
+    assert_eq!(access_token(None, None, N, jwt)?, None);
+    Ok(())
+  }
+
+  const SID: &[u8] = b"AbCdEfGhIjKlMnOpQr-_09";
+
+  #[test]
+  fn a_cookie_with_its_sid_has_one_spelling() -> Result<()> {
+    let w = CookieShape::WithSid;
+    assert_eq!(
+      access_token(Some(b"a=1; __Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"), None, N, w)?,
+      found(b"h.p.s", Source::Cookie, Some(SID))
+    );
+    assert_eq!(
+      access_token(Some(b"__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"), Some(b"Bearer h.p.s"), N, w)?,
+      found(b"h.p.s", Source::Header, Some(SID)),
+      "a Bearer token that agrees keeps the cookie's sid to check"
+    );
+    assert_eq!(access_token(None, Some(b"Bearer h.p.s"), N, w)?, found(b"h.p.s", Source::Header, None));
+    for bad in [
+      "__Host-at=h.p.s",                               // the JWT alone
+      "__Host-at=s%3AAbCdEfGhIjKlMnOpQr-_09.h.p.s",    // URL-encoded
+      "__Host-at=S:AbCdEfGhIjKlMnOpQr-_09.h.p.s",      // another prefix
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_0.h.p.s",       // a short sid
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09x.h.p.s",     // a long one
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr+/09.h.p.s",      // not base64url
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.",           // no JWT
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09",            // no dot
+      "__Host-at=s:",
+    ] {
+      let e = access_token(Some(bad.as_bytes()), None, N, w).err().map(|e| e.kind());
+      assert_eq!(e, Some(ErrorKind::TokenMalformed), "{bad:?}");
+    }
+    assert!(
+      access_token(Some(b"__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"), Some(b"Bearer x.y.z"), N, w).is_err(),
+      "cookie and Bearer must still agree"
+    );
     Ok(())
   }
 }

@@ -14,8 +14,9 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 use crate::clock::{Clock, UnixMillis};
-use crate::credentials::{self, Source};
+use crate::credentials::{self, CookieShape, Source};
 use crate::error::{err, ErrorKind, Result};
+use crate::digest::ct_eq;
 use crate::jwt::access::ClaimsView;
 use crate::jwt::{access, AccessClaims, Algorithm, Issued, Policy, Subject};
 use crate::keys::{jwks, sealed, KeyRing, RotationPolicy};
@@ -264,23 +265,35 @@ pub trait Verify {
   /// As [`access::verify`] (and the implementation's own refusals).
   fn verify_access_with<R>(&self, token: &[u8], f: impl FnOnce(ClaimsView<'_>) -> R) -> Result<R>;
 
-  /// Find the access token of a request (`None` when it carries none), verify it, and
-  /// hand the claims, borrowed, with where the token came from, to `f`. No I/O: the hot
-  /// path production runs (the binding packs what `f` gets for JS).
+  /// Find the access token of a request (`None` when it carries none), the cookie spelled
+  /// as `shape` says, verify it, and hand the claims, borrowed, with where the token came
+  /// from, to `f`. No I/O: the hot path production runs (the binding packs what `f` gets
+  /// for JS).
   ///
   /// # Errors
-  /// As `credentials::access_token` and [`Verify::verify_access_with`].
+  /// As `credentials::access_token` and [`Verify::verify_access_with`]; `TOKEN_INVALID`
+  /// when the cookie names another session than its token's `sid` (compared in constant
+  /// time, though the sid is no secret: it is in the token).
   fn verify_request_with<R>(
     &self,
     cookie_header: Option<&[u8]>,
     authorization: Option<&[u8]>,
     cookie_name: &str,
+    shape: CookieShape,
     f: impl FnOnce(ClaimsView<'_>, Source) -> R,
   ) -> Result<Option<R>> {
-    match credentials::access_token(cookie_header, authorization, cookie_name)? {
-      Some((token, source)) => self.verify_access_with(token, |v| f(v, source)).map(Some),
-      None => Ok(None),
-    }
+    let Some(found) = credentials::access_token(cookie_header, authorization, cookie_name, shape)? else {
+      return Ok(None);
+    };
+    self
+      .verify_access_with(found.token, |v| match found.sid {
+        Some(sid) if !ct_eq(sid, v.sid.as_bytes()) => Err(err(
+          ErrorKind::TokenInvalid,
+          "the access cookie names another session than its token",
+        )),
+        _ => Ok(f(v, found.source)),
+      })?
+      .map(Some)
   }
 
   /// [`Verify::verify_request_with`], the claims owned.
@@ -293,7 +306,7 @@ pub trait Verify {
     authorization: Option<&[u8]>,
     cookie_name: &str,
   ) -> Result<Option<(AccessClaims, Source)>> {
-    self.verify_request_with(cookie_header, authorization, cookie_name, |v, source| {
+    self.verify_request_with(cookie_header, authorization, cookie_name, CookieShape::Jwt, |v, source| {
       (v.to_owned(), source)
     })
   }

@@ -120,7 +120,8 @@ class SessionMiddleware {
       ...engineOptions,
       store: this.settings.store,
       accessCookieName: this.names.plain.access,
-      secureAccessCookieName: this.names.secure.access
+      secureAccessCookieName: this.names.secure.access,
+      accessCookieWithSid: true // `s:<sid>.<jwt>`, express-session's shape (transport.js)
     }).then((engine) => {
       this.engine = engine
       this.verifier = new Verifier(engine, this.settings.transfer, () => this.now())

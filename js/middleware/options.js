@@ -30,7 +30,7 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const EXPRESS_OPTIONS = ['store', 'name', 'key', 'cookie', 'proxy', 'rolling', 'saveUninitialized', 'unset',
   'genid', 'resave', 'refreshPath', 'csrf', 'transfer', 'jwksPath', 'legacy']
 /** Engine options that are not the app's: the middleware sets them from its own (`name`, `cookie`). */
-const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName', 'maxTokenLength', 'allowShortSecret'])
+const SET_BY_MIDDLEWARE = new Set(['accessCookieName', 'secureAccessCookieName', 'accessCookieWithSid', 'maxTokenLength', 'allowShortSecret'])
 /** The engine options an app may pass to `session()`; they go to `Engine.start` as given. */
 const PASSED_TO_ENGINE = ENGINE_OPTIONS.filter((k) => !SET_BY_MIDDLEWARE.has(k))
 const KNOWN = new Set([...EXPRESS_OPTIONS, ...PASSED_TO_ENGINE])

@@ -266,6 +266,7 @@ class RequestState {
       mode: this.mode,
       secure: this.secure,
       names: this.middleware.names,
+      handle: this.handle,
       cookie: maxAge === this.cookieSettings.maxAge ? this.cookieSettings : { ...this.cookieSettings, maxAge },
       refreshPath: settings.refreshPath
     }, this.out)

@@ -102,9 +102,20 @@ function putCookies (res, ours, lines) {
 }
 
 /**
+ * The access cookie's value: `s:<handle>.<jwt>`, express-session's shape (`s:<id>.<signature>`),
+ * so code written for it finds the session id where it looks; the JWT is what signs it, and
+ * the verify (Rust: `credentials::CookieShape::WithSid`) refuses a handle that is not the
+ * token's `sid`. A Bearer token is the JWT alone.
+ */
+function accessCookieValue (handle, jwt) {
+  return 's:' + handle + '.' + jwt
+}
+
+/**
  * Write tokens to a response, or clear them.
  *
- * @param {object} ctx `{res, mode: 'cookie'|'header', secure, names, cookie, refreshPath}`
+ * @param {object} ctx `{res, mode: 'cookie'|'header', secure, names, handle, cookie, refreshPath}`
+ *   where `handle` is the session's (its access cookie names it)
  *   where `cookie` is this response's cookie options (`req.session.cookie`)
  * @param {{accessToken?: string, refreshToken?: string, accessExpires?: number}|null} tokens
  *   null clears; a missing refreshToken leaves the refresh cookie as it is
@@ -139,7 +150,7 @@ function putTokens (ctx, tokens) {
     ])
     return
   }
-  const lines = [names.access + '=' + tokens.accessToken + attributes(cookie, cookie.path, secure, cookie.maxAge)]
+  const lines = [names.access + '=' + accessCookieValue(ctx.handle, tokens.accessToken) + attributes(cookie, cookie.path, secure, cookie.maxAge)]
   if (tokens.refreshToken !== undefined) {
     lines.push(names.refresh + '=' + tokens.refreshToken + attributes(cookie, ctx.refreshPath, secure, cookie.maxAge))
   } else {

@@ -507,6 +507,11 @@ export interface NapiTokenOptions {
    */
   secureAccessCookieName?: string
   /**
+   * The access cookie is spelled `s:<sid>.<jwt>` (express-session's shape; the
+   * middleware's) rather than the JWT alone. Defaults to false.
+   */
+  accessCookieWithSid?: boolean
+  /**
    * Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it.
    * Defaults to the system clock.
    */

@@ -11,6 +11,7 @@
 //! (`Policy::validate`, `RotationPolicy::validate`, which `TokenService::new` runs again),
 //! so settings that validate here start an engine. Not here: the secrets (`Secrets::new`).
 
+use crate::credentials::CookieShape;
 use crate::error::{err, ErrorKind, Result};
 use crate::jwt::{Algorithm, Policy};
 use crate::keys::RotationPolicy;
@@ -62,6 +63,9 @@ pub struct TokenSettings {
   /// Name of the access-token cookie on secure requests (`secureAccessCookieName`).
   /// Defaults (`None`) to `access_cookie_name`.
   pub secure_access_cookie_name: Option<String>,
+  /// The access cookie is spelled `s:<sid>.<jwt>` (`accessCookieWithSid`,
+  /// `credentials::CookieShape::WithSid`). Defaults to false: the JWT alone.
+  pub access_cookie_with_sid: bool,
 }
 
 impl Default for TokenSettings {
@@ -79,6 +83,7 @@ impl Default for TokenSettings {
       max_token_length: policy.max_token_len,
       access_cookie_name: DEFAULT_ACCESS_COOKIE.to_owned(),
       secure_access_cookie_name: None,
+      access_cookie_with_sid: false,
     }
   }
 }
@@ -92,6 +97,8 @@ pub struct TokenSetup {
   pub cookie_name: String,
   /// Name of the access-token cookie on secure requests.
   pub secure_cookie_name: String,
+  /// How the access cookie is spelled.
+  pub cookie_shape: CookieShape,
 }
 
 impl TokenSettings {
@@ -135,6 +142,11 @@ impl TokenSettings {
       config,
       cookie_name: self.access_cookie_name,
       secure_cookie_name,
+      cookie_shape: if self.access_cookie_with_sid {
+        CookieShape::WithSid
+      } else {
+        CookieShape::Jwt
+      },
     })
   }
 }

@@ -125,6 +125,7 @@ impl NapiTokenCore {
       verifier: registry::Verifier::Tokens(Arc::clone(&service)),
       cookie_name: setup.cookie_name,
       secure_cookie_name: setup.secure_cookie_name,
+      cookie_shape: setup.cookie_shape,
     });
     Ok(Self {
       service,

@@ -292,6 +292,7 @@ pub async fn start(
     verifier: registry::Verifier::Engine(Arc::clone(&engine)),
     cookie_name: setup.cookie_name,
     secure_cookie_name: setup.secure_cookie_name,
+    cookie_shape: setup.cookie_shape,
   });
   let interval = Duration::from_millis(settings.sync_interval_ms.unsigned_abs());
   let task = napi::bindgen_prelude::spawn(engine.background(interval));

@@ -39,7 +39,7 @@ pub fn verify_request_packed(
     };
     match r
       .verifier
-      .verify_request_with(cookie.as_deref(), auth.as_deref(), name, pack)
+      .verify_request_with(cookie.as_deref(), auth.as_deref(), name, r.cookie_shape, pack)
     {
       Ok(Some(packed)) => packed,
       Ok(None) => NO_TOKEN.to_owned(),

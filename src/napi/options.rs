@@ -59,6 +59,9 @@ pub struct NapiTokenOptions {
   /// Name of the access-token cookie on secure requests (`verifyRequestPacked(…, true)`):
   /// the middleware's `__Host-` name. Defaults to `accessCookieName`.
   pub secure_access_cookie_name: Option<String>,
+  /// The access cookie is spelled `s:<sid>.<jwt>` (express-session's shape; the
+  /// middleware's) rather than the JWT alone. Defaults to false.
+  pub access_cookie_with_sid: Option<bool>,
   /// Test only: start a fixed clock at this time (ms since the epoch); `setNow` moves it.
   /// Defaults to the system clock.
   pub fixed_now: Option<f64>,
@@ -202,6 +205,7 @@ pub fn normalize(o: &NapiTokenOptions) -> Result<Normalized> {
       .secure_access_cookie_name
       .clone()
       .or(d.secure_access_cookie_name),
+    access_cookie_with_sid: o.access_cookie_with_sid.unwrap_or(d.access_cookie_with_sid),
   };
   let fixed = ms(o.fixed_now, "fixedNow")?.map(|t| Arc::new(FixedClock::at(UnixMillis(t))));
   Ok(Normalized {

@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, RwLock};
 
+use crate::credentials::CookieShape;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::jwt::access::ClaimsView;
@@ -22,6 +23,8 @@ pub struct Registered {
   pub cookie_name: String,
   /// Name of the access-token cookie on secure requests.
   pub secure_cookie_name: String,
+  /// How the access cookie is spelled.
+  pub cookie_shape: CookieShape,
 }
 
 /// Who verifies a core's tokens: a `TokenCore`'s token service alone, or an engine, whose
