@@ -286,6 +286,15 @@ def cookie_seeds():
     put("oversized", "a=b; " * 3300 + f"__Host-at={good}")
     put("bearer-oversized", "", "Bearer " + "a" * 16400, sel=b"\x80")
     put("both-absent", "", None, sel=b"\x80")
+    # The access cookie in express-session's shape (selector bit 6): s:<sid>.<jwt>.
+    sid = "AbCdEfGhIjKlMnOpQr-_09"
+    bound = sign(header(), canonical(sid=sid))
+    put("with-sid", f"a=1; __Host-at=s:{sid}.{bound}", sel=b"\x40")
+    put("with-sid-and-bearer", f"__Host-at=s:{sid}.{bound}", f"Bearer {bound}", sel=b"\x40")
+    put("with-sid-other-sid", f"__Host-at=s:{sid[::-1]}.{bound}", sel=b"\x40")
+    put("with-sid-jwt-alone", f"__Host-at={bound}", sel=b"\x40")
+    put("with-sid-url-encoded", f"__Host-at=s%3A{sid}.{bound}", sel=b"\x40")
+    put("with-sid-short", f"__Host-at=s:{sid[:-1]}.{bound}", sel=b"\x40")
     return o.n
 
 

@@ -149,7 +149,11 @@ pub fn split_with_sid(value: &[u8]) -> Result<(&[u8], &[u8])> {
   let rest = value.strip_prefix(b"s:").ok_or_else(malformed)?;
   let (sid, jwt) = (rest.get(..SID_LEN).ok_or_else(malformed)?, &rest[SID_LEN..]);
   let jwt = jwt.strip_prefix(b".").ok_or_else(malformed)?;
-  if !sid.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_') || jwt.is_empty() {
+  if !sid
+    .iter()
+    .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    || jwt.is_empty()
+  {
     return Err(malformed());
   }
   Ok((sid, jwt))
@@ -181,7 +185,9 @@ pub fn access_token<'a>(
 ) -> Result<Option<Found<'a>>> {
   let from_cookie = match cookie_header {
     Some(h) if !cookie_name.is_empty() => match (cookie(h, cookie_name)?, shape) {
-      (Some(v), CookieShape::WithSid) => Some(split_with_sid(v).map(|(sid, jwt)| (jwt, Some(sid)))?),
+      (Some(v), CookieShape::WithSid) => {
+        Some(split_with_sid(v).map(|(sid, jwt)| (jwt, Some(sid)))?)
+      }
       (Some(v), CookieShape::Jwt) => Some((v, None)),
       (None, _) => None,
     },
@@ -196,9 +202,21 @@ pub fn access_token<'a>(
       ErrorKind::CredentialsAmbiguous,
       "cookie and Bearer tokens differ",
     )),
-    (Some((_, sid)), Some(h)) => Ok(Some(Found { token: h, source: Source::Header, sid })),
-    (None, Some(h)) => Ok(Some(Found { token: h, source: Source::Header, sid: None })),
-    (Some((c, sid)), None) => Ok(Some(Found { token: c, source: Source::Cookie, sid })),
+    (Some((_, sid)), Some(h)) => Ok(Some(Found {
+      token: h,
+      source: Source::Header,
+      sid,
+    })),
+    (None, Some(h)) => Ok(Some(Found {
+      token: h,
+      source: Source::Header,
+      sid: None,
+    })),
+    (Some((c, sid)), None) => Ok(Some(Found {
+      token: c,
+      source: Source::Cookie,
+      sid,
+    })),
     (None, None) => Ok(None),
   }
 }
@@ -287,7 +305,11 @@ mod tests {
     Ok(())
   }
 
-  fn found(token: &'static [u8], source: Source, sid: Option<&'static [u8]>) -> Option<Found<'static>> {
+  fn found(
+    token: &'static [u8],
+    source: Source,
+    sid: Option<&'static [u8]>,
+  ) -> Option<Found<'static>> {
     Some(Found { token, source, sid })
   }
 
@@ -313,31 +335,52 @@ mod tests {
   fn a_cookie_with_its_sid_has_one_spelling() -> Result<()> {
     let w = CookieShape::WithSid;
     assert_eq!(
-      access_token(Some(b"a=1; __Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"), None, N, w)?,
+      access_token(
+        Some(b"a=1; __Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"),
+        None,
+        N,
+        w
+      )?,
       found(b"h.p.s", Source::Cookie, Some(SID))
     );
     assert_eq!(
-      access_token(Some(b"__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"), Some(b"Bearer h.p.s"), N, w)?,
+      access_token(
+        Some(b"__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"),
+        Some(b"Bearer h.p.s"),
+        N,
+        w
+      )?,
       found(b"h.p.s", Source::Header, Some(SID)),
       "a Bearer token that agrees keeps the cookie's sid to check"
     );
-    assert_eq!(access_token(None, Some(b"Bearer h.p.s"), N, w)?, found(b"h.p.s", Source::Header, None));
+    assert_eq!(
+      access_token(None, Some(b"Bearer h.p.s"), N, w)?,
+      found(b"h.p.s", Source::Header, None)
+    );
     for bad in [
-      "__Host-at=h.p.s",                               // the JWT alone
-      "__Host-at=s%3AAbCdEfGhIjKlMnOpQr-_09.h.p.s",    // URL-encoded
-      "__Host-at=S:AbCdEfGhIjKlMnOpQr-_09.h.p.s",      // another prefix
-      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_0.h.p.s",       // a short sid
-      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09x.h.p.s",     // a long one
-      "__Host-at=s:AbCdEfGhIjKlMnOpQr+/09.h.p.s",      // not base64url
-      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.",           // no JWT
-      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09",            // no dot
+      "__Host-at=h.p.s",                            // the JWT alone
+      "__Host-at=s%3AAbCdEfGhIjKlMnOpQr-_09.h.p.s", // URL-encoded
+      "__Host-at=S:AbCdEfGhIjKlMnOpQr-_09.h.p.s",   // another prefix
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_0.h.p.s",    // a short sid
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09x.h.p.s",  // a long one
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr+/09.h.p.s",   // not base64url
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.",        // no JWT
+      "__Host-at=s:AbCdEfGhIjKlMnOpQr-_09",         // no dot
       "__Host-at=s:",
     ] {
-      let e = access_token(Some(bad.as_bytes()), None, N, w).err().map(|e| e.kind());
+      let e = access_token(Some(bad.as_bytes()), None, N, w)
+        .err()
+        .map(|e| e.kind());
       assert_eq!(e, Some(ErrorKind::TokenMalformed), "{bad:?}");
     }
     assert!(
-      access_token(Some(b"__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"), Some(b"Bearer x.y.z"), N, w).is_err(),
+      access_token(
+        Some(b"__Host-at=s:AbCdEfGhIjKlMnOpQr-_09.h.p.s"),
+        Some(b"Bearer x.y.z"),
+        N,
+        w
+      )
+      .is_err(),
       "cookie and Bearer must still agree"
     );
     Ok(())

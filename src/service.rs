@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use crate::clock::{Clock, UnixMillis};
 use crate::credentials::{self, CookieShape, Source};
-use crate::error::{err, ErrorKind, Result};
 use crate::digest::ct_eq;
+use crate::error::{err, ErrorKind, Result};
 use crate::jwt::access::ClaimsView;
 use crate::jwt::{access, AccessClaims, Algorithm, Issued, Policy, Subject};
 use crate::keys::{jwks, sealed, KeyRing, RotationPolicy};
@@ -282,7 +282,8 @@ pub trait Verify {
     shape: CookieShape,
     f: impl FnOnce(ClaimsView<'_>, Source) -> R,
   ) -> Result<Option<R>> {
-    let Some(found) = credentials::access_token(cookie_header, authorization, cookie_name, shape)? else {
+    let Some(found) = credentials::access_token(cookie_header, authorization, cookie_name, shape)?
+    else {
       return Ok(None);
     };
     self
@@ -306,9 +307,13 @@ pub trait Verify {
     authorization: Option<&[u8]>,
     cookie_name: &str,
   ) -> Result<Option<(AccessClaims, Source)>> {
-    self.verify_request_with(cookie_header, authorization, cookie_name, CookieShape::Jwt, |v, source| {
-      (v.to_owned(), source)
-    })
+    self.verify_request_with(
+      cookie_header,
+      authorization,
+      cookie_name,
+      CookieShape::Jwt,
+      |v, source| (v.to_owned(), source),
+    )
   }
 }
 

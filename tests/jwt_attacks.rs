@@ -1491,7 +1491,8 @@ fn a_hundred_thousand_dots_are_refused_without_splitting_them() -> Result<()> {
     kind(credentials::access_token(
       None,
       Some(bearer.as_bytes()),
-      "__Host-at"
+      "__Host-at",
+      credentials::CookieShape::Jwt
     )),
     Some(ErrorKind::TokenMalformed)
   );
@@ -1499,7 +1500,8 @@ fn a_hundred_thousand_dots_are_refused_without_splitting_them() -> Result<()> {
     kind(credentials::access_token(
       Some(cookie.as_bytes()),
       None,
-      "__Host-at"
+      "__Host-at",
+      credentials::CookieShape::Jwt
     )),
     Some(ErrorKind::TokenMalformed)
   );

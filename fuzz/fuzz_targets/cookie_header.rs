@@ -3,7 +3,8 @@
 //!
 //! Input: a selector byte, then `cookie-header [0x0A authorization-header]`. Header values
 //! never hold a newline, so 0x0A splits the two; with no 0x0A there is no Authorization
-//! header. Selector: bit 7 set means no Cookie header; `sel & 0x7f % 5` picks the cookie
+//! header. Selector: bit 7 set means no Cookie header; bit 6 set reads the access cookie
+//! in express-session's shape (`CookieShape::WithSid`); `sel & 0x3f % 5` picks the cookie
 //! name (`__Host-at`, `at`, `__Host-tandem-at`, `sid`, or, for 4, a name taken from the
 //! next `len` bytes, `len = next byte % 17`, when they are UTF-8).
 //!
@@ -19,6 +20,8 @@
 //!   give nothing; `Bearer <token>` gives the token back;
 //! - `access_token` is exactly the combination of the two (cookie first, a differing pair
 //!   is CREDENTIALS_AMBIGUOUS, Bearer wins when both agree);
+//! - with `CookieShape::WithSid` the cookie is `s:<22 base64url>.<jwt>` exactly, else
+//!   TOKEN_MALFORMED, and a verified token whose `sid` is not the cookie's is TOKEN_INVALID;
 //! - `verify_request` is `access_token` followed by `verify_access`.
 //!
 //! RFC 9110's token68 holds at least one character before its `=` padding (`Bearer ===`
@@ -29,7 +32,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tandem_session::credentials::{self, Source, MAX_HEADER_LEN};
+use tandem_session::credentials::{self, CookieShape, Found, Source, MAX_HEADER_LEN};
 use tandem_session::{ErrorKind, Verify};
 use tandem_session_fuzz::{hex, is_verify_error, service, verbose};
 
@@ -41,7 +44,12 @@ fuzz_target!(|data: &[u8]| {
   };
   let mut name = NAMES[0];
   let custom;
-  match (sel & 0x7f) % 5 {
+  let shape = if sel & 0x40 == 0 {
+    CookieShape::Jwt
+  } else {
+    CookieShape::WithSid
+  };
+  match (sel & 0x3f) % 5 {
     4 => {
       if let Some((&len, r)) = rest.split_first() {
         let len = usize::from(len % 17).min(r.len());
@@ -66,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
   if let Some(a) = auth {
     check_bearer(a);
   }
-  check_access_token(cookie_header, auth, name);
+  check_access_token(cookie_header, auth, name, shape);
 });
 
 fn is_ows(b: u8) -> bool {
@@ -232,31 +240,51 @@ fn check_bearer(a: &[u8]) {
   }
 }
 
-fn check_access_token(cookie_header: Option<&[u8]>, auth: Option<&[u8]>, name: &str) {
-  let got = credentials::access_token(cookie_header, auth, name);
+/// An access cookie value in express-session's shape, spelled out: `s:`, 22 base64url
+/// characters (the sid), `.`, a non-empty JWT.
+fn with_sid(v: &[u8]) -> Result<(&[u8], &[u8]), ErrorKind> {
+  let ok = v.len() > 25
+    && v.starts_with(b"s:")
+    && v[2..24].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+    && v[24] == b'.';
+  if ok {
+    Ok((&v[2..24], &v[25..]))
+  } else {
+    Err(ErrorKind::TokenMalformed)
+  }
+}
+
+fn check_access_token(cookie_header: Option<&[u8]>, auth: Option<&[u8]>, name: &str, shape: CookieShape) {
+  let got = credentials::access_token(cookie_header, auth, name, shape);
   // The combination, spelled out.
-  let want: Result<Option<(&[u8], Source)>, ErrorKind> = (|| {
+  let want: Result<Option<Found<'_>>, ErrorKind> = (|| {
     let c = match cookie_header {
       Some(h) if !name.is_empty() => credentials::cookie(h, name).map_err(|e| e.kind())?,
       _ => None,
+    };
+    let c = match (c, shape) {
+      (Some(v), CookieShape::WithSid) => Some(with_sid(v).map(|(sid, jwt)| (jwt, Some(sid)))?),
+      (Some(v), CookieShape::Jwt) => Some((v, None)),
+      (None, _) => None,
     };
     let b = match auth {
       Some(a) => credentials::bearer(a).map_err(|e| e.kind())?,
       None => None,
     };
     Ok(match (c, b) {
-      (Some(c), Some(b)) if c != b => return Err(ErrorKind::CredentialsAmbiguous),
-      (_, Some(b)) => Some((b, Source::Header)),
-      (Some(c), None) => Some((c, Source::Cookie)),
+      (Some((c, _)), Some(b)) if c != b => return Err(ErrorKind::CredentialsAmbiguous),
+      (c, Some(b)) => Some(Found { token: b, source: Source::Header, sid: c.and_then(|(_, sid)| sid) }),
+      (Some((c, sid)), None) => Some(Found { token: c, source: Source::Cookie, sid }),
       (None, None) => None,
     })
   })();
   let ctx = || {
     format!(
-      "cookie {:?}, authorization {:?}, name {:?}",
+      "cookie {:?}, authorization {:?}, name {:?}, shape {:?}",
       cookie_header.map(hex),
       auth.map(hex),
-      name
+      name,
+      shape
     )
   };
   assert_eq!(
@@ -266,25 +294,29 @@ fn check_access_token(cookie_header: Option<&[u8]>, auth: Option<&[u8]>, name: &
     ctx()
   );
 
-  // verify_request = access_token, then verify_access.
-  let v = service().verify_request(cookie_header, auth, name);
+  // verify_request_with = access_token, then verify_access, then the cookie's sid.
+  let v = service().verify_request_with(cookie_header, auth, name, shape, |c, s| (c.to_owned(), s));
   if verbose() {
     eprintln!(
       "cookie_header: name {:?}: access_token {:?}, verify_request {:?}",
       name,
-      got.as_ref().map(|o| o.map(|(t, s)| (t.len(), s))).map_err(|e| e.kind()),
+      got.as_ref().map(|o| o.map(|f| (f.token.len(), f.source))).map_err(|e| e.kind()),
       v.as_ref().map(|o| o.as_ref().map(|(c, _)| c.sub.clone())).map_err(|e| e.kind())
     );
   }
   match (&got, &v) {
     (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "verify_request: {}", ctx()),
     (Ok(None), Ok(None)) => {}
-    (Ok(Some((t, src))), r) => {
-      let direct = service().verify_access(t);
+    (Ok(Some(f)), r) => {
+      let direct = service().verify_access(f.token);
       match (direct, r) {
         (Ok(c), Ok(Some((c2, s2)))) => {
           assert_eq!(&c, c2, "verify_request claims: {}", ctx());
-          assert_eq!(src, s2, "verify_request source: {}", ctx());
+          assert_eq!(f.source, *s2, "verify_request source: {}", ctx());
+          assert!(f.sid.is_none_or(|sid| sid == c.sid.as_bytes()), "a cookie naming another sid was taken: {}", ctx());
+        }
+        (Ok(c), Err(e2)) if f.sid.is_some_and(|sid| sid != c.sid.as_bytes()) => {
+          assert_eq!(e2.kind(), ErrorKind::TokenInvalid, "another sid: {}", ctx());
         }
         (Err(e), Err(e2)) => {
           assert!(is_verify_error(e.kind()), "verify error kind: {}", ctx());
@@ -304,5 +336,15 @@ fn check_access_token(cookie_header: Option<&[u8]>, auth: Option<&[u8]>, name: &
       got.as_ref().map(|_| ()).map_err(|e| e.kind()),
       ctx()
     ),
+  }
+  if shape == CookieShape::Jwt {
+    // the owned form reads the JWT alone
+    let owned = service().verify_request(cookie_header, auth, name);
+    assert_eq!(
+      owned.as_ref().map(|o| o.is_some()).map_err(|e| e.kind()),
+      v.as_ref().map(|o| o.is_some()).map_err(|e| e.kind()),
+      "verify_request and verify_request_with(Jwt): {}",
+      ctx()
+    );
   }
 }

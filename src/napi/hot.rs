@@ -37,10 +37,13 @@ pub fn verify_request_packed(
     } else {
       &r.cookie_name
     };
-    match r
-      .verifier
-      .verify_request_with(cookie.as_deref(), auth.as_deref(), name, r.cookie_shape, pack)
-    {
+    match r.verifier.verify_request_with(
+      cookie.as_deref(),
+      auth.as_deref(),
+      name,
+      r.cookie_shape,
+      pack,
+    ) {
       Ok(Some(packed)) => packed,
       Ok(None) => NO_TOKEN.to_owned(),
       Err(e) => pack_error(&e),

@@ -24,6 +24,7 @@ const path = require('node:path')
 const { describe, it, before, after } = require('node:test')
 
 const { HttpClient } = require('./support/http-client.js')
+const { jwtOf } = require('./support/apps.js')
 
 const WORKER = path.join(__dirname, 'support', 'cluster-worker.js')
 const REFRESH_PATH = '/session/refresh'
@@ -36,9 +37,9 @@ const POLL_MS = 20
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** The `kid` in the header of a JWT. */
-function kidOf (jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString('utf8')).kid
+/** The `kid` in the header of the JWT of an access cookie value (`s:<handle>.<jwt>`). */
+function kidOf (cookieValue) {
+  return JSON.parse(Buffer.from(jwtOf(cookieValue).split('.')[0], 'base64url').toString('utf8')).kid
 }
 
 function describeRes (res) {

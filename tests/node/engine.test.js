@@ -60,6 +60,23 @@ describe('Engine', function () {
       assert.deepEqual((await e.get(t.handle)).data, { cart: [] })
     })
 
+    it('should read the access cookie as s:<handle>.<jwt> with accessCookieWithSid, and only the token\'s own handle', async function () {
+      const e = await start({ accessCookieWithSid: true })
+      const a = await e.create({ userId: 'alice' })
+      const b = await e.create({ userId: 'bob' })
+      const r = e.verifyRequest(`__Host-at=s:${a.handle}.${a.accessToken}`, null)
+      assert.deepEqual([r.ok, r.claims.sub, r.claims.sid], [true, 'alice', a.handle])
+      assert.equal(e.verifyRequest(null, 'Bearer ' + a.accessToken).ok, true, 'a Bearer token is the JWT alone')
+      for (const [what, cookie, code] of [
+        ['the JWT alone', `__Host-at=${a.accessToken}`, 'TOKEN_MALFORMED'],
+        ['URL-encoded', `__Host-at=s%3A${a.handle}.${a.accessToken}`, 'TOKEN_MALFORMED'],
+        ['another session\'s handle', `__Host-at=s:${b.handle}.${a.accessToken}`, 'TOKEN_INVALID']
+      ]) {
+        const v = e.verifyRequest(cookie, null)
+        assert.deepEqual([v.ok, v.code], [false, code], what)
+      }
+    })
+
     it('should give a new handle every time and revoke the session it replaces', async function () {
       const e = await start()
       const a = await e.create({ userId: 'alice' })
@@ -247,7 +264,7 @@ describe('Engine', function () {
       }
       assert.ok(!ENGINE_OPTIONS.includes('store'))
       assert.deepEqual(ENGINE_OPTIONS, ['secret', 'allowShortSecret', 'algorithm', 'issuer', 'audience', 'accessTokenMaxAge', 'leeway',
-        'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'fixedNow',
+        'keyRotationInterval', 'retiredKeyTtl', 'maxTokenLength', 'accessCookieName', 'secureAccessCookieName', 'accessCookieWithSid', 'fixedNow',
         'refreshGrace', 'refreshTokenMaxAge', 'absoluteMaxAge', 'anonymousMaxAge', 'syncInterval', 'maxDataBytes', 'maxSessionsPerUser', 'resetKeyRing'])
     })
   })

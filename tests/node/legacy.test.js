@@ -87,7 +87,7 @@ for (const [name, makeStore, skip] of [
       assert.equal(r.json.userId, 'alice', 'logged in as passport.user')
       assert.deepEqual(r.json.data, { passport: { user: 'alice' }, cart: ['tea'] })
       const access = shouldSetCookie(r, 'connect.sid') // the same name: the legacy value is replaced
-      assert.match(access.value, /^eyJ/)
+      assert.match(access.value, /^s:[A-Za-z0-9_-]{22}\.eyJ/, 'ours: s:<handle>.<access token>')
       assert.equal(access.maxAge, 14 * DAY / 1000, 'remember me carried over')
       shouldSetCookie(r, REFRESH)
       assert.equal(await get(legacyStore, sid), null, 'the legacy session is gone')

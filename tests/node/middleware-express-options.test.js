@@ -188,9 +188,11 @@ describe("express-session's defaults", function () {
       const first = await c.get('/me')
       const access = shouldSetCookie(first, 'connect.sid')
       shouldSetCookie(first, 'connect.sid.refresh')
-      assert.match(access.value, /^eyJ/, 'the value is an access token, not a signed id')
+      // express-session's shape, s:<id>.<signature>: the id is the session's, the signature a JWT
+      assert.match(access.value, /^s:[A-Za-z0-9_-]{22}\.eyJ[^.]+\.[^.]+\.[^.]+$/, 's:<id>.<access token>')
       const again = await c.get('/me')
       assert.equal(typeof again.json.id, 'string', 'the same stored session on the next request')
+      assert.equal(access.value.slice(2, access.value.indexOf('.')), again.json.id, 'the id in the cookie is req.sessionID, where express-session code reads it')
       assert.deepEqual([again.json.userId, again.json.data], [null, {}])
       assert.equal(app.events.created.length, 1)
     })
@@ -202,7 +204,9 @@ describe("express-session's defaults", function () {
       const r = await app.client().get('/me', { headers: { Cookie: legacy } })
       assert.equal(r.status, 200, r.text)
       assert.deepEqual([r.json.userId, r.json.data], [null, {}])
-      assert.match(shouldSetCookie(r, 'connect.sid').value, /^eyJ/, 'replaced by a new session of ours')
+      const ours = shouldSetCookie(r, 'connect.sid').value
+      assert.match(ours, /^s:[A-Za-z0-9_-]{22}\.eyJ/, 'replaced by a new session of ours')
+      assert.equal(ours.slice(2, 24), r.json.id)
     })
   })
 })

@@ -50,12 +50,17 @@ eachExpress(function (express) {
   describe('when the access cookie is hostile', function () {
     it('should take malformed, forged, oversized, encoded and non-ASCII values for no session, clearing the cookie', async function (t) {
       const app = await useApp(t, express)
-      const { access, handle } = await loggedIn(app, 'alice')
+      const { access, handle, jwt } = await loggedIn(app, 'alice')
+      const bob = await loggedIn(app, 'bob')
       const cases = {
         garbage: 'garbage',
         'three dots': 'a.b.c',
         'forged signature': flip(access),
-        'alg none': access.split('.').slice(0, 2).join('.') + '.',
+        'alg none': `s:${handle}.${jwt.split('.').slice(0, 2).join('.')}.`,
+        'the JWT alone (not the cookie\'s spelling)': jwt,
+        'the URL-encoded spelling': 's%3A' + access.slice(2),
+        'another session\'s id before alice\'s token': `s:${bob.handle}.${jwt}`,
+        'alice\'s id before another session\'s token': `s:${handle}.${bob.jwt}`,
         'oversized (20 kB)': 'A'.repeat(20 * 1024),
         'oversized JWT-shaped': access + 'A'.repeat(20 * 1024),
         'percent-encoded real token': percentEncodeAll(access),
@@ -111,7 +116,7 @@ eachExpress(function (express) {
   describe('when the Authorization header is hostile', function () {
     it('should refuse bad Bearer tokens with 401 and a code, never 500', async function (t) {
       const app = await useApp(t, express)
-      const { access } = await loggedIn(app, 'alice')
+      const { jwt: access } = await loggedIn(app, 'alice')
       const cases = {
         garbage: 'Bearer garbage',
         'empty token': 'Bearer ',
@@ -272,7 +277,7 @@ eachExpress(function (express) {
   describe('when one kind of token is sent as another (ATK-38)', function () {
     it('should refuse a refresh or CSRF token as the access token (no session from a cookie, 401 as Bearer), and revoke nothing', async function (t) {
       const app = await useApp(t, express)
-      const { c, access, refresh, csrf } = await loggedIn(app, 'alice')
+      const { c, jwt, refresh, csrf } = await loggedIn(app, 'alice')
       assert.match(csrf ?? '', /^[A-Za-z0-9_-]{20,}$/, 'login answers X-CSRF-Token')
       const cases = {
         'refresh token as Bearer': [['Authorization', 'Bearer ' + refresh]],
@@ -301,7 +306,7 @@ eachExpress(function (express) {
       assert.equal(app.events.refreshed.length, 0)
       const me = await c.get('/me')
       assert.equal(me.json?.userId, 'alice', 'the real access token still works')
-      const byBearer = await app.client().raw('GET', '/me', [['Authorization', 'Bearer ' + access]])
+      const byBearer = await app.client().raw('GET', '/me', [['Authorization', 'Bearer ' + jwt]])
       assert.equal(byBearer.json?.userId, 'alice')
       app.advance(GRACE_MS + 1000)
       assertOk(await c.post(REFRESH_PATH), 'the real refresh token still works')
@@ -315,20 +320,20 @@ eachExpress(function (express) {
       const alice = await loggedIn(app, 'alice')
       const bob = await loggedIn(app, 'bob')
       for (const [first, second, user] of [[alice, bob, 'alice'], [bob, alice, 'bob']]) {
-        const lines = ['GET /headers HTTP/1.1', `Authorization: Bearer ${first.access}`, `Authorization: Bearer ${second.access}`]
+        const lines = ['GET /headers HTTP/1.1', `Authorization: Bearer ${first.jwt}`, `Authorization: Bearer ${second.jwt}`]
         const r = await rawHttp(app, lines)
         assert.equal(r.status, 200, r.text)
         // Node (http.IncomingMessage, joinDuplicateHeaders off) drops a repeated
         // Authorization: req.headers has the first, req.rawHeaders has both.
         assert.equal(r.json.authorizationLines, 2, 'both lines reached the server')
-        assert.equal(r.json.authorization, `Bearer ${first.access}`, 'req.headers keeps the first')
+        assert.equal(r.json.authorization, `Bearer ${first.jwt}`, 'req.headers keeps the first')
         assert.equal(r.json.userId, user, 'the first line\'s user')
         assert.notEqual(r.json.userId, user === 'alice' ? 'bob' : 'alice', 'never the second line\'s user')
       }
       // a junk first line hides a valid second one: refused, not the second user
-      const junk = await rawHttp(app, ['GET /me HTTP/1.1', 'Authorization: Bearer garbage', `Authorization: Bearer ${bob.access}`])
+      const junk = await rawHttp(app, ['GET /me HTTP/1.1', 'Authorization: Bearer garbage', `Authorization: Bearer ${bob.jwt}`])
       assertCode(junk, 401, 'UNAUTHORISED', 'junk first line')
-      const basic = await rawHttp(app, ['GET /me HTTP/1.1', 'Authorization: Basic dXNlcjpwYXNz', `Authorization: Bearer ${bob.access}`])
+      const basic = await rawHttp(app, ['GET /me HTTP/1.1', 'Authorization: Basic dXNlcjpwYXNz', `Authorization: Bearer ${bob.jwt}`])
       assert.equal(basic.status, 200, basic.text)
       assert.equal(basic.json.userId, null, 'Basic first, Bearer second: nobody')
     })
@@ -350,7 +355,7 @@ eachExpress(function (express) {
       const notOurs = {
         'garbage access token': () => get([['Cookie', `${ACCESS}=garbage`]]),
         'forged access token': () => get([['Cookie', `${ACCESS}=${flip(alice.access)}`]]),
-        'access token with alg none': () => get([['Cookie', `${ACCESS}=${alice.access.split('.').slice(0, 2).join('.')}.`]])
+        'access token with alg none': () => get([['Cookie', `${ACCESS}=s:${alice.handle}.${alice.jwt.split('.').slice(0, 2).join('.')}.`]])
       }
       const ignored = []
       for (const [what, send] of Object.entries(notOurs)) ignored.push([what, await send()])
@@ -380,7 +385,7 @@ eachExpress(function (express) {
       // refresh with no token (nothing cleared, so a cross-site link logs nobody out).
       const otherCases = {
         'garbage Bearer token': () => get([['Authorization', 'Bearer garbage']]),
-        'forged Bearer token': () => get([['Authorization', 'Bearer ' + flip(alice.access)]]),
+        'forged Bearer token': () => get([['Authorization', 'Bearer ' + flip(alice.jwt)]]),
         'no refresh token': () => app.client().raw('POST', REFRESH_PATH, [['Origin', app.origin]]),
         'garbage X-Refresh-Token': () => app.client().raw('POST', REFRESH_PATH, [['X-Refresh-Token', 'garbage']])
       }

@@ -41,10 +41,10 @@ function forge (core, user, handle, { iat, nbf = iat, exp }) {
   return core.dangerousSignRaw(JSON.stringify(header), JSON.stringify(claims))
 }
 
-/** `/me` with `token` in the access cookie, and as a Bearer token. */
-async function presented (app, token) {
+/** `/me` with `token` (of session `handle`) in the access cookie, and as a Bearer token. */
+async function presented (app, token, handle) {
   const c = app.client()
-  const byCookie = await c.get('/me', { headers: { Cookie: ACCESS + '=' + token }, jar: false })
+  const byCookie = await c.get('/me', { headers: { Cookie: `${ACCESS}=s:${handle}.${token}` }, jar: false })
   const byBearer = await c.get('/me', { headers: { Authorization: 'Bearer ' + token, Origin: false }, jar: false })
   return { byCookie, byBearer }
 }
@@ -65,7 +65,7 @@ eachExpress(function (express) {
   describe('when an access token signed with the app key has times no token of ours has', function () {
     it('should take one with our own lifetime (the forgery is good)', async function (t) {
       const { app, handle, core, now } = await aliceWithKeys(t, express)
-      const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, { iat: now, exp: now + 900 }))
+      const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, { iat: now, exp: now + 900 }), handle)
       assert.equal(byCookie.status, 200)
       assert.equal(byCookie.json.userId, 'alice')
       assert.equal(byBearer.status, 200)
@@ -80,7 +80,7 @@ eachExpress(function (express) {
         ['an iat a day ago', { iat: now - 86400, exp: now + 60 }],
         ['an iat of 0', { iat: 0, exp: now + 60 }]
       ]) {
-        const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, times))
+        const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, times), handle)
         assertCode(byCookie, 401, 'TRY_REFRESH', what + ', cookie')
         assertCode(byBearer, 401, 'TRY_REFRESH', what + ', Bearer')
       }
@@ -93,7 +93,7 @@ eachExpress(function (express) {
         ['nbf after exp', { iat: now, nbf: now + 3, exp: now + 2 }],
         ['iat far ahead of exp', { iat: now + 4_000_000_000, nbf: now, exp: now + 600 }]
       ]) {
-        const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, times))
+        const { byCookie, byBearer } = await presented(app, forge(core, 'alice', handle, times), handle)
         // Not ours: the cookie is cleared and the request goes on without a session (as a
         // cookie express-session cannot unsign); a Bearer token is told 401.
         assert.equal(byCookie.status, 200, what + ', cookie')

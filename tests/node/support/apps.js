@@ -353,6 +353,15 @@ function tokenCookieNames (app, client) {
  * Log `user` in with `client` (a fresh one by default): `{c, res, handle, access, refresh,
  * csrf}`, the tokens read from the jar under the names of the client's scheme.
  */
+/**
+ * The JWT of an access cookie value `s:<handle>.<jwt>` (what a Bearer header carries).
+ * Test code only: the package reads tokens in Rust.
+ */
+function jwtOf (cookieValue) {
+  assert.match(cookieValue, /^s:[A-Za-z0-9_-]{22}\./, 'an access cookie in express-session\'s shape')
+  return cookieValue.slice(25)
+}
+
 async function loggedIn (app, user, client = app.client()) {
   const res = await login(client, user)
   const [access, refresh] = tokenCookieNames(app, client)
@@ -361,6 +370,7 @@ async function loggedIn (app, user, client = app.client()) {
     res,
     handle: res.json.id,
     access: client.jar.get(access).value,
+    jwt: jwtOf(client.jar.get(access).value),
     refresh: client.jar.get(refresh).value,
     csrf: res.headers['x-csrf-token']
   }
@@ -474,6 +484,7 @@ async function startRedis () {
 }
 
 module.exports = {
+  jwtOf,
   ACCESS,
   ACCESS_MS,
   EVIL,
