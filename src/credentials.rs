@@ -17,6 +17,7 @@
 //! headers with "; ", which this parser reads as one header (ATK-52).
 
 use crate::error::{err, ErrorKind, Result};
+use crate::token::handle::HANDLE_TEXT_LEN;
 
 /// Longest `Cookie` or `Authorization` header scanned, in bytes.
 pub const MAX_HEADER_LEN: usize = 16 * 1024;
@@ -137,9 +138,6 @@ pub enum CookieShape {
   WithSid,
 }
 
-/// Length of a session handle's text (16 bytes, base64url without padding).
-const SID_LEN: usize = 22;
-
 /// The sid and the JWT of an access cookie value spelled `s:<sid>.<jwt>`.
 ///
 /// # Errors
@@ -147,7 +145,10 @@ const SID_LEN: usize = 22;
 pub fn split_with_sid(value: &[u8]) -> Result<(&[u8], &[u8])> {
   let malformed = || err(ErrorKind::TokenMalformed, "access cookie is malformed");
   let rest = value.strip_prefix(b"s:").ok_or_else(malformed)?;
-  let (sid, jwt) = (rest.get(..SID_LEN).ok_or_else(malformed)?, &rest[SID_LEN..]);
+  let (sid, jwt) = (
+    rest.get(..HANDLE_TEXT_LEN).ok_or_else(malformed)?,
+    &rest[HANDLE_TEXT_LEN..],
+  );
   let jwt = jwt.strip_prefix(b".").ok_or_else(malformed)?;
   if !sid
     .iter()

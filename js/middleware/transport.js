@@ -115,8 +115,8 @@ function accessCookieValue (handle, jwt) {
  * Write tokens to a response, or clear them.
  *
  * @param {object} ctx `{res, mode: 'cookie'|'header', secure, names, handle, cookie, refreshPath}`
- *   where `handle` is the session's (its access cookie names it)
- *   where `cookie` is this response's cookie options (`req.session.cookie`)
+ *   where `handle` is the session's (its access cookie names it) and `cookie` this
+ *   response's cookie options (`req.session.cookie`)
  * @param {{accessToken?: string, refreshToken?: string, accessExpires?: number}|null} tokens
  *   null clears; a missing refreshToken leaves the refresh cookie as it is
  */
